@@ -1,0 +1,29 @@
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startHost } from '@stint/core';
+
+/** The built UI: STINT_RENDERER_DIR, else this checkout's renderer/dist once `npm run build` made it. */
+export function defaultRendererDir(env: NodeJS.ProcessEnv = process.env): string | null {
+  if (env.STINT_RENDERER_DIR) return resolve(env.STINT_RENDERER_DIR);
+  const built = resolve(dirname(fileURLToPath(import.meta.url)), '../../../renderer/dist');
+  return existsSync(resolve(built, 'index.html')) ? built : null;
+}
+
+/**
+ * `stint agent`: core without Electron. It serves the local socket the CLI and shell hooks use,
+ * and with --web the same UI as the app in a browser. It wipes overdue credentials before
+ * anything else (core's start-up) and runs until stopped.
+ */
+export async function runAgent(options: { web: boolean; port: number; rendererDir?: string | null }): Promise<void> {
+  const host = await startHost({ web: options.web ? { port: options.port, rendererDir: options.rendererDir ?? defaultRendererDir() } : null });
+  const state = host.core.getState();
+  console.error(`Stint agent running (socket ${host.paths.socket}); ${state.auth.status === 'signed-in' ? `signed in as ${state.auth.user?.sub}` : 'run `stint login` to sign in'}.`);
+  if (host.web) console.log(`Open Stint in your browser: ${host.web.url}`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await host.close();
+}

@@ -1,0 +1,39 @@
+import { formatDuration, type AccessRequest, type LocalGrant, type SystemView } from '@stint/contract';
+
+export const left = (expiresAt: string, now = Date.now()) => formatDuration(Math.max(0, Math.round((Date.parse(expiresAt) - now) / 1000)));
+
+/** Plain aligned columns: readable in a terminal, greppable in a script. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+export function policyText(system: SystemView): string {
+  const p = system.policy;
+  const parts: string[] = [];
+  if (p.autoApproveUpToSeconds) parts.push(`auto-approved up to ${formatDuration(p.autoApproveUpToSeconds)}`);
+  if (p.approvalsRequired > 0) parts.push(`needs ${p.approvalsRequired} approval${p.approvalsRequired > 1 ? 's' : ''} from ${p.approverGroups.join(' or ')}`);
+  if (p.breakGlassAllowed) parts.push('break-glass allowed');
+  if (p.justification === 'required') parts.push('reason required');
+  if (p.ticketPattern) parts.push(`ticket ${p.ticketPattern}`);
+  return parts.join('; ');
+}
+
+export const systemsTable = (systems: readonly SystemView[]) =>
+  table(
+    ['SYSTEM', 'RISK', 'DURATIONS', 'MAX', 'POLICY'],
+    systems.map((s) => [s.id, s.risk, s.durationPresetsSeconds.map(formatDuration).join(','), formatDuration(s.maxDurationSeconds), policyText(s)]),
+  );
+
+export const requestsTable = (requests: readonly AccessRequest[]) =>
+  table(
+    ['ID', 'SYSTEM', 'STATE', 'FOR', 'BY', 'REASON'],
+    requests.map((r) => [r.id.slice(0, 8), r.systemId, r.state, formatDuration(r.durationSeconds), r.requester.name ?? r.requester.sub, r.reason]),
+  );
+
+export const grantsTable = (grants: readonly LocalGrant[]) =>
+  table(
+    ['GRANT', 'SYSTEM', 'LEFT', 'EXPIRES', 'VARIABLES'],
+    grants.map((g) => [g.grantId.slice(0, 8), g.systemId, left(g.expiresAt), g.expiresAt, g.envNames.join(' ')]),
+  );

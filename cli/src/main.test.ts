@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { main, program } from './main';
+
+const COMMANDS = ['login', 'logout', 'status', 'ls', 'request', 'requests', 'approve', 'deny', 'grants', 'release', 'extend', 'env', 'exec', 'hook', 'prompt', 'agent'];
+const DATA = ['status', 'ls', 'request', 'requests', 'approve', 'deny', 'grants', 'extend'];
+
+describe('stint commands', () => {
+  it('has every command, each with help, and --json where the output is data', () => {
+    const cli = program();
+    expect(cli.commands.map((c) => c.name()).sort()).toEqual([...COMMANDS].sort());
+    for (const command of cli.commands) {
+      expect(command.description(), command.name()).not.toBe('');
+      if (DATA.includes(command.name())) expect(command.options.map((o) => o.long), command.name()).toContain('--json');
+    }
+    expect(cli.helpInformation()).toMatch(/Usage: stint/);
+  });
+
+  it('answers bad usage with exit code 2', async () => {
+    expect(await main(['request', 'prod-db', '--for', 'soon'])).toBe(2);
+    expect(await main(['no-such-command'])).toBe(2);
+    expect(await main(['hook', 'tcsh'])).toBe(2);
+  });
+});

@@ -1,0 +1,254 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatDuration, parseDuration, type AccessRequest, type CoreState } from '@stint/contract';
+import { runtimePaths } from '@stint/contract/local';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { childEnv, run } from './exec';
+import { grantsTable, requestsTable, systemsTable } from './format';
+import { promptSegment } from './prompt';
+import { grantVariables, hookScript, renderEnv, SHELLS, type Shell } from './shell';
+import { CliError, EXIT, SocketClient } from './socket-client';
+
+const EXIT_CODES = `Exit codes:
+  0 ok   1 failed   2 bad usage   3 not found (system, request, grant)
+  4 refused by policy   5 Stint is not running   6 not signed in   7 timed out (--wait)`;
+
+const duration = (text: string) => {
+  const seconds = parseDuration(text);
+  if (seconds === null) throw new InvalidArgumentError('write a duration like 90s, 15m or 1h30m');
+  return seconds;
+};
+
+const print = (json: boolean | undefined, data: unknown, text: () => string) => console.log(json ? JSON.stringify(data, null, 2) : text());
+
+async function withSocket<T>(work: (client: SocketClient) => Promise<T>): Promise<T> {
+  const client = await SocketClient.connect(runtimePaths().socket);
+  try {
+    return await work(client);
+  } finally {
+    client.close();
+  }
+}
+
+/** A request by full id or the first characters shown in lists. */
+function findRequest(requests: readonly AccessRequest[], id: string): AccessRequest {
+  const matches = requests.filter((r) => r.id === id || r.id.startsWith(id));
+  if (matches.length === 1) return matches[0]!;
+  throw new CliError(matches.length === 0 ? `No request ${id} is waiting for you; see \`stint requests\`.` : `${id} matches several requests; give more characters.`, EXIT.notFound);
+}
+
+function findGrant(state: CoreState, key: string) {
+  const grant = state.grants.find((g) => g.systemId === key || g.grantId === key || g.grantId.startsWith(key));
+  if (!grant) throw new CliError(`You have no active grant for ${key}; see \`stint grants\`, or request one: stint request ${key} --for 30m --reason "..."`, EXIT.notFound, 'no_grant');
+  return grant;
+}
+
+export function program(): Command {
+  const cli = new Command('stint')
+    .description('Just-in-time access from your terminal. Talks to the running Stint app (or `stint agent`).')
+    .addHelpText('after', `\n${EXIT_CODES}`)
+    .showHelpAfterError()
+    .enablePositionalOptions()
+    .exitOverride();
+
+  cli.command('login').description('sign in through your browser').action(() =>
+    withSocket(async (c) => {
+      console.error('Finish signing in in your browser...');
+      await c.call('signIn', {});
+      const { auth } = await c.call('getState', {});
+      console.log(`Signed in as ${auth.user?.name ?? auth.user?.sub}.`);
+    }),
+  );
+  cli.command('logout').description('sign out and wipe every credential from the keychain').action(() =>
+    withSocket(async (c) => {
+      await c.call('signOut', {});
+      console.log('Signed out; every Stint credential was wiped from the keychain.');
+    }),
+  );
+
+  cli.command('status').description('who is signed in, the connection, active grants').option('--json', 'machine-readable output').action((o: { json?: boolean }) =>
+    withSocket(async (c) => {
+      const state = await c.call('getState', {});
+      print(o.json, { auth: state.auth, connection: state.connection, serverUrl: state.serverUrl, grants: state.grants }, () =>
+        [
+          `${state.auth.status === 'signed-in' ? `Signed in as ${state.auth.user?.name ?? state.auth.user?.sub}` : `Not signed in (${state.auth.status}); run \`stint login\``} at ${state.serverUrl} (${state.connection}).`,
+          state.grants.length ? grantsTable(state.grants) : 'No active grants.',
+          state.reviewQueue.length ? `${state.reviewQueue.length} request(s) wait for your review: stint requests` : '',
+        ].filter(Boolean).join('\n'),
+      );
+    }),
+  );
+
+  cli.command('ls').description('systems you may request, with what the policy would do').option('--json', 'machine-readable output').action((o: { json?: boolean }) =>
+    withSocket(async (c) => {
+      const { systems } = await c.call('getState', {});
+      print(o.json, systems, () => (systems.length ? systemsTable(systems) : 'No systems (are you signed in?).'));
+    }),
+  );
+
+  cli
+    .command('request <system>')
+    .description('ask for access')
+    .requiredOption('--for <duration>', 'how long, e.g. 30m or 1h30m', duration)
+    .option('--reason <text>', 'what you will do', '')
+    .option('--ticket <id>', 'ticket the system asks for')
+    .option('--break-glass', 'emergency access (audited, reviewed after the fact)')
+    .option('--wait', 'wait until it is approved or refused')
+    .option('--timeout <duration>', 'how long --wait waits', duration, 15 * 60)
+    .option('--json', 'machine-readable output')
+    .action((system: string, o: { for: number; reason: string; ticket?: string; breakGlass?: boolean; wait?: boolean; timeout: number; json?: boolean }) =>
+      withSocket(async (c) => {
+        let request = await c.call('request', { systemId: system, durationSeconds: o.for, reason: o.reason, ticket: o.ticket, breakGlass: o.breakGlass ?? false });
+        if (o.wait && request.state === 'pending') {
+          console.error(`Waiting for approval (${request.approvalsRequired} needed from ${request.approverGroups.join(' or ')})...`);
+          const until = Date.now() + o.timeout * 1000;
+          while (request.state === 'pending' || request.state === 'approved') {
+            if (Date.now() > until) throw new CliError(`Still pending after ${formatDuration(o.timeout)}; it stays open: stint requests`, EXIT.timeout, 'timeout');
+            await new Promise((r) => setTimeout(r, 250));
+            const state = await c.call('getState', {});
+            request = state.myRequests.find((r) => r.id === request.id) ?? request;
+            if (request.state === 'active' && !state.grants.some((g) => g.requestId === request.id)) request = { ...request, state: 'approved' };
+          }
+          if (request.state !== 'active') throw new CliError(`Request ${request.id.slice(0, 8)} was ${request.state}.`, EXIT.refused, request.state);
+        }
+        print(o.json, request, () =>
+          request.state === 'active' || request.state === 'approved'
+            ? `Granted: ${system} for ${formatDuration(request.durationSeconds)}. Use it: stint exec ${system} -- <command>, or open a new prompt in a hooked shell.`
+            : `Request ${request.id.slice(0, 8)} is ${request.state}: needs ${request.approvalsRequired} approval(s) from ${request.approverGroups.join(' or ')}.`,
+        );
+      }),
+    );
+
+  cli.command('requests').description('your requests, and those waiting for your review').option('--json', 'machine-readable output').action((o: { json?: boolean }) =>
+    withSocket(async (c) => {
+      const state = await c.call('getState', {});
+      print(o.json, { mine: state.myRequests, review: state.reviewQueue }, () =>
+        [`Waiting for your review:`, state.reviewQueue.length ? requestsTable(state.reviewQueue) : '  none', '', 'Yours:', state.myRequests.length ? requestsTable(state.myRequests) : '  none'].join('\n'),
+      );
+    }),
+  );
+
+  for (const decision of ['approve', 'deny'] as const) {
+    cli
+      .command(`${decision} <id>`)
+      .description(`${decision} a request waiting for your review`)
+      .option('--comment <text>', 'a note for the requester and the audit log')
+      .option('--json', 'machine-readable output')
+      .action((id: string, o: { comment?: string; json?: boolean }) =>
+        withSocket(async (c) => {
+          const { reviewQueue } = await c.call('getState', {});
+          const request = findRequest(reviewQueue, id);
+          const result = await c.call('review', { requestId: request.id, decision, comment: o.comment });
+          print(o.json, result, () => `${decision === 'approve' ? 'Approved' : 'Denied'} ${result.requester.name ?? result.requester.sub}'s request for ${result.systemId}; it is now ${result.state}.`);
+        }),
+      );
+  }
+
+  cli.command('grants').description('your active grants').option('--json', 'machine-readable output').action((o: { json?: boolean }) =>
+    withSocket(async (c) => {
+      const { grants } = await c.call('getState', {});
+      print(o.json, grants, () => (grants.length ? grantsTable(grants) : 'No active grants.'));
+    }),
+  );
+
+  cli.command('release <system-or-id>').description('end a grant now; the credential is wiped').action((key: string) =>
+    withSocket(async (c) => {
+      const grant = findGrant(await c.call('getState', {}), key);
+      await c.call('release', { grantId: grant.grantId });
+      console.log(`Released ${grant.systemId}; the credential was wiped and is revoked at the server.`);
+    }),
+  );
+
+  cli
+    .command('extend <system-or-id>')
+    .description('ask for more time (same policy as a new request)')
+    .requiredOption('--for <duration>', 'how much longer', duration)
+    .option('--reason <text>', 'why', '')
+    .option('--json', 'machine-readable output')
+    .action((key: string, o: { for: number; reason: string; json?: boolean }) =>
+      withSocket(async (c) => {
+        const grant = findGrant(await c.call('getState', {}), key);
+        const request = await c.call('extend', { grantId: grant.grantId, durationSeconds: o.for, reason: o.reason });
+        print(o.json, request, () => (request.state === 'active' ? `Extended ${grant.systemId} by ${formatDuration(o.for)}.` : `Extension ${request.id.slice(0, 8)} is ${request.state}; an approver has to review it.`));
+      }),
+    );
+
+  cli
+    .command('env [systems...]')
+    .description('print the variables of active grants for a shell to eval (or as JSON)')
+    .addOption(new Option('--shell <shell>', 'output syntax').choices([...SHELLS, 'json']).default('bash'))
+    .option('--previous <names>', 'names the hook exported last time (they are unset when gone)', '')
+    .action((systems: string[], o: { shell: Shell | 'json'; previous: string }) =>
+      withSocket(async (c) => {
+        const { grants } = await c.call('env', { systems });
+        const vars = grantVariables(grants);
+        if (o.shell === 'json') console.log(JSON.stringify(Object.fromEntries(vars), null, 2));
+        else process.stdout.write(renderEnv(o.shell, vars, o.previous.split(/\s+/).filter(Boolean)));
+      }),
+    );
+
+  cli
+    .command('exec <system>')
+    .description('run one command with the grant\'s variables (only that command gets them)')
+    .argument('<command...>', 'the command, after --')
+    .passThroughOptions()
+    .action(async (system: string, command: string[]) => {
+      const { grants } = await withSocket((c) => c.call('env', { systems: [system] }));
+      const grant = grants.find((g) => g.systemId === system);
+      if (!grant || Date.parse(grant.expiresAt) <= Date.now()) {
+        throw new CliError(`You have no active grant for ${system}. Request one: stint request ${system} --for 30m --reason "..." --wait`, EXIT.notFound, 'no_grant');
+      }
+      const [bin, ...args] = command[0] === '--' ? command.slice(1) : command;
+      if (!bin) throw new CliError('Give the command to run after --, e.g. stint exec prod-db -- psql', EXIT.usage);
+      process.exitCode = await run(bin!, args, childEnv(process.env, grantVariables([grant])));
+    });
+
+  cli
+    .command('hook <shell>')
+    .description('print the prompt hook: eval "$(stint hook bash)" in ~/.bashrc (zsh: ~/.zshrc; fish: stint hook fish | source)')
+    .action((shell: string) => {
+      if (!SHELLS.includes(shell as Shell)) throw new CliError(`Unknown shell "${shell}"; use bash, zsh or fish.`, EXIT.usage);
+      process.stdout.write(hookScript(shell as Shell, runtimePaths().generation, process.env.STINT_BIN ?? 'stint'));
+    });
+
+  cli.command('prompt').description('a short segment for PS1 or starship ("prod-db 12m"); no network').action(() => {
+    const segment = promptSegment(runtimePaths().grants);
+    if (segment) console.log(segment);
+  });
+
+  cli
+    .command('agent')
+    .description('run Stint headless (no desktop app): the local socket for this CLI and the shell hooks')
+    .option('--web', 'also serve the UI to a browser on 127.0.0.1')
+    .option('--port <port>', 'web mode port (default: any free port)', (v) => Number(v), 0)
+    .action(async (o: { web?: boolean; port: number }) => {
+      const { runAgent } = await import('./agent/index');
+      await runAgent({ web: o.web ?? false, port: o.port });
+    });
+
+  return cli;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT.usage;
+    if (error instanceof CliError) {
+      console.error(`stint: ${error.message}`);
+      return error.exit;
+    }
+    console.error(`stint: ${(error as Error).message}`);
+    return EXIT.failed;
+  }
+}
+
+const entry = process.argv[1] ? realpathSync(resolve(process.argv[1])) : '';
+if (entry === fileURLToPath(import.meta.url)) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { AccessRequest, AuditEntry, Credential, Grant, Id, Me, ReviewDecision, SystemId, SystemView } from './domain';
+
+/** Every 4xx/5xx body. `message` says what happened and what to do; it never carries internals. */
+export const ApiError = z.object({
+  error: z.string(),
+  message: z.string(),
+  details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+export type ApiError = z.infer<typeof ApiError>;
+
+const Reason = z.string().trim().max(1000, 'a reason is at most 1000 characters');
+const Ticket = z.string().trim().min(1).max(200);
+
+export const CreateRequestBody = z.strictObject({
+  systemId: SystemId,
+  durationSeconds: z.number().int().positive().max(31 * 86_400),
+  reason: Reason.default(''),
+  ticket: Ticket.optional(),
+  breakGlass: z.boolean().default(false),
+  /** OpenSSH public key to certify; required by systems whose provider signs keys. */
+  publicKey: z.string().max(16_384).optional(),
+});
+export type CreateRequestBody = z.input<typeof CreateRequestBody>;
+
+export const ReviewBody = z.strictObject({
+  decision: ReviewDecision,
+  comment: z.string().trim().max(1000).optional(),
+});
+export type ReviewBody = z.input<typeof ReviewBody>;
+
+export const ExtendBody = z.strictObject({
+  durationSeconds: z.number().int().positive().max(31 * 86_400),
+  reason: Reason.default(''),
+  ticket: Ticket.optional(),
+});
+export type ExtendBody = z.input<typeof ExtendBody>;
+
+export const RevokeBody = z.strictObject({ reason: Reason.default('') });
+
+export const RequestScope = z.enum(['mine', 'review', 'all']);
+export const GrantScope = z.enum(['mine', 'all']);
+export const RequestListQuery = z.strictObject({
+  scope: RequestScope.default('mine'),
+  state: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export const GrantListQuery = z.strictObject({
+  scope: GrantScope.default('mine'),
+  active: z.enum(['true', 'false']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export const IdParams = z.strictObject({ id: Id });
+export const AuditQuery = z.strictObject({
+  after: z.coerce.number().int().nonnegative().default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+});
+export const AuditExportQuery = z.strictObject({ format: z.enum(['jsonl', 'csv']).default('jsonl') });
+
+export const MeResponse = Me;
+export const SystemsResponse = z.object({ systems: z.array(SystemView) });
+export const RequestResponse = z.object({ request: AccessRequest, grant: Grant.nullable() });
+export type RequestResponse = z.infer<typeof RequestResponse>;
+export const RequestsResponse = z.object({ requests: z.array(AccessRequest) });
+export const GrantResponse = z.object({ grant: Grant });
+export const GrantsResponse = z.object({ grants: z.array(Grant) });
+export const CredentialResponse = z.object({ credential: Credential });
+export const AuditResponse = z.object({ entries: z.array(AuditEntry) });
+
+/** What a desktop app needs to sign in: the IdP and the public client registered for Stint. */
+export const ClientConfigResponse = z.object({
+  issuer: z.string(),
+  clientId: z.string(),
+  scopes: z.array(z.string()),
+  /** Extra authorization parameters some IdPs need for an API audience (e.g. resource, audience). */
+  authorizationParams: z.record(z.string(), z.string()),
+});
+export type ClientConfigResponse = z.infer<typeof ClientConfigResponse>;
+
+export const HealthResponse = z.object({ status: z.literal('ok') });
+export const ReadyResponse = z.object({ status: z.enum(['ready', 'unready']), checks: z.record(z.string(), z.boolean()) });
+
+export const API_PREFIX = '/v1';
+export { Id };

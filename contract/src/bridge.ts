@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { AccessRequest, Grant, Id, Me, ReviewDecision, SystemId, SystemView, Timestamp } from './domain';
+
+/** A grant as the desktop holds it: deadline and what is stored, never the secret itself. */
+export const LocalGrant = z.object({
+  grantId: Id,
+  requestId: Id,
+  systemId: SystemId,
+  startsAt: Timestamp,
+  expiresAt: Timestamp,
+  state: Grant.shape.state,
+  /** Names of the environment variables the credential sets (values stay in the keychain). */
+  envNames: z.array(z.string()),
+  /** The credential is in the OS keychain right now. */
+  stored: z.boolean(),
+  /** An SSH key for this grant is loaded in the running ssh-agent. */
+  inAgent: z.boolean(),
+});
+export type LocalGrant = z.infer<typeof LocalGrant>;
+
+export const AuthStatus = z.enum(['signed-out', 'signing-in', 'signed-in', 'sign-in-needed']);
+export type AuthStatus = z.infer<typeof AuthStatus>;
+
+/** Everything the UI, the tray and the CLI show, in one observable value. */
+export const CoreState = z.object({
+  serverUrl: z.string(),
+  auth: z.object({ status: AuthStatus, user: Me.nullable(), message: z.string().nullable() }),
+  connection: z.enum(['online', 'connecting', 'offline']),
+  systems: z.array(SystemView),
+  myRequests: z.array(AccessRequest),
+  reviewQueue: z.array(AccessRequest),
+  grants: z.array(LocalGrant),
+  /** Changes whenever the set of active grants changes (shell hooks compare it). */
+  generation: z.number().int().nonnegative(),
+});
+export type CoreState = z.infer<typeof CoreState>;
+
+/** Things worth telling a person about (desktop notification, CLI line, UI toast). */
+export const Notice = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('review-requested'), request: AccessRequest }),
+  z.object({ kind: z.literal('request-approved'), request: AccessRequest }),
+  z.object({ kind: z.literal('request-denied'), request: AccessRequest }),
+  z.object({ kind: z.literal('request-expired'), request: AccessRequest }),
+  z.object({ kind: z.literal('grant-active'), grant: LocalGrant }),
+  z.object({ kind: z.literal('grant-reminder'), grant: LocalGrant, secondsLeft: z.number().int().nonnegative(), canExtend: z.boolean() }),
+  /** The receipt: what was wiped from this machine, and why. */
+  z.object({
+    kind: z.literal('grant-wiped'),
+    grantId: Id,
+    systemId: SystemId,
+    reason: z.enum(['expired', 'released', 'revoked', 'signed-out', 'failed']),
+    wiped: z.array(z.string()),
+    at: Timestamp,
+  }),
+  z.object({ kind: z.literal('error'), message: z.string() }),
+]);
+export type Notice = z.infer<typeof Notice>;
+
+export const Settings = z.object({
+  serverUrl: z.string().url(),
+  /** Reminders before each deadline, in seconds. */
+  remindersSeconds: z.array(z.number().int().positive()).max(5),
+  notifications: z.object({
+    reviews: z.boolean(),
+    decisions: z.boolean(),
+    reminders: z.boolean(),
+    receipts: z.boolean(),
+  }),
+  /** One-click requests: system, duration and reason remembered. */
+  pinned: z.array(z.object({ systemId: SystemId, durationSeconds: z.number().int().positive(), reason: z.string().max(1000) })).max(20),
+  startAtLogin: z.boolean(),
+});
+export type Settings = z.infer<typeof Settings>;
+export const SettingsPatch = Settings.partial().strict();
+
+export const RequestInput = z.strictObject({
+  systemId: SystemId,
+  durationSeconds: z.number().int().positive(),
+  reason: z.string().max(1000).default(''),
+  ticket: z.string().max(200).optional(),
+  breakGlass: z.boolean().default(false),
+});
+export const ReviewInput = z.strictObject({ requestId: Id, decision: ReviewDecision, comment: z.string().max(1000).optional() });
+export const ExtendInput = z.strictObject({ grantId: Id, durationSeconds: z.number().int().positive(), reason: z.string().max(1000).default('') });
+
+const call = <I extends z.ZodType, O extends z.ZodType>(input: I, output: O) => ({ input, output });
+const Nothing = z.strictObject({});
+const Done = z.object({ ok: z.literal(true) });
+
+/**
+ * StintBridge: every call the UI may make, with its input and output schema. The preload (IPC)
+ * and the web-mode WebSocket expose exactly these; main and core validate both directions.
+ * Nothing here returns a credential's secret: the UI never sees one.
+ */
+export const BridgeCalls = {
+  getState: call(Nothing, CoreState),
+  signIn: call(Nothing, Done),
+  signOut: call(Nothing, Done),
+  request: call(RequestInput, AccessRequest),
+  review: call(ReviewInput, AccessRequest),
+  cancel: call(z.strictObject({ requestId: Id }), AccessRequest),
+  release: call(z.strictObject({ grantId: Id }), Done),
+  extend: call(ExtendInput, AccessRequest),
+  history: call(Nothing, z.array(AccessRequest)),
+  getSettings: call(Nothing, Settings),
+  updateSettings: call(SettingsPatch, Settings),
+} as const;
+export type BridgeMethod = keyof typeof BridgeCalls;
+export type BridgeInput<M extends BridgeMethod> = z.input<(typeof BridgeCalls)[M]['input']>;
+export type BridgeOutput<M extends BridgeMethod> = z.output<(typeof BridgeCalls)[M]['output']>;
+
+/** The typed client the renderer holds; implemented over IPC (Electron) or a WebSocket (web mode). */
+export interface StintBridge {
+  call<M extends BridgeMethod>(method: M, input: BridgeInput<M>): Promise<BridgeOutput<M>>;
+  onState(listener: (state: CoreState) => void): () => void;
+  onNotice(listener: (notice: Notice) => void): () => void;
+}
+
+/** Errors cross the bridge as data: a code a program can test and a message a person can act on. */
+export const BridgeError = z.object({ code: z.string(), message: z.string() });
+export type BridgeError = z.infer<typeof BridgeError>;
+
+export const BridgeRequest = z.strictObject({ id: z.number().int().nonnegative(), method: z.string(), input: z.unknown() });
+export const BridgeReply = z.union([
+  z.strictObject({ id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
+  z.strictObject({ id: z.number().int(), ok: z.literal(false), error: BridgeError }),
+]);
+export const BridgePush = z.union([
+  z.strictObject({ push: z.literal('state'), state: CoreState }),
+  z.strictObject({ push: z.literal('notice'), notice: Notice }),
+]);
+
+/** What `stint env` and `stint exec` receive: values only over the user's own local socket. */
+export const GrantEnv = z.object({
+  grantId: Id,
+  systemId: SystemId,
+  expiresAt: Timestamp,
+  env: z.record(z.string(), z.string()),
+});
+export type GrantEnv = z.infer<typeof GrantEnv>;
+
+/**
+ * The local socket (CLI and shell hooks -> core): newline-delimited JSON, one request per line,
+ * one reply per request. It offers the bridge's calls plus `env`, which returns secrets and is
+ * therefore only on the socket (a 0600 file in a 0700 folder), never on the UI bridge.
+ */
+export const SocketCalls = {
+  ...BridgeCalls,
+  env: call(z.strictObject({ systems: z.array(SystemId).default([]) }), z.object({ grants: z.array(GrantEnv), ended: z.array(z.string()) })),
+} as const;
+export type SocketMethod = keyof typeof SocketCalls;

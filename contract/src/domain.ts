@@ -1,0 +1,140 @@
+import { z } from 'zod';
+
+/** Identifiers are server-made UUIDs; anything else is refused before it reaches storage. */
+export const Id = z.uuid();
+export const SystemId = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, 'a system id is lowercase letters, digits and dashes, starting with a letter');
+export const Timestamp = z.iso.datetime({ offset: true });
+
+export const RiskLevel = z.enum(['low', 'medium', 'high', 'critical']);
+export type RiskLevel = z.infer<typeof RiskLevel>;
+
+/** The request lifecycle (DESIGN.md, "Names"). */
+export const RequestState = z.enum(['pending', 'approved', 'active', 'expired', 'denied', 'cancelled', 'revoked']);
+export type RequestState = z.infer<typeof RequestState>;
+export const TERMINAL_REQUEST_STATES: readonly RequestState[] = ['expired', 'denied', 'cancelled', 'revoked'];
+
+/** A grant is live while active; "revoking" means its credential is still being taken back by the provider. */
+export const GrantState = z.enum(['issuing', 'active', 'revoking', 'ended']);
+export type GrantState = z.infer<typeof GrantState>;
+export const GrantEndReason = z.enum(['expired', 'released', 'revoked', 'failed']);
+export type GrantEndReason = z.infer<typeof GrantEndReason>;
+
+export const Person = z.object({
+  sub: z.string(),
+  name: z.string().nullable(),
+  email: z.string().nullable(),
+});
+export type Person = z.infer<typeof Person>;
+
+export const Me = Person.extend({
+  groups: z.array(z.string()),
+  isAdmin: z.boolean(),
+  isAuditor: z.boolean(),
+});
+export type Me = z.infer<typeof Me>;
+
+/** What the policy would do for the asking user; shown before they submit. */
+export const PolicyPreview = z.object({
+  approvalsRequired: z.number().int().nonnegative(),
+  approverGroups: z.array(z.string()),
+  /** Requests up to this many seconds are approved without review for this user; null when never. */
+  autoApproveUpToSeconds: z.number().int().positive().nullable(),
+  breakGlassAllowed: z.boolean(),
+  justification: z.enum(['required', 'optional']),
+  ticketPattern: z.string().nullable(),
+  pendingTtlSeconds: z.number().int().positive(),
+});
+export type PolicyPreview = z.infer<typeof PolicyPreview>;
+
+export const SystemView = z.object({
+  id: SystemId,
+  name: z.string(),
+  description: z.string(),
+  risk: RiskLevel,
+  provider: z.string(),
+  durationPresetsSeconds: z.array(z.number().int().positive()),
+  maxDurationSeconds: z.number().int().positive(),
+  /** The request must carry an SSH public key (the ssh provider signs it). */
+  needsPublicKey: z.boolean(),
+  policy: PolicyPreview,
+});
+export type SystemView = z.infer<typeof SystemView>;
+
+export const ReviewDecision = z.enum(['approve', 'deny']);
+export type ReviewDecision = z.infer<typeof ReviewDecision>;
+
+export const Review = z.object({
+  id: Id,
+  requestId: Id,
+  reviewer: Person,
+  decision: ReviewDecision,
+  comment: z.string().nullable(),
+  createdAt: Timestamp,
+});
+export type Review = z.infer<typeof Review>;
+
+export const AccessRequest = z.object({
+  id: Id,
+  systemId: SystemId,
+  requester: Person,
+  durationSeconds: z.number().int().positive(),
+  reason: z.string(),
+  ticket: z.string().nullable(),
+  breakGlass: z.boolean(),
+  /** Set when this request asks to extend an existing grant rather than open a new one. */
+  extendsGrantId: Id.nullable(),
+  state: RequestState,
+  approvalsRequired: z.number().int().nonnegative(),
+  approverGroups: z.array(z.string()),
+  reviews: z.array(Review),
+  /** Break-glass and other after-the-fact checks: an auditor should look at this request. */
+  flaggedForReview: z.boolean(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  pendingExpiresAt: Timestamp,
+  grantId: Id.nullable(),
+});
+export type AccessRequest = z.infer<typeof AccessRequest>;
+
+export const Grant = z.object({
+  id: Id,
+  requestId: Id,
+  systemId: SystemId,
+  grantee: Person,
+  provider: z.string(),
+  state: GrantState,
+  startsAt: Timestamp,
+  expiresAt: Timestamp,
+  endedAt: Timestamp.nullable(),
+  endReason: GrantEndReason.nullable(),
+  /** Names (never values) of the environment variables the credential sets. */
+  envNames: z.array(z.string()),
+});
+export type Grant = z.infer<typeof Grant>;
+
+/** The secret material of a grant; only the grantee may read it, only while the grant is active. */
+export const Credential = z.object({
+  grantId: Id,
+  systemId: SystemId,
+  expiresAt: Timestamp,
+  /** Named values for display or tools (host, user, certificate...); may include secrets. */
+  fields: z.record(z.string(), z.string()),
+  /** Environment variables a shell or `stint exec` sets for this grant. */
+  env: z.record(z.string(), z.string()),
+});
+export type Credential = z.infer<typeof Credential>;
+
+export const AuditEntry = z.object({
+  seq: z.number().int().positive(),
+  at: Timestamp,
+  actor: z.string(),
+  action: z.string(),
+  targetType: z.string(),
+  targetId: z.string(),
+  detail: z.record(z.string(), z.unknown()),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEntry = z.infer<typeof AuditEntry>;

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+const UNIT_SECONDS = { d: 86_400, h: 3_600, m: 60, s: 1 } as const;
+const DURATION_RE = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+
+/** Parses "90s", "15m", "1h30m", "2d" into seconds; returns null when the text is not a duration. */
+export function parseDuration(text: string): number | null {
+  const match = DURATION_RE.exec(text.trim());
+  if (!match || text.trim() === '') return null;
+  const [, d, h, m, s] = match;
+  const seconds =
+    Number(d ?? 0) * UNIT_SECONDS.d + Number(h ?? 0) * UNIT_SECONDS.h + Number(m ?? 0) * UNIT_SECONDS.m + Number(s ?? 0);
+  return seconds > 0 ? seconds : null;
+}
+
+/** Formats seconds the way people say it: 5400 -> "1h30m", 90 -> "1m30s". */
+export function formatDuration(totalSeconds: number): string {
+  let rest = Math.max(0, Math.round(totalSeconds));
+  if (rest === 0) return '0s';
+  let out = '';
+  for (const [unit, size] of Object.entries(UNIT_SECONDS)) {
+    const count = Math.floor(rest / size);
+    if (count > 0) out += `${count}${unit}`;
+    rest -= count * size;
+  }
+  return out;
+}
+
+/** A duration written as text ("15m") or as a number of seconds, normalised to seconds. */
+export const DurationText = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const seconds = parseDuration(value);
+  if (seconds === null) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write it like 90s, 15m or 1h30m` });
+    return z.NEVER;
+  }
+  return seconds;
+});

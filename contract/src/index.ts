@@ -1,0 +1,6 @@
+export * from './domain';
+export * from './api';
+export * from './events';
+export * from './duration';
+export * from './bridge';
+export * from './routes';

@@ -1,0 +1,76 @@
+import { dueEvents, nextWake, type ClockEvent, type Deadline } from './schedule';
+
+export interface ExpiryClockOptions {
+  now: () => number;
+  reminders: () => readonly number[];
+  deadlines: () => readonly Deadline[];
+  onEvent: (event: ClockEvent) => Promise<void>;
+  /** A safety tick against the wall clock: timers stall while a laptop sleeps. */
+  tickMs?: number;
+  /** Tests drive the clock by hand with check(). */
+  manual?: boolean;
+}
+
+/**
+ * Fires reminders and deadlines. A timer aims at the next moment, and a steady tick re-reads
+ * the wall clock, so a machine that slept through a deadline wipes within a tick of waking
+ * (setTimeout runs on a monotonic clock that does not advance during suspend).
+ */
+export class ExpiryClock {
+  private readonly sent = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticker: NodeJS.Timeout | null = null;
+  private checking: Promise<void> | null = null;
+  private again = false;
+
+  constructor(private readonly options: ExpiryClockOptions) {}
+
+  start(): void {
+    if (this.options.manual) return;
+    this.ticker = setInterval(() => void this.check(), this.options.tickMs ?? 1000);
+    this.ticker.unref();
+    this.rearm();
+  }
+
+  stop(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.timer) clearTimeout(this.timer);
+    this.ticker = this.timer = null;
+  }
+
+  /** Deadlines changed (grant added, extended, ended): aim the timer again. */
+  rearm(): void {
+    if (this.options.manual) return;
+    if (this.timer) clearTimeout(this.timer);
+    const now = this.options.now();
+    const next = nextWake(this.options.deadlines(), this.options.reminders(), now);
+    if (next === null) return;
+    // Wake a hair after the moment so "now >= deadline" holds when we look.
+    this.timer = setTimeout(() => void this.check(), Math.min(next - now + 5, 2 ** 31 - 1));
+    this.timer.unref();
+  }
+
+  /** Looks at the wall clock now and handles whatever is due. Calls coalesce. */
+  check(): Promise<void> {
+    if (this.checking) {
+      this.again = true;
+      return this.checking;
+    }
+    this.checking = (async () => {
+      do {
+        this.again = false;
+        const events = dueEvents(this.options.deadlines(), this.options.reminders(), this.options.now(), this.sent);
+        // Deadlines first: a wipe must never wait behind a notification.
+        events.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'deadline' ? -1 : 1));
+        for (const event of events) {
+          if (event.kind === 'reminder') this.sent.add(event.key);
+          await this.options.onEvent(event);
+        }
+      } while (this.again);
+    })().finally(() => {
+      this.checking = null;
+      this.rearm();
+    });
+    return this.checking;
+  }
+}

@@ -1,0 +1,546 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  BridgeCalls} from '@stint/contract';
+import {
+  type AccessRequest,
+  type CoreState,
+  type Grant,
+  type GrantEnv,
+  type LocalGrant,
+  type Notice,
+  type Settings,
+  type StintEventEnvelope,
+} from '@stint/contract';
+import type { z } from 'zod';
+import { ApiClient, ApiError } from './api/client';
+import { EventStream } from './api/events';
+import { OidcClient, SignInError, type BrowserOpener, type Tokens } from './auth/oidc';
+import { ExpiryClock } from './clock/expiry-clock';
+import type { ClockEvent } from './clock/schedule';
+import { silentLog, type CoreLog, type Notifier } from './platform';
+import { publishGeneration, readGeneration } from './runtime/generation';
+import { ensurePrivateDir, type RuntimePaths } from './runtime/paths';
+import { readSettings, updateSettings } from './settings/settings';
+import type { KeyValueStore } from './settings/store';
+import { generateSshKeyPair } from './ssh/keys';
+import type { SshAgent } from './ssh/agent';
+import type { SecretStore } from './vault/secret-store';
+import { Vault, type VaultEntry } from './vault/vault';
+
+export interface CorePlatform {
+  opener: BrowserOpener;
+  notifier?: Notifier;
+  secrets: SecretStore;
+  store: KeyValueStore;
+  paths: RuntimePaths;
+  log?: CoreLog;
+  now?: () => number;
+  fetch?: typeof fetch;
+  /** The ssh-agent to load SSH grant keys into, when one is running. */
+  sshAgent?: SshAgent | null;
+  /** Tests drive the expiry clock by hand (clock.check()). */
+  manualClock?: boolean;
+}
+
+type WipeReason = Extract<Notice, { kind: 'grant-wiped' }>['reason'];
+export type RequestInput = z.input<typeof BridgeCalls.request.input>;
+const PENDING_SSH_KEY = (requestId: string) => `ssh-pending:${requestId}`;
+const REFRESH_MARGIN_MS = 60_000;
+
+/**
+ * The client engine: one observable state, fed by the approval API and its live events, with
+ * the keychain vault and the expiry clock. Plain Node: the Electron app, `stint agent` and the
+ * browser tests all run this same object.
+ */
+export class StintCore {
+  readonly vault: Vault;
+  readonly clock: ExpiryClock;
+  private readonly log: CoreLog;
+  private readonly now: () => number;
+  private state: CoreState;
+  private readonly stateListeners = new Set<(state: CoreState) => void>();
+  private readonly noticeListeners = new Set<(notice: Notice) => void>();
+  private api: ApiClient;
+  private stream: EventStream | null = null;
+  private oidc: OidcClient | null = null;
+  private tokens: Tokens | null = null;
+  private refreshing: Promise<boolean> | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private signInAbort: AbortController | null = null;
+  private readonly storing = new Map<string, Promise<void>>();
+  private endedEnvNames = new Set<string>();
+  private started = false;
+
+  constructor(private readonly platform: CorePlatform) {
+    this.log = platform.log ?? silentLog;
+    this.now = platform.now ?? Date.now;
+    this.vault = new Vault(platform.secrets, platform.store);
+    const settings = readSettings(platform.store);
+    this.state = {
+      serverUrl: settings.serverUrl,
+      auth: { status: 'signed-out', user: null, message: null },
+      connection: 'offline',
+      systems: [],
+      myRequests: [],
+      reviewQueue: [],
+      grants: [],
+      generation: 0,
+    };
+    this.api = this.makeApi(settings.serverUrl);
+    this.clock = new ExpiryClock({
+      now: this.now,
+      reminders: () => readSettings(platform.store).remindersSeconds,
+      deadlines: () => this.vault.entries().map((e) => ({ grantId: e.grantId, expiresAt: Date.parse(e.expiresAt), startsAt: Date.parse(e.startsAt) })),
+      onEvent: (event) => this.onClock(event),
+      manual: platform.manualClock ?? false,
+    });
+  }
+
+  // ---- observing ------------------------------------------------------------------------
+
+  getState(): CoreState {
+    return this.state;
+  }
+
+  subscribe(listener: (state: CoreState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  onNotice(listener: (notice: Notice) => void): () => void {
+    this.noticeListeners.add(listener);
+    return () => this.noticeListeners.delete(listener);
+  }
+
+  private setState(patch: Partial<CoreState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const listener of this.stateListeners) listener(this.state);
+  }
+
+  private notice(notice: Notice): void {
+    this.platform.notifier?.notify(notice);
+    for (const listener of this.noticeListeners) listener(notice);
+  }
+
+  // ---- life cycle -----------------------------------------------------------------------
+
+  /**
+   * Start-up order matters: anything already past its deadline is wiped first, before the
+   * session is restored or anything is served, so a crash can never leave a credential behind.
+   */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    ensurePrivateDir(this.platform.paths.dir);
+    this.state = { ...this.state, generation: readGeneration(this.platform.paths) };
+    const overdue = this.vault.overdue(this.now());
+    for (const entry of overdue) await this.wipe(entry.grantId, 'expired');
+    this.publishGrants(overdue.length > 0);
+    this.clock.start();
+    await this.restoreSession();
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    this.clock.stop();
+    this.signInAbort?.abort();
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    await this.stream?.stop();
+    this.stream = null;
+  }
+
+  private makeApi(serverUrl: string): ApiClient {
+    return new ApiClient({
+      baseUrl: serverUrl,
+      accessToken: () => this.accessToken(),
+      onUnauthorized: () => this.refreshSession(),
+      fetch: this.platform.fetch,
+    });
+  }
+
+  // ---- session --------------------------------------------------------------------------
+
+  private async oidcClient(): Promise<OidcClient> {
+    if (this.oidc) return this.oidc;
+    const config = await this.api.clientConfig();
+    this.oidc = new OidcClient({ issuer: config.issuer, clientId: config.clientId, scopes: config.scopes, extraAuthorizationParams: config.authorizationParams });
+    return this.oidc;
+  }
+
+  private async accessToken(): Promise<string | null> {
+    if (!this.tokens) return null;
+    if (this.tokens.accessTokenExpiresAt - this.now() < REFRESH_MARGIN_MS) await this.refreshSession();
+    return this.tokens?.accessToken ?? null;
+  }
+
+  private async restoreSession(): Promise<void> {
+    let refreshToken: string | null;
+    try {
+      refreshToken = await this.vault.readRefreshToken();
+    } catch (error) {
+      this.setState({ auth: { status: 'sign-in-needed', user: null, message: (error as Error).message } });
+      return;
+    }
+    if (!refreshToken) return;
+    if (await this.refreshSession(refreshToken)) await this.goOnline();
+  }
+
+  /** Refresh with rotation; on failure the state says "sign-in needed" instead of erroring everywhere. */
+  private refreshSession(known?: string): Promise<boolean> {
+    this.refreshing ??= (async () => {
+      try {
+        const refreshToken = known ?? this.tokens?.refreshToken ?? (await this.vault.readRefreshToken());
+        if (!refreshToken) throw new SignInError('refresh_failed', 'No saved session.');
+        const tokens = await (await this.oidcClient()).refresh(refreshToken);
+        await this.adoptTokens(tokens);
+        return true;
+      } catch (error) {
+        const message = error instanceof SignInError || error instanceof ApiError ? error.message : String(error);
+        // Only a refused refresh ends the session; an unreachable IdP or server is retried and
+        // the refresh token kept, so a flaky network never signs anyone out.
+        const transient = (error instanceof SignInError && error.code !== 'refresh_failed') || (error instanceof ApiError && error.status === 0);
+        if (transient) {
+          this.log.warn({ err: message }, 'session refresh failed for now; retrying in 30 s');
+          if (this.refreshTimer) clearTimeout(this.refreshTimer);
+          this.refreshTimer = setTimeout(async () => {
+            if ((await this.refreshSession()) && this.state.auth.status !== 'signed-in') await this.goOnline().catch(() => undefined);
+          }, 30_000);
+          this.refreshTimer.unref();
+          this.setState({ auth: { ...this.state.auth, message: `Cannot reach sign-in right now (${message}); retrying.` } });
+          return false;
+        }
+        this.tokens = null;
+        this.log.warn({ err: message }, 'session refresh refused; sign-in needed');
+        this.setState({ auth: { status: 'sign-in-needed', user: this.state.auth.user, message: 'Your session ended; sign in again.' } });
+        return false;
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  private async adoptTokens(tokens: Tokens): Promise<void> {
+    if (tokens.refreshToken) await this.vault.saveRefreshToken(tokens.refreshToken);
+    this.tokens = tokens;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    const due = Math.max(5_000, tokens.accessTokenExpiresAt - this.now() - REFRESH_MARGIN_MS);
+    this.refreshTimer = setTimeout(() => void this.refreshSession(), Math.min(due, 2 ** 31 - 1));
+    this.refreshTimer.unref();
+  }
+
+  async signIn(): Promise<void> {
+    if (this.state.auth.status === 'signing-in') throw new Error('A sign-in is already open in your browser; finish it there.');
+    this.signInAbort = new AbortController();
+    this.setState({ auth: { status: 'signing-in', user: null, message: 'Finish signing in in your browser.' } });
+    try {
+      const tokens = await (await this.oidcClient()).signIn(this.platform.opener, { signal: this.signInAbort.signal });
+      await this.adoptTokens(tokens);
+    } catch (error) {
+      const message = (error as Error).message;
+      this.setState({ auth: { status: 'signed-out', user: null, message } });
+      throw error;
+    } finally {
+      this.signInAbort = null;
+    }
+    await this.goOnline();
+  }
+
+  /** Sign-out wipes every grant credential and token from the keychain, then ends the IdP session. */
+  async signOut(): Promise<void> {
+    await this.stream?.stop();
+    this.stream = null;
+    for (const entry of this.vault.entries()) await this.wipe(entry.grantId, 'signed-out');
+    const idToken = this.tokens?.idToken ?? null;
+    const refreshToken = this.tokens?.refreshToken ?? (await this.vault.readRefreshToken().catch(() => null));
+    for (const request of this.state.myRequests) await this.platform.secrets.delete(PENDING_SSH_KEY(request.id)).catch(() => false);
+    try {
+      await this.vault.wipeAll();
+    } catch (error) {
+      // Still sign out (the session ends at the IdP), but say plainly what could not be removed.
+      this.notice({ kind: 'error', message: `Signed out, but the keychain refused to delete some items: ${(error as Error).message}` });
+    }
+    this.tokens = null;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.setState({ auth: { status: 'signed-out', user: null, message: null }, systems: [], myRequests: [], reviewQueue: [], connection: 'offline' });
+    this.publishGrants(true);
+    if (this.oidc) {
+      if (refreshToken) await this.oidc.revokeRefreshToken(refreshToken);
+      const endSession = await this.oidc.endSessionUrl(idToken).catch(() => null);
+      if (endSession) await this.platform.opener.open(endSession).catch(() => undefined);
+    }
+  }
+
+  private async goOnline(): Promise<void> {
+    const user = await this.api.me();
+    this.setState({ auth: { status: 'signed-in', user, message: null } });
+    this.stream = new EventStream({
+      url: `${this.api.baseUrl}/v1/events`,
+      accessToken: () => this.accessToken(),
+      onUnauthorized: () => this.refreshSession(),
+      onEvent: (envelope) => this.onEvent(envelope),
+      onConnected: () => this.reconcile(),
+      onStatus: (connection) => this.setState({ connection }),
+      onWarning: (message) => this.log.warn({}, message),
+      fetch: this.platform.fetch,
+    });
+    this.stream.start();
+  }
+
+  /** After every (re)connect: re-read everything, so nothing that happened offline is missed. */
+  async reconcile(): Promise<void> {
+    try {
+      const [systems, myRequests, reviewQueue, active] = await Promise.all([
+        this.api.systems(),
+        this.api.requests('mine'),
+        this.api.requests('review'),
+        this.api.grants({ active: true }),
+      ]);
+      this.setState({ systems, myRequests, reviewQueue });
+      const activeIds = new Set(active.map((g) => g.id));
+      for (const entry of this.vault.entries()) if (!activeIds.has(entry.grantId)) await this.wipe(entry.grantId, 'revoked');
+      for (const grant of active) if (grant.state === 'active') await this.ensureStored(grant);
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'could not refresh state from the server');
+    }
+  }
+
+  // ---- live events ----------------------------------------------------------------------
+
+  private async onEvent({ event }: StintEventEnvelope): Promise<void> {
+    switch (event.type) {
+      case 'review.requested':
+        this.upsert('reviewQueue', event.request);
+        this.notice({ kind: 'review-requested', request: event.request });
+        return;
+      case 'review.updated':
+        this.upsert('reviewQueue', event.request);
+        return;
+      case 'request.updated': {
+        this.upsert('myRequests', event.request);
+        const kind = ({ approved: 'request-approved', denied: 'request-denied', expired: 'request-expired' } as const)[event.request.state as 'approved'];
+        if (kind && !(event.request.state === 'expired' && event.request.grantId)) this.notice({ kind, request: event.request });
+        return;
+      }
+      case 'grant.activated':
+        await this.ensureStored(event.grant);
+        return;
+      case 'grant.extended':
+        await this.ensureStored(event.grant, true);
+        return;
+      case 'grant.expiring':
+        return; // the expiry clock reminds on the user's own schedule
+      case 'grant.ended':
+        await this.wipe(event.grant.id, event.grant.endReason ?? 'revoked');
+        return;
+    }
+  }
+
+  private upsert(list: 'myRequests' | 'reviewQueue', request: AccessRequest): void {
+    if (list === 'myRequests' && ['denied', 'cancelled', 'expired', 'revoked'].includes(request.state) && !request.grantId) {
+      // The key pair made for a request that never became a grant has no use left.
+      void this.platform.secrets.delete(PENDING_SSH_KEY(request.id)).catch(() => false);
+    }
+    const others = this.state[list].filter((r) => r.id !== request.id);
+    const keep = list === 'reviewQueue' ? request.state === 'pending' : true;
+    const next = keep ? [request, ...others] : others;
+    next.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    this.setState({ [list]: next } as Partial<CoreState>);
+  }
+
+  // ---- the vault ------------------------------------------------------------------------
+
+  /** Fetches a grant's credential into the keychain (once, even if events race). */
+  private ensureStored(grant: Grant, replace = false): Promise<void> {
+    const inFlight = this.storing.get(grant.id);
+    if (inFlight) return inFlight.then(() => (replace ? this.ensureStored(grant, true) : undefined));
+    if (!replace && this.vault.entry(grant.id)) return Promise.resolve();
+    if (Date.parse(grant.expiresAt) <= this.now()) return Promise.resolve();
+    const task = (async () => {
+      const credential = await this.api.credential(grant.id);
+      const previous = await this.vault.read(grant.id).catch(() => null);
+      const pendingKey = previous?.sshPrivateKey ?? (await this.platform.secrets.get(PENDING_SSH_KEY(grant.requestId)).catch(() => null));
+      const entry: VaultEntry = {
+        grantId: grant.id,
+        requestId: grant.requestId,
+        systemId: grant.systemId,
+        startsAt: grant.startsAt,
+        expiresAt: credential.expiresAt,
+        envNames: Object.keys(credential.env),
+        hasSshKey: Boolean(pendingKey),
+      };
+      await this.vault.store(entry, {
+        env: credential.env,
+        fields: credential.fields,
+        ...(pendingKey ? { sshPrivateKey: pendingKey, sshCertificate: credential.fields.certificate ?? '' } : {}),
+      });
+      if (pendingKey && !previous) await this.platform.secrets.delete(PENDING_SSH_KEY(grant.requestId)).catch(() => false);
+      if (pendingKey && credential.fields.certificate) {
+        await this.platform.sshAgent?.add(grant.id, pendingKey, credential.fields.certificate, Math.max(1, Math.floor((Date.parse(credential.expiresAt) - this.now()) / 1000))).catch((error: unknown) =>
+          this.log.warn({ grantId: grant.id, err: (error as Error).message }, 'could not add the key to ssh-agent'));
+      }
+      this.publishGrants(true);
+      this.clock.rearm();
+      if (!replace) this.notice({ kind: 'grant-active', grant: this.localGrant(entry) });
+    })()
+      .catch((error: unknown) => this.log.error({ grantId: grant.id, err: (error as Error).message }, 'could not store the credential in the keychain'))
+      .finally(() => this.storing.delete(grant.id));
+    this.storing.set(grant.id, task);
+    return task;
+  }
+
+  /**
+   * The one path every ending takes (deadline, release, admin revoke, sign-out): the keychain
+   * item goes, the agent key goes, shells are told, and a receipt says what was wiped.
+   */
+  private async wipe(grantId: string, reason: WipeReason): Promise<void> {
+    const entry = this.vault.entry(grantId);
+    if (!entry) return;
+    let wiped: string[];
+    try {
+      wiped = await this.vault.wipe(grantId);
+    } catch (error) {
+      // The metadata stays, so the next clock tick tries again; never report a wipe that failed.
+      this.log.error({ grantId, err: (error as Error).message }, 'could not delete the credential from the keychain; retrying');
+      return;
+    }
+    if (entry.hasSshKey && (await this.platform.sshAgent?.remove(grantId).catch(() => false))) wiped.push('ssh-agent key');
+    for (const name of entry.envNames) this.endedEnvNames.add(name);
+    if (entry.envNames.length > 0) wiped.push(`shell variables ${entry.envNames.join(', ')} (unset at each shell's next prompt)`);
+    this.publishGrants(true);
+    this.clock.rearm();
+    this.notice({ kind: 'grant-wiped', grantId, systemId: entry.systemId, reason, wiped, at: new Date(this.now()).toISOString() });
+  }
+
+  private async onClock(event: ClockEvent): Promise<void> {
+    const entry = this.vault.entry(event.grantId);
+    if (!entry) return;
+    if (event.kind === 'deadline') {
+      await this.wipe(event.grantId, 'expired');
+      return;
+    }
+    const system = this.state.systems.find((s) => s.id === entry.systemId);
+    this.notice({ kind: 'grant-reminder', grant: this.localGrant(entry), secondsLeft: event.secondsLeft, canExtend: system !== undefined });
+  }
+
+  private localGrant(entry: VaultEntry): LocalGrant {
+    return {
+      grantId: entry.grantId,
+      requestId: entry.requestId,
+      systemId: entry.systemId,
+      startsAt: entry.startsAt,
+      expiresAt: entry.expiresAt,
+      state: 'active',
+      envNames: entry.envNames,
+      stored: true,
+      inAgent: entry.hasSshKey && Boolean(this.platform.sshAgent),
+    };
+  }
+
+  /** Mirrors the vault into the state and, when the set changed, into the shells' generation file. */
+  private publishGrants(changed: boolean): void {
+    const grants = this.vault.entries().map((e) => this.localGrant(e)).sort((a, b) => a.expiresAt.localeCompare(b.expiresAt));
+    const generation = changed ? this.state.generation + 1 : this.state.generation;
+    if (changed) {
+      try {
+        publishGeneration(this.platform.paths, generation, grants.map((g) => ({ systemId: g.systemId, expiresAt: Math.floor(Date.parse(g.expiresAt) / 1000) })));
+      } catch (error) {
+        this.log.error({ err: (error as Error).message }, 'could not write the shell generation file');
+      }
+    }
+    this.setState({ grants, generation });
+  }
+
+  // ---- actions (the bridge and the socket call these) ------------------------------------
+
+  async request(input: RequestInput): Promise<AccessRequest> {
+    const system = this.state.systems.find((s) => s.id === input.systemId) ?? (await this.api.systems()).find((s) => s.id === input.systemId);
+    const idempotencyKey = randomUUID();
+    let publicKey: string | undefined;
+    let pendingAccount: string | null = null;
+    if (system?.needsPublicKey) {
+      // A fresh key pair per grant; the private half never leaves this machine's keychain.
+      const pair = generateSshKeyPair(`stint:${input.systemId}`);
+      publicKey = pair.publicKey;
+      pendingAccount = PENDING_SSH_KEY(idempotencyKey);
+      await this.platform.secrets.set(pendingAccount, pair.privateKey);
+    }
+    const { request, grant } = await this.api.createRequest(
+      { systemId: input.systemId, durationSeconds: input.durationSeconds, reason: input.reason ?? '', ticket: input.ticket, breakGlass: input.breakGlass ?? false, publicKey },
+      idempotencyKey,
+    );
+    if (pendingAccount) {
+      const key = await this.platform.secrets.get(pendingAccount);
+      if (key) await this.platform.secrets.set(PENDING_SSH_KEY(request.id), key);
+      await this.platform.secrets.delete(pendingAccount);
+    }
+    this.upsert('myRequests', request);
+    if (grant?.state === 'active') await this.ensureStored(grant);
+    return request;
+  }
+
+  async review(input: { requestId: string; decision: 'approve' | 'deny'; comment?: string | undefined }): Promise<AccessRequest> {
+    const { request } = await this.api.review(input.requestId, { decision: input.decision, comment: input.comment });
+    this.upsert('reviewQueue', request);
+    return request;
+  }
+
+  async cancel(requestId: string): Promise<AccessRequest> {
+    const { request } = await this.api.cancel(requestId);
+    this.upsert('myRequests', request);
+    return request;
+  }
+
+  /** Ends the grant at the server, and wipes it here at once whatever the server says. */
+  async release(grantId: string): Promise<void> {
+    try {
+      await this.api.release(grantId);
+    } finally {
+      await this.wipe(grantId, 'released');
+    }
+  }
+
+  async extend(input: { grantId: string; durationSeconds: number; reason?: string | undefined }): Promise<AccessRequest> {
+    const { request, grant } = await this.api.extend(input.grantId, { durationSeconds: input.durationSeconds, reason: input.reason ?? '' });
+    this.upsert('myRequests', request);
+    if (grant && request.state === 'active') await this.ensureStored(grant, true);
+    return request;
+  }
+
+  history(): Promise<AccessRequest[]> {
+    return this.api.requests('mine', 200);
+  }
+
+  getSettings(): Settings {
+    return readSettings(this.platform.store);
+  }
+
+  async updateSettings(patch: unknown): Promise<Settings> {
+    const before = readSettings(this.platform.store);
+    const after = updateSettings(this.platform.store, patch);
+    if (after.serverUrl !== before.serverUrl) {
+      // Another server is another trust domain: leave the old one cleanly first.
+      if (this.state.auth.status === 'signed-in') await this.signOut();
+      this.api = this.makeApi(after.serverUrl);
+      this.oidc = null;
+      this.setState({ serverUrl: after.serverUrl });
+    }
+    this.clock.rearm();
+    return after;
+  }
+
+  /** Secrets for `stint env` / `stint exec`: only over the local socket, never the UI bridge. */
+  async env(systems: readonly string[]): Promise<{ grants: GrantEnv[]; ended: string[] }> {
+    const now = this.now();
+    const grants: GrantEnv[] = [];
+    for (const entry of this.vault.entries()) {
+      if (Date.parse(entry.expiresAt) <= now) continue;
+      if (systems.length > 0 && !systems.includes(entry.systemId)) continue;
+      const secret = await this.vault.read(entry.grantId);
+      if (!secret) continue;
+      grants.push({ grantId: entry.grantId, systemId: entry.systemId, expiresAt: entry.expiresAt, env: secret.env });
+    }
+    const live = new Set(grants.flatMap((g) => Object.keys(g.env)));
+    return { grants, ended: [...this.endedEnvNames].filter((name) => !live.has(name)) };
+  }
+}

@@ -1,0 +1,385 @@
+// The Electron main process: glue only (DESIGN.md). It builds core with Electron adapters and
+// maps core's state onto Tray, Menu, Notification and BrowserWindow. Decisions live in the pure
+// modules beside it (tray-menu, notifications, deep-link, security, web-contents), which are
+// unit-tested; this file is type-checked but cannot run in CI (no Electron binary there).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BridgePush, CoreState, Notice } from '@stint/contract';
+import { createDispatcher, dataDir, startHost, type Host, type StintCore } from '@stint/core';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  Menu,
+  nativeImage,
+  nativeTheme,
+  Notification,
+  powerMonitor,
+  protocol,
+  screen,
+  session,
+  shell,
+  Tray,
+} from 'electron';
+import { resolveAppFile } from './app-protocol';
+import { deepLinkFromArgv, parseDeepLink, DEEP_LINK_SCHEME } from './deep-link';
+import { CALL_CHANNEL, PUSH_CHANNEL } from './ipc-channels';
+import { planNotification, type NotificationActionId, type NotificationPlan } from './notifications';
+import { popoverPosition } from './popover';
+import { quitChoice, quitPrompt } from './quit';
+import { routeHash, type Route } from './routes';
+import { APP_ENTRY_URL, APP_SCHEME, isAllowedExternalUrl, windowOptions } from './security';
+import { ElectronSettingsStore } from './settings-store';
+import {
+  buildTrayMenu,
+  DEFAULT_EXTEND_PRESETS_SECONDS,
+  menuRefreshDelayMs,
+  recentRequests,
+  toMenuTemplate,
+  trayIconFile,
+  trayIconVariant,
+  trayTitle,
+  type TrayAction,
+} from './tray-menu';
+import { createCallHandler, hardenSession, hardenWebContents, type ExternalOpener } from './web-contents';
+
+// Packaged: app.asar holds dist/, renderer/ and assets/tray/ (electron-builder.yml).
+// Development (`electron electron`): the app path is electron/, the rest are its siblings.
+const appPath = app.getAppPath();
+const RENDERER_DIR = app.isPackaged ? join(appPath, 'renderer') : join(appPath, '..', 'renderer', 'dist');
+const TRAY_ICON_DIR = app.isPackaged ? join(appPath, 'assets', 'tray') : join(appPath, '..', 'assets', 'tray');
+const PRELOAD = join(appPath, 'dist', 'preload.cjs');
+const POPOVER_SIZE = { width: 360, height: 520 };
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+let host: Host | null = null;
+let tray: Tray | null = null;
+let mainWindow: BrowserWindow | null = null;
+let popover: BrowserWindow | null = null;
+let refreshTimer: NodeJS.Timeout | null = null;
+let quitConfirmed = false;
+/** Links and notices that arrive before core is up are handled once it is. */
+const pendingLinks: string[] = [];
+const pendingNotices: Notice[] = [];
+
+// Threat: a second copy racing the first over the keychain, the socket and the settings file.
+// The second instance hands its argv (a deep link, on Windows and Linux) to the first and exits.
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  // Every renderer sandboxed, whatever a window's options say.
+  app.enableSandbox();
+  // app:// is a standard, secure origin, so the UI gets a real origin (for CSP 'self') without file://.
+  // corsEnabled: Vite emits `<script type="module" crossorigin>`, which is fetched in CORS mode.
+  protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } }]);
+  app.on('second-instance', (_event, argv) => {
+    const link = deepLinkFromArgv(argv);
+    if (link) openDeepLink(link);
+    else showMainWindow({ view: 'home' });
+  });
+  // macOS delivers stint:// links here, possibly before `ready`.
+  app.on('open-url', (event, url) => {
+    event.preventDefault();
+    openDeepLink(url);
+  });
+  app.on('web-contents-created', (_event, contents) => hardenWebContents(contents, pageLinks));
+  app.on('before-quit', (event) => {
+    if (quitConfirmed || !host) return;
+    event.preventDefault();
+    void confirmQuit(host);
+  });
+  // A tray app keeps running with every window closed.
+  app.on('window-all-closed', () => undefined);
+  app.whenReady().then(boot).catch(fatal);
+}
+
+/** Links from page content: https only (no IdP exception; sign-in goes through `signInOpener`). */
+const pageLinks: ExternalOpener = {
+  openExternal: (url) => void shell.openExternal(url),
+  idpOrigin: () => null,
+  log: (message, url) => console.warn(`stint: ${message}: ${url.slice(0, 200)}`),
+};
+
+/**
+ * The browser for sign-in. Threat: an authorization URL (from a hostile server's discovery
+ * document) that launches a local handler; only https, or plain http to a loopback IdP (a
+ * development server on this machine), is opened.
+ */
+const signInOpener = {
+  async open(url: string): Promise<void> {
+    const parsed = URL.canParse(url) ? new URL(url) : null;
+    const loopbackIdp = parsed?.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname) ? parsed.origin : null;
+    if (!isAllowedExternalUrl(url, loopbackIdp)) throw new Error('Refusing to open the sign-in address: it is not https.');
+    await shell.openExternal(url);
+  },
+};
+
+async function boot(): Promise<void> {
+  hardenSession(session.defaultSession);
+  protocol.handle(APP_SCHEME, serveAppFile);
+  if (app.isPackaged) app.setAsDefaultProtocolClient(DEEP_LINK_SCHEME);
+  const store = new ElectronSettingsStore({ cwd: dataDir() });
+  host = await startHost({ opener: signInOpener, notifier: { notify: showNotice }, platform: { store } });
+  const core = host.core;
+
+  const dispatch = createDispatcher(core, 'bridge');
+  const handleCall = createCallHandler(async (method, input) => {
+    const reply = await dispatch(method, input);
+    if (method === 'updateSettings' && reply.ok) applyLoginItem(core);
+    return reply;
+  });
+  ipcMain.handle(CALL_CHANNEL, (event, payload: unknown) => handleCall(event, payload));
+
+  core.subscribe((state) => {
+    broadcast({ push: 'state', state });
+    refreshTray(core);
+  });
+  core.onNotice((notice) => broadcast({ push: 'notice', notice }));
+
+  // After sleep or a locked screen, deadlines may have passed and the event stream is stale:
+  // wipe what is due now, then re-read everything from the server.
+  const wake = () => {
+    void core.clock.check();
+    void core.reconcile();
+  };
+  powerMonitor.on('resume', wake);
+  powerMonitor.on('unlock-screen', wake);
+  nativeTheme.on('updated', () => refreshTray(core));
+
+  applyLoginItem(core);
+  createTray(core);
+  // Started by hand: show the window. Started at login (or with --hidden): tray only.
+  if (!app.getLoginItemSettings().wasOpenedAtLogin && !process.argv.includes('--hidden')) showMainWindow({ view: 'home' });
+  for (const notice of pendingNotices.splice(0)) showNotice(notice);
+  for (const link of [...pendingLinks.splice(0), ...[deepLinkFromArgv(process.argv)].filter((l): l is string => l !== null)]) openDeepLink(link);
+}
+
+async function serveAppFile(request: Request): Promise<Response> {
+  const file = resolveAppFile(RENDERER_DIR, request.url);
+  if (!file.ok) return new Response(null, { status: file.status });
+  try {
+    return new Response(await readFile(file.path), { status: 200, headers: file.headers });
+  } catch {
+    return new Response(null, { status: 404 });
+  }
+}
+
+function broadcast(push: ReturnType<typeof BridgePush.parse>): void {
+  for (const window of [mainWindow, popover]) {
+    if (window && !window.isDestroyed()) window.webContents.send(PUSH_CHANNEL, push);
+  }
+}
+
+function applyLoginItem(core: StintCore): void {
+  // Not supported on Linux by Electron; packagers add an autostart entry there instead.
+  if (process.platform === 'linux') return;
+  app.setLoginItemSettings({ openAtLogin: core.getSettings().startAtLogin });
+}
+
+// ---- tray -------------------------------------------------------------------------------
+
+function trayImage(state: CoreState): Electron.NativeImage {
+  const file = trayIconFile(trayIconVariant(state, Date.now()), process.platform, nativeTheme.shouldUseDarkColors);
+  const image = nativeImage.createFromPath(join(TRAY_ICON_DIR, file));
+  if (process.platform === 'darwin') image.setTemplateImage(true);
+  return image;
+}
+
+function createTray(core: StintCore): void {
+  tray = new Tray(trayImage(core.getState()));
+  tray.setToolTip('Stint');
+  // Linux (AppIndicator) only shows a context menu; elsewhere a click opens the popover and
+  // a right-click the menu.
+  if (process.platform !== 'linux') {
+    tray.on('click', () => togglePopover());
+    tray.on('right-click', () => tray?.popUpContextMenu(trayMenu(core)));
+  }
+  refreshTray(core);
+}
+
+function trayMenu(core: StintCore): Electron.Menu {
+  const state = core.getState();
+  const { pinned } = core.getSettings();
+  const items = buildTrayMenu(state, { now: Date.now(), pinned, recent: recentRequests(state, pinned) });
+  return Menu.buildFromTemplate(toMenuTemplate(items, (action) => void runAction(core, action)));
+}
+
+function refreshTray(core: StintCore): void {
+  if (!tray) return;
+  const state = core.getState();
+  const now = Date.now();
+  tray.setImage(trayImage(state));
+  if (process.platform === 'darwin') tray.setTitle(trayTitle(state, now));
+  tray.setToolTip(trayTitle(state, now) ? `Stint — ${trayTitle(state, now)} left` : 'Stint');
+  if (process.platform === 'linux') tray.setContextMenu(trayMenu(core));
+  // Countdown labels change with time, not only with state: rebuild at least every minute.
+  if (refreshTimer) clearTimeout(refreshTimer);
+  const delay = menuRefreshDelayMs(state, now);
+  refreshTimer = delay === null ? null : setTimeout(() => refreshTray(core), delay);
+}
+
+async function runAction(core: StintCore, action: TrayAction): Promise<void> {
+  try {
+    switch (action.kind) {
+      case 'sign-in':
+        return await core.signIn();
+      case 'sign-out':
+        return await core.signOut();
+      case 'release':
+        return await core.release(action.grantId);
+      case 'extend':
+        await core.extend({ grantId: action.grantId, durationSeconds: action.durationSeconds });
+        return;
+      case 'request':
+        await core.request({ systemId: action.systemId, durationSeconds: action.durationSeconds, reason: action.reason });
+        return;
+      case 'request-form':
+        return showMainWindow({ view: 'new-request', prefill: action });
+      case 'review':
+        await core.review({ requestId: action.requestId, decision: action.decision });
+        return;
+      case 'open':
+        return showMainWindow({ view: action.view });
+      case 'quit':
+        return app.quit();
+    }
+  } catch (error) {
+    showPlan({ title: 'Stint could not do that', body: error instanceof Error ? error.message : String(error), actions: [], urgency: 'normal', onClick: { view: 'home' } }, core);
+  }
+}
+
+// ---- windows ----------------------------------------------------------------------------
+
+function showMainWindow(route: Route): void {
+  if (!mainWindow || mainWindow.isDestroyed()) {
+    mainWindow = new BrowserWindow({ width: 1040, height: 720, minWidth: 720, minHeight: 480, show: false, title: 'Stint', ...windowOptions(PRELOAD) });
+    mainWindow.once('ready-to-show', () => mainWindow?.show());
+    mainWindow.on('closed', () => (mainWindow = null));
+  }
+  void mainWindow.loadURL(`${APP_ENTRY_URL}${routeHash(route)}`);
+  if (mainWindow.isVisible()) mainWindow.focus();
+}
+
+function togglePopover(): void {
+  if (popover && !popover.isDestroyed() && popover.isVisible()) return popover.hide();
+  if (!popover || popover.isDestroyed()) {
+    popover = new BrowserWindow({
+      ...POPOVER_SIZE,
+      show: false,
+      frame: false,
+      resizable: false,
+      movable: false,
+      skipTaskbar: true,
+      alwaysOnTop: true,
+      fullscreenable: false,
+      ...windowOptions(PRELOAD),
+    });
+    popover.on('blur', () => popover?.hide());
+    popover.on('closed', () => (popover = null));
+    void popover.loadURL(`${APP_ENTRY_URL}${routeHash({ view: 'tray' })}`);
+  }
+  if (tray) {
+    const bounds = tray.getBounds();
+    const { workArea } = screen.getDisplayMatching(bounds);
+    const { x, y } = popoverPosition(bounds, POPOVER_SIZE, workArea);
+    popover.setPosition(x, y);
+  }
+  popover.show();
+  popover.focus();
+}
+
+// ---- deep links and notifications -------------------------------------------------------
+
+function openDeepLink(url: string): void {
+  if (!host) {
+    pendingLinks.push(url);
+    return;
+  }
+  const result = parseDeepLink(url);
+  if (!result.ok) {
+    showPlan({ title: 'Stint ignored a link', body: result.error, actions: [], urgency: 'normal', onClick: { view: 'home' } }, host.core);
+    return;
+  }
+  // Prefill only: the person reads the form and submits it themselves (see deep-link.ts).
+  showMainWindow({ view: 'new-request', prefill: result.link });
+}
+
+function showNotice(notice: Notice): void {
+  if (!host) {
+    pendingNotices.push(notice);
+    return;
+  }
+  const plan = planNotification(notice, host.core.getSettings().notifications, process.platform);
+  if (plan) showPlan(plan, host.core, notice);
+}
+
+function showPlan(plan: NotificationPlan, core: StintCore, notice?: Notice): void {
+  if (!Notification.isSupported()) return;
+  const notification = new Notification({
+    title: plan.title,
+    body: plan.body,
+    urgency: plan.urgency,
+    actions: plan.actions.map((action) => ({ type: 'button' as const, text: action.text })),
+  });
+  notification.on('click', () => showMainWindow(plan.onClick));
+  notification.on('action', (_event, index) => {
+    const id = plan.actions[index]?.id;
+    if (id && notice) void runNotificationAction(core, id, notice);
+  });
+  notification.show();
+}
+
+async function runNotificationAction(core: StintCore, id: NotificationActionId, notice: Notice): Promise<void> {
+  if ((id === 'approve' || id === 'deny') && notice.kind === 'review-requested') {
+    return runAction(core, { kind: 'review', requestId: notice.request.id, decision: id });
+  }
+  if (id === 'extend' && notice.kind === 'grant-reminder') {
+    const system = core.getState().systems.find((s) => s.id === notice.grant.systemId);
+    const seconds = system?.durationPresetsSeconds[0] ?? DEFAULT_EXTEND_PRESETS_SECONDS[0];
+    return runAction(core, { kind: 'extend', grantId: notice.grant.grantId, durationSeconds: seconds });
+  }
+  showMainWindow({ view: 'home' });
+}
+
+// ---- quitting ---------------------------------------------------------------------------
+
+async function confirmQuit(current: Host): Promise<void> {
+  const prompt = quitPrompt(current.core.getState(), Date.now());
+  if (prompt) {
+    const { response } = await dialog.showMessageBox({
+      type: 'question',
+      message: prompt.message,
+      detail: prompt.detail,
+      buttons: prompt.buttons,
+      defaultId: prompt.defaultId,
+      cancelId: prompt.cancelId,
+    });
+    const choice = quitChoice(response);
+    if (choice === 'cancel') return;
+    if (choice === 'release') {
+      const results = await Promise.allSettled(prompt.grantIds.map((grantId) => current.core.release(grantId)));
+      const failed = results.filter((r) => r.status === 'rejected').length;
+      if (failed > 0) {
+        const { response: again } = await dialog.showMessageBox({
+          type: 'warning',
+          message: `${failed} grant(s) could not be released.`,
+          detail: 'They stay usable until their deadline, when the server revokes them.',
+          buttons: ['Quit anyway', 'Cancel'],
+          defaultId: 1,
+          cancelId: 1,
+        });
+        if (again !== 0) return;
+      }
+    }
+  }
+  quitConfirmed = true;
+  if (refreshTimer) clearTimeout(refreshTimer);
+  await current.close().catch((error: unknown) => console.error('stint: shutting core down failed', error));
+  app.quit();
+}
+
+function fatal(error: unknown): void {
+  dialog.showErrorBox('Stint could not start', error instanceof Error ? error.message : String(error));
+  app.exit(1);
+}

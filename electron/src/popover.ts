@@ -1,0 +1,20 @@
+// Where the tray popover opens: beside the tray icon, inside the screen's work area, so it is
+// never half off-screen whichever edge the taskbar or menu bar sits on.
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export function popoverPosition(tray: Rect, size: { width: number; height: number }, workArea: Rect): { x: number; y: number } {
+  const clamp = (value: number, min: number, max: number) => Math.max(min, Math.min(value, max));
+  const centreX = tray.x + tray.width / 2 - size.width / 2;
+  // The tray is at the top (macOS, most Linux panels) or the bottom (Windows taskbar).
+  const trayAtTop = tray.y + tray.height / 2 < workArea.y + workArea.height / 2;
+  const y = trayAtTop ? tray.y + tray.height + 4 : tray.y - size.height - 4;
+  return {
+    x: Math.round(clamp(centreX, workArea.x, workArea.x + workArea.width - size.width)),
+    y: Math.round(clamp(y, workArea.y, workArea.y + workArea.height - size.height)),
+  };
+}

@@ -1,0 +1,198 @@
+import type { CoreState, Notice, StintBridge } from '@stint/contract';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { Run } from './actions';
+import { noticeText } from './notice';
+import { useRoute, type Route } from './routes';
+import { Approvals } from './screens/Approvals';
+import { Catalog } from './screens/Catalog';
+import { History } from './screens/History';
+import { MyAccess } from './screens/MyAccess';
+import { Settings } from './screens/Settings';
+import { SignIn } from './screens/SignIn';
+import { Tray } from './screens/Tray';
+
+type Tab = 'catalog' | 'access' | 'approvals' | 'history' | 'settings';
+
+/** The tab a route shows; the hash is the single source of truth for which tab is open. */
+function tabOf(route: Route): Tab {
+  switch (route.view) {
+    case 'access':
+    case 'grant':
+    case 'request':
+      return 'access';
+    case 'reviews':
+    case 'review':
+      return 'approvals';
+    case 'history':
+      return 'history';
+    case 'settings':
+      return 'settings';
+    default:
+      return 'catalog';
+  }
+}
+
+const TAB_ROUTES: Record<Tab, Route> = {
+  catalog: { view: 'home' },
+  access: { view: 'access' },
+  approvals: { view: 'reviews' },
+  history: { view: 'history' },
+  settings: { view: 'settings' },
+};
+const NOTICE_MS = 8000;
+
+interface Toast {
+  id: number;
+  text: string;
+  error: boolean;
+}
+
+export function App({ bridge }: { bridge: StintBridge }) {
+  const [state, setState] = useState<CoreState | null>(null);
+  const { route, hash, navigate } = useRoute();
+  const tab = tabOf(route);
+  const setTab = (next: Tab) => navigate(TAB_ROUTES[next]);
+  const [toasts, setToasts] = useState<Toast[]>([]);
+  const [errors, setErrors] = useState<{ id: number; message: string }[]>([]);
+  const nextId = useRef(1);
+
+  const dismissToast = useCallback((id: number) => setToasts((all) => all.filter((t) => t.id !== id)), []);
+
+  useEffect(() => {
+    const offState = bridge.onState(setState);
+    const offNotice = bridge.onNotice((notice: Notice) => {
+      const id = nextId.current++;
+      setToasts((all) => [...all.slice(-4), { id, text: noticeText(notice), error: notice.kind === 'error' }]);
+      setTimeout(() => dismissToast(id), NOTICE_MS);
+    });
+    bridge.call('getState', {}).then(setState, (error: unknown) => showError(error));
+    return () => {
+      offState();
+      offNotice();
+    };
+  }, [bridge, dismissToast]);
+
+  function showError(error: unknown) {
+    const message = error instanceof Error ? error.message : String(error);
+    const id = nextId.current++;
+    setErrors((all) => [...all.slice(-2), { id, message }]);
+  }
+
+  const run: Run = useCallback(async (work) => {
+    try {
+      return await work;
+    } catch (error) {
+      showError(error);
+      return undefined;
+    }
+  }, []);
+
+  const alerts = (
+    <div role="alert" className="alerts">
+      {errors.map((e) => (
+        <p key={e.id} className="alert">
+          <span>{e.message}</span>
+          <button type="button" className="link" onClick={() => setErrors((all) => all.filter((x) => x.id !== e.id))} aria-label="Dismiss error">
+            ×
+          </button>
+        </p>
+      ))}
+    </div>
+  );
+  const notices = (
+    <div role="status" aria-live="polite" className="toasts">
+      {toasts.map((t) => (
+        <p key={t.id} className={`toast${t.error ? ' toast-error' : ''}`}>
+          <span>{t.text}</span>
+          <button type="button" className="link" onClick={() => dismissToast(t.id)} aria-label="Dismiss notice">
+            ×
+          </button>
+        </p>
+      ))}
+    </div>
+  );
+
+  if (route.view === 'tray') {
+    return (
+      <>
+        <Tray state={state} />
+        {alerts}
+      </>
+    );
+  }
+
+  if (!state) {
+    return (
+      <main className="app centered">
+        <p aria-busy="true">Connecting to Stint…</p>
+        {alerts}
+      </main>
+    );
+  }
+
+  if (state.auth.status !== 'signed-in') {
+    return (
+      <>
+        <SignIn state={state} bridge={bridge} run={run} />
+        {alerts}
+        {notices}
+      </>
+    );
+  }
+
+  const tabs: { id: Tab; label: string }[] = [
+    { id: 'catalog', label: 'Catalog' },
+    { id: 'access', label: `My access${state.grants.some((g) => g.state === 'active') ? ` (${state.grants.filter((g) => g.state === 'active').length})` : ''}` },
+    { id: 'approvals', label: `Approvals${state.reviewQueue.length ? ` (${state.reviewQueue.length})` : ''}` },
+    { id: 'history', label: 'History' },
+    { id: 'settings', label: 'Settings' },
+  ];
+  const props = { bridge, run };
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <h1 className="brand">Stint</h1>
+        <nav aria-label="Sections" className="tabs">
+          {tabs.map((t) => (
+            <button key={t.id} type="button" className="tab" aria-current={tab === t.id ? 'page' : undefined} onClick={() => setTab(t.id)}>
+              {t.label}
+            </button>
+          ))}
+        </nav>
+        <div className="who">
+          <span className={`dot dot-${state.connection}`} aria-label={`Server ${state.connection}`} role="img" />
+          <span>{state.auth.user?.name ?? state.auth.user?.sub}</span>
+          <button type="button" className="secondary" onClick={() => void run(bridge.call('signOut', {}))}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      {alerts}
+      <main className="content">
+        {tab === 'catalog' && (
+          <Catalog
+            {...props}
+            // A new link remounts the catalog so its form starts from that link's prefill.
+            key={route.view === 'new-request' ? hash : 'catalog'}
+            state={state}
+            prefill={route.view === 'new-request' ? route.prefill : null}
+            onRequested={() => setTab('access')}
+            onClosed={() => setTab('catalog')}
+          />
+        )}
+        {tab === 'access' && (
+          <MyAccess
+            {...props}
+            state={state}
+            focus={route.view === 'grant' ? { grantId: route.grantId } : route.view === 'request' ? { requestId: route.requestId } : null}
+          />
+        )}
+        {tab === 'approvals' && <Approvals {...props} state={state} focusId={route.view === 'review' ? route.requestId : null} />}
+        {tab === 'history' && <History {...props} />}
+        {tab === 'settings' && <Settings {...props} />}
+      </main>
+      {notices}
+    </div>
+  );
+}

@@ -1,0 +1,32 @@
+import { formatDuration, type Notice } from '@stint/contract';
+
+/** One line a person reads in a toast; the same words the tray's notifications use. */
+export function noticeText(notice: Notice): string {
+  switch (notice.kind) {
+    case 'review-requested':
+      return `${notice.request.requester.name ?? notice.request.requester.sub} asks for ${notice.request.systemId} for ${formatDuration(notice.request.durationSeconds)}.`;
+    case 'request-approved':
+      return `Your request for ${notice.request.systemId} was approved.`;
+    case 'request-denied':
+      return `Your request for ${notice.request.systemId} was denied.`;
+    case 'request-expired':
+      return `Your request for ${notice.request.systemId} expired without a decision.`;
+    case 'grant-active':
+      return `Access to ${notice.grant.systemId} is active until ${new Date(notice.grant.expiresAt).toLocaleTimeString()}.`;
+    case 'grant-reminder':
+      return `Access to ${notice.grant.systemId} ends in ${formatDuration(notice.secondsLeft)}.`;
+    case 'grant-wiped':
+      return `Access to ${notice.systemId} ended (${notice.reason}); removed ${notice.wiped.length ? notice.wiped.join(', ') : 'nothing'} from this machine.`;
+    case 'error':
+      return notice.message;
+  }
+}
+
+/** Counts down the way a clock does: 4:59, 1:02:03. */
+export function clockText(secondsLeft: number): string {
+  const s = Math.max(0, Math.floor(secondsLeft));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}

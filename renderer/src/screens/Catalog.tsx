@@ -1,0 +1,184 @@
+import { formatDuration, type CoreState, type SystemView } from '@stint/contract';
+import { useId, useState, type FormEvent } from 'react';
+import type { ScreenProps } from '../actions';
+import { isAutoApproved, policyText } from '../policy';
+import type { RequestFormPrefill } from '../routes';
+
+interface Selected {
+  systemId: string;
+  /** null: start on the system's first preset. */
+  duration: number | null;
+  reason: string;
+}
+
+/**
+ * The catalog; `prefill` (from a `#/request?...` link) opens the request form filled in. It is
+ * never submitted for the person: only their click on "Submit request" asks for access.
+ */
+export function Catalog({
+  state,
+  bridge,
+  run,
+  prefill = null,
+  onRequested,
+  onClosed,
+}: ScreenProps & { state: CoreState; prefill?: RequestFormPrefill | null; onRequested(): void; onClosed?(): void }) {
+  const [query, setQuery] = useState('');
+  const [selected, setSelected] = useState<Selected | null>(() =>
+    prefill ? { systemId: prefill.systemId, duration: prefill.durationSeconds, reason: prefill.reason } : null,
+  );
+  const searchId = useId();
+  const q = query.trim().toLowerCase();
+  const systems = state.systems.filter((s) => !q || `${s.id} ${s.name} ${s.description}`.toLowerCase().includes(q));
+  const chosen = selected && state.systems.find((s) => s.id === selected.systemId);
+
+  return (
+    <section aria-labelledby="catalog-title">
+      <h2 id="catalog-title">Catalog</h2>
+      <label htmlFor={searchId} className="search">
+        <span>Search systems</span>
+        <input id={searchId} type="search" value={query} onChange={(e) => setQuery(e.target.value)} placeholder="name, id or description" />
+      </label>
+      {chosen && selected ? (
+        <RequestForm
+          key={chosen.id}
+          system={chosen}
+          initialDuration={selected.duration}
+          initialReason={selected.reason}
+          bridge={bridge}
+          run={run}
+          onCancel={() => {
+            setSelected(null);
+            onClosed?.();
+          }}
+          onDone={() => {
+            setSelected(null);
+            onRequested();
+          }}
+        />
+      ) : selected ? (
+        <p className="problem" role="alert">
+          The link asks for “{selected.systemId}”, which is not in your catalog.
+        </p>
+      ) : null}
+      <ul className="cards" aria-label="Systems">
+        {systems.map((system) => (
+          <li key={system.id} className="card">
+            <div className="card-head">
+              <h3>{system.name}</h3>
+              <span className={`risk risk-${system.risk}`}>{system.risk} risk</span>
+            </div>
+            <p className="muted">{system.description}</p>
+            <p className="policy">{policyText(system.policy).join(' · ')}</p>
+            <div className="presets" role="group" aria-label={`Request ${system.name} for`}>
+              {system.durationPresetsSeconds.map((seconds) => (
+                <button
+                  key={seconds}
+                  type="button"
+                  className="preset"
+                  aria-label={`Request ${system.name} for ${formatDuration(seconds)}`}
+                  onClick={() => setSelected({ systemId: system.id, duration: seconds, reason: '' })}
+                >
+                  {formatDuration(seconds)}
+                </button>
+              ))}
+            </div>
+          </li>
+        ))}
+        {systems.length === 0 && <li className="muted">No system matches “{query}”.</li>}
+      </ul>
+    </section>
+  );
+}
+
+/** The durations the form offers: the presets, plus a linked duration within the system's maximum. */
+export function durationChoices(system: Pick<SystemView, 'durationPresetsSeconds' | 'maxDurationSeconds'>, wanted: number | null): { choices: number[]; initial: number } {
+  const presets = system.durationPresetsSeconds;
+  if (wanted !== null && (presets.includes(wanted) || wanted <= system.maxDurationSeconds)) {
+    return { choices: [...new Set([...presets, wanted])].sort((a, b) => a - b), initial: wanted };
+  }
+  const initial = presets[0] ?? Math.min(900, system.maxDurationSeconds);
+  return { choices: presets.length ? presets : [initial], initial };
+}
+
+function RequestForm({
+  system,
+  initialDuration,
+  initialReason,
+  bridge,
+  run,
+  onCancel,
+  onDone,
+}: ScreenProps & { system: SystemView; initialDuration: number | null; initialReason: string; onCancel(): void; onDone(): void }) {
+  const [{ choices, initial }] = useState(() => durationChoices(system, initialDuration));
+  const [duration, setDuration] = useState(initial);
+  const [reason, setReason] = useState(initialReason);
+  const [ticket, setTicket] = useState('');
+  const [breakGlass, setBreakGlass] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const id = useId();
+  const { policy } = system;
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    if (policy.justification === 'required' && !reason.trim()) return setProblem('A reason is required for this system.');
+    if (policy.ticketPattern && !new RegExp(policy.ticketPattern).test(ticket.trim())) return setProblem(`The ticket must match ${policy.ticketPattern}.`);
+    setProblem(null);
+    setBusy(true);
+    const request = await run(
+      bridge.call('request', { systemId: system.id, durationSeconds: duration, reason: reason.trim(), breakGlass, ...(policy.ticketPattern ? { ticket: ticket.trim() } : {}) }),
+    );
+    setBusy(false);
+    if (request) onDone();
+  }
+
+  return (
+    <form className="card request-form" onSubmit={submit} aria-labelledby={`${id}-title`}>
+      <h3 id={`${id}-title`}>Request {system.name}</h3>
+      <p className="policy">
+        {isAutoApproved(policy, duration) ? 'This request will be approved at once.' : policyText(policy).join(' · ')}
+      </p>
+      <label>
+        <span>Duration</span>
+        <select value={duration} onChange={(e) => setDuration(Number(e.target.value))}>
+          {choices.map((s) => (
+            <option key={s} value={s}>
+              {formatDuration(s)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        <span>Reason{policy.justification === 'required' ? ' (required)' : ' (optional)'}</span>
+        <textarea value={reason} onChange={(e) => setReason(e.target.value)} maxLength={1000} rows={3} required={policy.justification === 'required'} />
+      </label>
+      {policy.ticketPattern && (
+        <label>
+          <span>Ticket</span>
+          <input value={ticket} onChange={(e) => setTicket(e.target.value)} placeholder="e.g. OPS-123" maxLength={200} required />
+        </label>
+      )}
+      {policy.breakGlassAllowed && (
+        <label className="check">
+          <input type="checkbox" checked={breakGlass} onChange={(e) => setBreakGlass(e.target.checked)} />
+          <span>Break glass (granted at once, flagged for audit)</span>
+        </label>
+      )}
+      {system.needsPublicKey && <p className="muted">This system signs an SSH key: request it with <code>stint request {system.id}</code> instead.</p>}
+      {problem && (
+        <p className="problem" role="alert">
+          {problem}
+        </p>
+      )}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy || system.needsPublicKey}>
+          Submit request
+        </button>
+        <button type="button" className="secondary" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,97 @@
+import { formatDuration, TERMINAL_REQUEST_STATES, type CoreState, type LocalGrant } from '@stint/contract';
+import type { ReactNode } from 'react';
+import type { ScreenProps } from '../actions';
+import { Countdown, useNow } from '../countdown';
+import { useScrollIntoView } from '../highlight';
+import { StateBadge } from '../state-badge';
+
+/** Grants and requests; `focus` (from `#/grants/<id>` or `#/requests/<id>`) highlights one and scrolls to it. */
+export function MyAccess({
+  state,
+  bridge,
+  run,
+  focus = null,
+}: ScreenProps & { state: CoreState; focus?: { grantId: string } | { requestId: string } | null }) {
+  const focusGrant = focus && 'grantId' in focus ? focus.grantId : null;
+  const focusRequest = focus && 'requestId' in focus ? focus.requestId : null;
+  const now = useNow();
+  const grants = state.grants.filter((g) => g.state === 'active' || g.state === 'issuing');
+  const requests = [...state.myRequests].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const name = (systemId: string) => state.systems.find((s) => s.id === systemId)?.name ?? systemId;
+
+  return (
+    <>
+      <section aria-labelledby="grants-title">
+        <h2 id="grants-title">Active grants</h2>
+        {grants.length === 0 && <p className="muted">No active access. Pick a system in the catalog.</p>}
+        <ul className="cards" aria-label="Active grants">
+          {grants.map((grant) => (
+            <GrantCard key={grant.grantId} focused={grant.grantId === focusGrant} grant={grant} name={name(grant.systemId)} now={now} state={state} bridge={bridge} run={run} />
+          ))}
+        </ul>
+      </section>
+      <section aria-labelledby="requests-title">
+        <h2 id="requests-title">My requests</h2>
+        {requests.length === 0 && <p className="muted">No requests yet.</p>}
+        <ul className="rows" aria-label="My requests">
+          {requests.map((request) => (
+            <RequestRow key={request.id} focused={request.id === focusRequest}>
+              <span className="row-main">
+                <strong>{name(request.systemId)}</strong> for {formatDuration(request.durationSeconds)}
+                {request.reason && <span className="muted"> — {request.reason}</span>}
+              </span>
+              <StateBadge state={request.state} />
+              {request.state === 'pending' && (
+                <span className="muted">
+                  {request.reviews.filter((r) => r.decision === 'approve').length}/{request.approvalsRequired} approvals
+                </span>
+              )}
+              {!TERMINAL_REQUEST_STATES.includes(request.state) && request.state === 'pending' && (
+                <button type="button" className="secondary" onClick={() => void run(bridge.call('cancel', { requestId: request.id }))}>
+                  Cancel
+                </button>
+              )}
+            </RequestRow>
+          ))}
+        </ul>
+      </section>
+    </>
+  );
+}
+
+function RequestRow({ focused, children }: { focused: boolean; children: ReactNode }) {
+  const ref = useScrollIntoView<HTMLLIElement>(focused);
+  return (
+    <li ref={ref} className={`row${focused ? ' focused' : ''}`} aria-current={focused ? 'true' : undefined}>
+      {children}
+    </li>
+  );
+}
+
+function GrantCard({ grant, name, now, state, focused, bridge, run }: ScreenProps & { grant: LocalGrant; name: string; now: number; state: CoreState; focused: boolean }) {
+  const ref = useScrollIntoView<HTMLLIElement>(focused);
+  const system = state.systems.find((s) => s.id === grant.systemId);
+  const extendBy = system?.durationPresetsSeconds[0] ?? 900;
+  return (
+    <li ref={ref} className={`card grant${focused ? ' focused' : ''}`} aria-label={`${name} grant`} aria-current={focused ? 'true' : undefined}>
+      <Countdown startsAt={grant.startsAt} expiresAt={grant.expiresAt} now={now} />
+      <div className="grant-body">
+        <h3>{name}</h3>
+        <p className="muted">
+          Until {new Date(grant.expiresAt).toLocaleTimeString()}
+          {grant.envNames.length > 0 && <> · sets {grant.envNames.join(', ')}</>}
+          {grant.state === 'issuing' && <> · issuing…</>}
+          {!grant.stored && grant.state === 'active' && <> · not in the keychain</>}
+        </p>
+      </div>
+      <div className="actions">
+        <button type="button" className="secondary" onClick={() => void run(bridge.call('extend', { grantId: grant.grantId, durationSeconds: extendBy, reason: '' }))}>
+          Extend {formatDuration(extendBy)}
+        </button>
+        <button type="button" className="danger" onClick={() => void run(bridge.call('release', { grantId: grant.grantId }))}>
+          Release
+        </button>
+      </div>
+    </li>
+  );
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# What `npm test` runs: lint (which also enforces the layering), type-check, then every
+# test suite with a real Secret Service on a private session bus.
+# Extra arguments go to vitest: `npm test -- server/` or `npm test -- -t 'grant expiry'`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if ! command -v dbus-run-session >/dev/null 2>&1; then
+  echo "test: dbus-run-session not found; run: bash scripts/install-deps.sh" >&2
+  exit 1
+fi
+
+phase() { printf '\n== %s\n' "$*"; }
+
+phase "eslint"
+npx eslint .
+
+phase "tsc -b"
+npx tsc -b
+
+phase "vitest (under gnome-keyring)"
+dbus-run-session -- bash scripts/with-keyring.sh npx vitest run "$@"

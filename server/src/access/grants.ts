@@ -1,0 +1,414 @@
+import { randomUUID } from 'node:crypto';
+import type { Credential, ExtendBody, GrantEndReason } from '@stint/contract';
+import type { Kysely } from 'kysely';
+import type { z } from 'zod';
+import { appendAudit, type AuditRecord } from '../audit/chain';
+import { SYSTEM_ACTOR, type Principal } from '../auth/principal';
+import { appendEvents } from '../events/log';
+import type { IssuedCredential } from '../providers/provider';
+import { forUpdate } from '../store/database';
+import type { Database, GrantRow, RequestRow } from '../store/schema';
+import { ApiProblem, notFound, parseList, requesterAudience, systemFor, toGrant, type AccessContext } from './context';
+import { createRequest, reviewsFor, stateChangeEffects } from './requests';
+
+type ExtendInput = z.output<typeof ExtendBody>;
+
+const REVOKE_LEASE_MS = 60_000;
+const MAX_BACKOFF_MS = 60_000;
+/** 1 s, 2 s, 4 s ... capped at a minute: a failing revoke is retried forever, never dropped. */
+export const revokeBackoffMs = (attempts: number) => Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.max(0, attempts - 1));
+
+export async function loadGrant(db: Kysely<Database>, id: string) {
+  const row = await db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toGrant(row) : null;
+}
+
+function personOf(row: RequestRow) {
+  return { sub: row.requester_sub, name: row.requester_name, email: row.requester_email, groups: parseList(row.requester_groups) };
+}
+
+/** Scrubs provider error text before it is stored or logged: it may quote a connection string. */
+const describeError = (error: unknown) => String((error as Error)?.message ?? error).replace(/\/\/[^@\s]*@/g, '//***@').slice(0, 500);
+
+/**
+ * Turns an approved request into an active grant: the window starts now. The grant row is
+ * claimed first (one per request, enforced by a unique key), then the provider issues
+ * outside any transaction, then the result is recorded.
+ */
+export async function activateRequest(ctx: AccessContext, requestId: string): Promise<void> {
+  const { db } = ctx.store;
+  const startsAt = ctx.now();
+  const claimed = await db.transaction().execute(async (trx) => {
+    const request = await forUpdate(ctx.store, trx.selectFrom('requests').selectAll().where('id', '=', requestId)).executeTakeFirst();
+    if (!request || request.state !== 'approved' || request.grant_id) return null;
+    const existing = await trx.selectFrom('grants').select('id').where('request_id', '=', requestId).executeTakeFirst();
+    if (existing) return null;
+    const grant: GrantRow = {
+      id: randomUUID(),
+      request_id: requestId,
+      system_id: request.system_id,
+      grantee_sub: request.requester_sub,
+      grantee_name: request.requester_name,
+      grantee_email: request.requester_email,
+      provider: systemFor(ctx, request.system_id)?.provider.type ?? 'unknown',
+      state: 'issuing',
+      starts_at: startsAt,
+      expires_at: startsAt + request.duration_seconds * 1000,
+      ended_at: null,
+      end_reason: null,
+      env_names: '[]',
+      credential_sealed: null,
+      provider_state: null,
+      warned: 0,
+      revoke_attempts: 0,
+      next_attempt_at: null,
+      lease_owner: null,
+      lease_until: null,
+      revoke_count: 0,
+      last_error: null,
+    };
+    await trx.insertInto('grants').values(grant).execute();
+    await trx.updateTable('requests').set({ grant_id: grant.id, updated_at: startsAt }).where('id', '=', requestId).execute();
+    return { grant, request };
+  });
+  if (!claimed) return;
+  const { grant, request } = claimed;
+  const system = systemFor(ctx, grant.system_id);
+  const provider = ctx.providers.forSystem(grant.system_id);
+
+  let issued: IssuedCredential | null = null;
+  let failure: string | null = null;
+  try {
+    if (!system || !provider) throw new Error(`system ${grant.system_id} is no longer configured`);
+    issued = await provider.issue({
+      grantId: grant.id,
+      requestId,
+      system,
+      user: personOf(request),
+      startsAt: grant.starts_at,
+      expiresAt: grant.expires_at,
+      publicKey: request.public_key,
+    });
+  } catch (error) {
+    failure = describeError(error);
+    ctx.log.error({ grantId: grant.id, systemId: grant.system_id, err: failure }, 'provider failed to issue a credential');
+  }
+  await recordIssue(ctx, grant, issued, failure);
+}
+
+async function recordIssue(ctx: AccessContext, grant: GrantRow, issued: IssuedCredential | null, failure: string | null) {
+  const now = ctx.now();
+  await ctx.store.db.transaction().execute(async (trx) => {
+    const request = await forUpdate(ctx.store, trx.selectFrom('requests').selectAll().where('id', '=', grant.request_id)).executeTakeFirstOrThrow();
+    let updated: GrantRow;
+    let requestState: 'active' | 'revoked';
+    const audit: AuditRecord[] = [];
+    if (issued) {
+      const credential = JSON.stringify({ fields: issued.fields, env: issued.env });
+      updated = {
+        ...grant,
+        state: 'active',
+        env_names: JSON.stringify(Object.keys(issued.env)),
+        credential_sealed: ctx.sealer.seal(credential, grant.id),
+        provider_state: JSON.stringify(issued.state),
+      };
+      requestState = 'active';
+      audit.push({ actor: SYSTEM_ACTOR, action: 'grant.activated', targetType: 'grant', targetId: grant.id, detail: { requestId: grant.request_id, systemId: grant.system_id, grantee: grant.grantee_sub, expiresAt: new Date(grant.expires_at).toISOString() } });
+    } else {
+      // Whatever the provider half-made is cleaned up by the same revoke path as any ending.
+      updated = { ...grant, state: 'revoking', end_reason: 'failed', ended_at: now, next_attempt_at: now, last_error: failure, provider_state: '{}' };
+      requestState = 'revoked';
+      audit.push({ actor: SYSTEM_ACTOR, action: 'grant.issue_failed', targetType: 'grant', targetId: grant.id, detail: { requestId: grant.request_id, systemId: grant.system_id, error: failure } });
+    }
+    await trx.updateTable('grants').set(updated).where('id', '=', grant.id).execute();
+    await trx.updateTable('requests').set({ state: requestState, updated_at: now }).where('id', '=', grant.request_id).execute();
+    const effects = stateChangeEffects({ ...request, state: requestState, updated_at: now }, await reviewsFor(trx, [request.id]), SYSTEM_ACTOR);
+    await appendAudit(ctx.store, trx, now, [...audit, effects.audit]);
+    await appendEvents(ctx.store, trx, now, [
+      ...effects.events,
+      { audience: requesterAudience(request), event: { type: issued ? 'grant.activated' : 'grant.ended', grant: toGrant(updated) } },
+    ]);
+  });
+  if (issued) ctx.metrics.grantsActivated.inc();
+  ctx.eventsCommitted();
+  if (!issued) await runRevocation(ctx, grant.id);
+}
+
+/**
+ * Ends an active grant for a reason: from then on its credential cannot be read, its requests
+ * are over, and the provider revocation is queued (and tried at once by the caller).
+ */
+async function endGrants(ctx: AccessContext, ids: readonly string[], reason: GrantEndReason, actor: string, detail: Record<string, unknown> = {}): Promise<GrantRow[]> {
+  const now = ctx.now();
+  const ended = await ctx.store.db.transaction().execute(async (trx) => {
+    // The state check makes ending idempotent across replicas: a grant leaves "active" once.
+    const rows = await trx
+      .updateTable('grants')
+      .set({ state: 'revoking', end_reason: reason, ended_at: now, credential_sealed: null, next_attempt_at: now, lease_owner: null, lease_until: null })
+      .where('id', 'in', ids)
+      .where('state', '=', 'active')
+      .returningAll()
+      .execute();
+    if (rows.length === 0) return rows;
+    const requestState = reason === 'expired' ? 'expired' : 'revoked';
+    const requests = await trx
+      .updateTable('requests')
+      .set({ state: requestState, updated_at: now })
+      .where('grant_id', 'in', rows.map((r) => r.id))
+      .where('state', '=', 'active')
+      .returningAll()
+      .execute();
+    const reviews = await reviewsFor(trx, requests.map((r) => r.id));
+    const effects = requests.map((r) => stateChangeEffects(r, reviews, actor));
+    await appendAudit(ctx.store, trx, now, [
+      ...rows.map((g) => ({ actor, action: `grant.${reason}`, targetType: 'grant', targetId: g.id, detail: { systemId: g.system_id, grantee: g.grantee_sub, ...detail } })),
+      ...effects.map((e) => e.audit),
+    ]);
+    await appendEvents(ctx.store, trx, now, [
+      ...rows.map((g) => ({ audience: { subs: [g.grantee_sub], groups: [], notSubs: [] }, event: { type: 'grant.ended' as const, grant: toGrant(g) } })),
+      ...effects.flatMap((e) => e.events),
+    ]);
+    return rows;
+  });
+  for (const row of ended) {
+    ctx.metrics.grantsEnded.inc({ reason });
+    if (reason === 'expired') ctx.metrics.revokeLateness.observe(Math.max(0, now - row.expires_at) / 1000);
+  }
+  if (ended.length > 0) ctx.eventsCommitted();
+  return ended;
+}
+
+/**
+ * Takes the credential back at the provider. A lease makes sure one replica works on a grant
+ * at a time; failure schedules a retry with backoff and is counted, success ends the grant.
+ */
+export async function runRevocation(ctx: AccessContext, grantId: string): Promise<'ended' | 'retrying' | 'skipped'> {
+  const { db } = ctx.store;
+  const now = ctx.now();
+  const claim = await db
+    .updateTable('grants')
+    .set({ lease_owner: ctx.replicaId, lease_until: now + REVOKE_LEASE_MS })
+    .where('id', '=', grantId)
+    .where('state', '=', 'revoking')
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+    .returningAll()
+    .executeTakeFirst();
+  if (!claim) return 'skipped';
+  const system = systemFor(ctx, claim.system_id);
+  const provider = ctx.providers.forSystem(claim.system_id);
+  try {
+    if (!system || !provider) throw new Error(`system ${claim.system_id} is not configured; cannot revoke its credential`);
+    await provider.revoke({ grantId, system, state: JSON.parse(claim.provider_state ?? '{}') as Record<string, unknown>, reason: (claim.end_reason ?? 'expired') as GrantEndReason });
+  } catch (error) {
+    const attempts = claim.revoke_attempts + 1;
+    const message = describeError(error);
+    const retryAt = ctx.now() + revokeBackoffMs(attempts);
+    await db
+      .updateTable('grants')
+      .set({ revoke_attempts: attempts, next_attempt_at: retryAt, lease_owner: null, lease_until: null, last_error: message })
+      .where('id', '=', grantId)
+      .where('lease_owner', '=', ctx.replicaId)
+      .execute();
+    ctx.metrics.revokeFailures.inc({ provider: claim.provider });
+    ctx.log.warn({ grantId, systemId: claim.system_id, attempts, retryInMs: retryAt - ctx.now(), err: message }, 'revoke failed; will retry');
+    return 'retrying';
+  }
+  const done = ctx.now();
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('grants')
+      .set((eb) => ({ state: 'ended', revoke_count: eb('revoke_count', '+', 1), lease_owner: null, lease_until: null, next_attempt_at: null, last_error: null }))
+      .where('id', '=', grantId)
+      .execute();
+    await appendAudit(ctx.store, trx, done, [
+      { actor: SYSTEM_ACTOR, action: 'grant.credential_revoked', targetType: 'grant', targetId: grantId, detail: { systemId: claim.system_id, attempts: claim.revoke_attempts + 1 } },
+    ]);
+  });
+  return 'ended';
+}
+
+async function revokeAll(ctx: AccessContext, ids: readonly string[], concurrency = 16): Promise<void> {
+  const queue = [...ids];
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) await runRevocation(ctx, id);
+    }),
+  );
+}
+
+/** Grants past their deadline end now; returns how many. Called by the sweeper. */
+export async function expireDueGrants(ctx: AccessContext, limit = 500): Promise<number> {
+  const due = await ctx.store.db.selectFrom('grants').select('id').where('state', '=', 'active').where('expires_at', '<=', ctx.now()).orderBy('expires_at').limit(limit).execute();
+  if (due.length === 0) return 0;
+  const ended = await endGrants(ctx, due.map((d) => d.id), 'expired', SYSTEM_ACTOR);
+  await revokeAll(ctx, ended.map((g) => g.id));
+  return ended.length;
+}
+
+/** Revocations whose retry time has come (and any whose lease holder died). */
+export async function retryRevocations(ctx: AccessContext, limit = 100): Promise<number> {
+  const now = ctx.now();
+  const due = await ctx.store.db
+    .selectFrom('grants')
+    .select('id')
+    .where('state', '=', 'revoking')
+    .where('next_attempt_at', '<=', now)
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+    .orderBy('next_attempt_at')
+    .limit(limit)
+    .execute();
+  await revokeAll(ctx, due.map((d) => d.id));
+  return due.length;
+}
+
+/** Tells grantees their grant ends soon, once per grant (and again after an extension). */
+export async function noticeExpiringGrants(ctx: AccessContext): Promise<number> {
+  const now = ctx.now();
+  const horizon = now + ctx.config().expiringNotice * 1000;
+  const count = await ctx.store.db.transaction().execute(async (trx) => {
+    const rows = await trx
+      .updateTable('grants')
+      .set({ warned: 1 })
+      .where('state', '=', 'active')
+      .where('warned', '=', 0)
+      .where('expires_at', '<=', horizon)
+      .where('expires_at', '>', now)
+      .returningAll()
+      .execute();
+    await appendEvents(ctx.store, trx, now, rows.map((g) => ({
+      audience: { subs: [g.grantee_sub], groups: [], notSubs: [] },
+      event: { type: 'grant.expiring' as const, grant: toGrant(g), secondsLeft: Math.max(0, Math.round((g.expires_at - now) / 1000)) },
+    })));
+    return rows.length;
+  });
+  if (count > 0) ctx.eventsCommitted();
+  return count;
+}
+
+/**
+ * After a crash: approved requests that never got a grant are activated; grants stuck while
+ * issuing (the provider call's result was never recorded) are cleaned up through revoke.
+ */
+export async function recoverInterrupted(ctx: AccessContext, olderThanMs = 30_000): Promise<void> {
+  const { db } = ctx.store;
+  const cutoff = ctx.now() - olderThanMs;
+  const approved = await db.selectFrom('requests').select(['id', 'extends_grant_id']).where('state', '=', 'approved').where('grant_id', 'is', null).where('updated_at', '<', cutoff).limit(100).execute();
+  for (const r of approved) {
+    if (r.extends_grant_id) await applyExtension(ctx, r.id);
+    else await activateRequest(ctx, r.id);
+  }
+  const stuck = await db.selectFrom('grants').selectAll().where('state', '=', 'issuing').where('starts_at', '<', cutoff).limit(100).execute();
+  for (const grant of stuck) await recordIssue(ctx, grant, null, 'the server stopped while the credential was being issued');
+}
+
+function assertGrantee(grant: GrantRow | undefined, user: Principal, id: string): asserts grant is GrantRow {
+  if (!grant || grant.grantee_sub !== user.sub) throw notFound('grant', id);
+}
+
+/** POST /v1/grants/:id/release: the grantee is done early. */
+export async function releaseGrant(ctx: AccessContext, user: Principal, id: string) {
+  const grant = await ctx.store.db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
+  assertGrantee(grant, user, id);
+  if (grant.state !== 'active') throw new ApiProblem(409, 'grant_not_active', `This grant is already ${grant.state === 'issuing' ? 'being issued' : 'over'}.`);
+  await endGrants(ctx, [id], 'released', user.sub);
+  await runRevocation(ctx, id);
+  return (await loadGrant(ctx.store.db, id))!;
+}
+
+/** POST /v1/grants/:id/revoke: an admin ends someone's grant. */
+export async function revokeGrant(ctx: AccessContext, admin: Principal, id: string, reason: string) {
+  if (!admin.isAdmin) throw new ApiProblem(403, 'not_an_admin', 'Only Stint admins may revoke a grant.');
+  const grant = await ctx.store.db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!grant) throw notFound('grant', id);
+  if (grant.state !== 'active') throw new ApiProblem(409, 'grant_not_active', 'This grant is already over.');
+  await endGrants(ctx, [id], 'revoked', admin.sub, { reason });
+  await runRevocation(ctx, id);
+  return (await loadGrant(ctx.store.db, id))!;
+}
+
+/** POST /v1/grants/:id/extend: a new request, under the same policy, that moves the deadline. */
+export async function extendGrant(ctx: AccessContext, user: Principal, id: string, input: ExtendInput) {
+  const grant = await ctx.store.db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
+  assertGrantee(grant, user, id);
+  if (grant.state !== 'active' || grant.expires_at <= ctx.now()) throw new ApiProblem(409, 'grant_not_active', 'This grant is over; request new access instead.');
+  return createRequest(ctx, user, { systemId: grant.system_id, durationSeconds: input.durationSeconds, reason: input.reason, ticket: input.ticket, breakGlass: false, extendsGrantId: id });
+}
+
+/** An approved extension request moves its grant's deadline (and the credential's). */
+export async function applyExtension(ctx: AccessContext, requestId: string): Promise<void> {
+  const { db } = ctx.store;
+  const request = await db.selectFrom('requests').selectAll().where('id', '=', requestId).executeTakeFirst();
+  if (!request?.extends_grant_id || request.state !== 'approved') return;
+  const grant = await db.selectFrom('grants').selectAll().where('id', '=', request.extends_grant_id).executeTakeFirst();
+  const now = ctx.now();
+  const system = systemFor(ctx, request.system_id);
+  const provider = ctx.providers.forSystem(request.system_id);
+  let reissued: IssuedCredential | null = null;
+  let failure: string | null = grant?.state === 'active' && grant.expires_at > now ? null : 'the grant ended before the extension was approved';
+  const expiresAt = (grant?.expires_at ?? now) + request.duration_seconds * 1000;
+  if (!failure && grant && system && provider?.extend) {
+    try {
+      reissued = await provider.extend({
+        grantId: grant.id, requestId, system, user: personOf(request), startsAt: grant.starts_at, expiresAt, publicKey: request.public_key,
+        state: JSON.parse(grant.provider_state ?? '{}') as Record<string, unknown>,
+      });
+    } catch (error) {
+      failure = `the provider could not extend the credential: ${describeError(error)}`;
+    }
+  }
+  await db.transaction().execute(async (trx) => {
+    const locked = await forUpdate(ctx.store, trx.selectFrom('requests').selectAll().where('id', '=', requestId)).executeTakeFirstOrThrow();
+    if (locked.state !== 'approved') return;
+    const current = grant && (await trx.selectFrom('grants').selectAll().where('id', '=', grant.id).executeTakeFirst());
+    if (!failure && current?.state !== 'active') failure = 'the grant ended before the extension was applied';
+    const state = failure ? 'revoked' : 'active';
+    await trx.updateTable('requests').set({ state, updated_at: now, grant_id: grant?.id ?? null }).where('id', '=', requestId).execute();
+    const effects = stateChangeEffects({ ...locked, state, updated_at: now, grant_id: grant?.id ?? null }, await reviewsFor(trx, [requestId]), SYSTEM_ACTOR, failure ? { error: failure } : {});
+    const events = [...effects.events];
+    const audit = [effects.audit];
+    if (!failure && current) {
+      const patch: Partial<GrantRow> = { expires_at: expiresAt, warned: 0 };
+      if (reissued) {
+        patch.credential_sealed = ctx.sealer.seal(JSON.stringify({ fields: reissued.fields, env: reissued.env }), current.id);
+        patch.provider_state = JSON.stringify(reissued.state);
+        patch.env_names = JSON.stringify(Object.keys(reissued.env));
+      }
+      await trx.updateTable('grants').set(patch).where('id', '=', current.id).execute();
+      events.push({ audience: requesterAudience(locked), event: { type: 'grant.extended', grant: toGrant({ ...current, ...patch }) } });
+      audit.push({ actor: SYSTEM_ACTOR, action: 'grant.extended', targetType: 'grant', targetId: current.id, detail: { requestId, expiresAt: new Date(expiresAt).toISOString() } });
+    }
+    await appendAudit(ctx.store, trx, now, audit);
+    await appendEvents(ctx.store, trx, now, events);
+  });
+  ctx.eventsCommitted();
+}
+
+/** GET /v1/grants/:id/credential: the grantee alone, while active; every read is audited. */
+export async function readCredential(ctx: AccessContext, user: Principal, id: string): Promise<Credential> {
+  const grant = await ctx.store.db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
+  assertGrantee(grant, user, id);
+  const now = ctx.now();
+  if (grant.state !== 'active' || grant.expires_at <= now || !grant.credential_sealed) {
+    throw new ApiProblem(410, 'grant_not_active', 'This grant is not active, so its credential is gone; request access again.');
+  }
+  const { fields, env } = JSON.parse(ctx.sealer.open(grant.credential_sealed, grant.id)) as Pick<Credential, 'fields' | 'env'>;
+  await ctx.store.db.transaction().execute((trx) =>
+    appendAudit(ctx.store, trx, now, [{ actor: user.sub, action: 'credential.read', targetType: 'grant', targetId: id, detail: { systemId: grant.system_id } }]),
+  );
+  ctx.metrics.credentialReads.inc();
+  return { grantId: grant.id, systemId: grant.system_id, expiresAt: new Date(grant.expires_at).toISOString(), fields, env };
+}
+
+export async function listGrants(ctx: AccessContext, user: Principal, query: { scope: 'mine' | 'all'; active?: 'true' | 'false' | undefined; limit: number }) {
+  let q = ctx.store.db.selectFrom('grants').selectAll().orderBy('starts_at', 'desc').limit(query.limit);
+  if (query.scope === 'mine') q = q.where('grantee_sub', '=', user.sub);
+  else if (!user.isAdmin && !user.isAuditor) throw new ApiProblem(403, 'not_an_auditor', 'Only admins and auditors may list every grant.');
+  if (query.active === 'true') q = q.where('state', 'in', ['issuing', 'active']);
+  if (query.active === 'false') q = q.where('state', 'in', ['revoking', 'ended']);
+  return (await q.execute()).map(toGrant);
+}
+
+export async function countRevoking(db: Kysely<Database>): Promise<number> {
+  const row = await db.selectFrom('grants').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', 'revoking').executeTakeFirst();
+  return Number(row?.n ?? 0);
+}

@@ -1,0 +1,278 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { RequestState } from '@stint/contract';
+import type { z } from 'zod';
+import type { Kysely } from 'kysely';
+import type { CreateRequestBody as CreateRequestSchema, ReviewBody as ReviewSchema } from '@stint/contract';
+import { appendAudit, type AuditRecord } from '../audit/chain';
+import { SYSTEM_ACTOR, type Principal } from '../auth/principal';
+import { appendEvents, type Audience } from '../events/log';
+import { forUpdate } from '../store/database';
+import type { Database, RequestRow, ReviewRow } from '../store/schema';
+import {
+  ApiProblem,
+  maySeeRequest,
+  notFound,
+  parseList,
+  requesterAudience,
+  reviewerAudience,
+  systemFor,
+  toAccessRequest,
+  type AccessContext,
+} from './context';
+import { activateRequest, applyExtension, loadGrant } from './grants';
+import { decideRequest, maySee, reviewRefusal } from './policy';
+import { assertTransition, isPendingExpired, stateAfterReviews } from './request-machine';
+
+type CreateInput = z.output<typeof CreateRequestSchema> & { extendsGrantId?: string };
+type ReviewInput = z.output<typeof ReviewSchema>;
+
+export async function reviewsFor(db: Kysely<Database>, requestIds: readonly string[]): Promise<ReviewRow[]> {
+  if (requestIds.length === 0) return [];
+  return db.selectFrom('reviews').selectAll().where('request_id', 'in', requestIds).orderBy('created_at').execute();
+}
+
+export async function loadRequestView(db: Kysely<Database>, id: string) {
+  const row = await db.selectFrom('requests').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toAccessRequest(row, await reviewsFor(db, [id])) : undefined;
+}
+
+/** Events and audit records that a change of a request's state produces. */
+export function stateChangeEffects(row: RequestRow, reviews: readonly ReviewRow[], actor: string, detail: Record<string, unknown> = {}) {
+  const view = toAccessRequest(row, reviews);
+  const events: { audience: Audience; event: Parameters<typeof appendEvents>[3][number]['event'] }[] = [
+    { audience: requesterAudience(row), event: { type: 'request.updated', request: view } },
+  ];
+  if (row.approvals_required > 0) events.push({ audience: reviewerAudience(row), event: { type: 'review.updated', request: view } });
+  const audit: AuditRecord = { actor, action: `request.${row.state}`, targetType: 'request', targetId: row.id, detail: { systemId: row.system_id, ...detail } };
+  return { events, audit };
+}
+
+const bodyHash = (body: unknown) => createHash('sha256').update(JSON.stringify(body)).digest('hex');
+
+/** POST /v1/requests (and the request half of an extension). */
+export async function createRequest(ctx: AccessContext, user: Principal, input: CreateInput, idempotencyKey?: string) {
+  const { db } = ctx.store;
+  const system = systemFor(ctx, input.systemId);
+  if (!system || !maySee(system, user)) throw notFound('system', input.systemId);
+  const provider = ctx.providers.forSystem(system.id);
+  if (!provider) throw new ApiProblem(503, 'provider_unavailable', `${system.id} has no working provider; tell your Stint admin.`);
+
+  const hash = bodyHash(input);
+  if (idempotencyKey) {
+    const replay = await replayIdempotent(ctx, user, idempotencyKey, hash);
+    if (replay) return replay;
+  }
+
+  const decision = decideRequest(system, user, input, provider.needsPublicKey && !input.extendsGrantId);
+  if (!decision.ok) throw new ApiProblem(decision.status, decision.error, decision.message);
+  // Checked before anything is stored: a private key pasted by mistake never reaches the database.
+  const keyProblem = input.publicKey ? provider.validatePublicKey?.(input.publicKey) : null;
+  if (keyProblem) throw new ApiProblem(400, 'public_key_invalid', keyProblem);
+
+  const now = ctx.now();
+  const approved = decision.outcome !== 'review';
+  const row: RequestRow = {
+    id: randomUUID(),
+    system_id: system.id,
+    requester_sub: user.sub,
+    requester_name: user.name,
+    requester_email: user.email,
+    requester_groups: JSON.stringify(user.groups),
+    duration_seconds: input.durationSeconds,
+    reason: input.reason,
+    ticket: input.ticket ?? null,
+    break_glass: input.breakGlass ? 1 : 0,
+    extends_grant_id: input.extendsGrantId ?? null,
+    public_key: input.publicKey ?? null,
+    state: approved ? 'approved' : 'pending',
+    approvals_required: decision.approvalsRequired,
+    approver_groups: JSON.stringify(system.approvers),
+    // Break-glass skips review before the fact, so it is flagged for review after it.
+    flagged: decision.outcome === 'break-glass' ? 1 : 0,
+    created_at: now,
+    updated_at: now,
+    pending_expires_at: now + system.pendingTtl * 1000,
+    grant_id: null,
+  };
+
+  try {
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('requests').values(row).execute();
+      if (idempotencyKey) {
+        await trx.insertInto('idempotency').values({ user_sub: user.sub, key: idempotencyKey, body_hash: hash, request_id: row.id, created_at: now }).execute();
+      }
+      const audit: AuditRecord[] = [
+        {
+          actor: user.sub,
+          action: input.extendsGrantId ? 'request.extension_created' : 'request.created',
+          targetType: 'request',
+          targetId: row.id,
+          detail: { systemId: system.id, durationSeconds: row.duration_seconds, reason: row.reason, ticket: row.ticket, breakGlass: input.breakGlass, outcome: decision.outcome, extendsGrantId: row.extends_grant_id },
+        },
+      ];
+      if (decision.outcome === 'break-glass') {
+        audit.push({ actor: user.sub, action: 'request.break_glass', targetType: 'request', targetId: row.id, detail: { systemId: system.id, flaggedForReview: true } });
+      }
+      await appendAudit(ctx.store, trx, now, audit);
+      if (!approved) {
+        await appendEvents(ctx.store, trx, now, [{ audience: reviewerAudience(row), event: { type: 'review.requested', request: toAccessRequest(row, []) } }]);
+      }
+    });
+  } catch (error) {
+    // A concurrent twin with the same Idempotency-Key won the insert: answer with its result.
+    if (idempotencyKey) {
+      const replay = await replayIdempotent(ctx, user, idempotencyKey, hash);
+      if (replay) return replay;
+    }
+    throw error;
+  }
+  ctx.metrics.requestsCreated.inc({ outcome: decision.outcome });
+  ctx.eventsCommitted();
+
+  if (approved) {
+    if (row.extends_grant_id) await applyExtension(ctx, row.id);
+    else await activateRequest(ctx, row.id);
+  }
+  const request = await loadRequestView(db, row.id);
+  if (!request) throw new Error(`request ${row.id} vanished after creation`);
+  return { request, grant: request.grantId ? await loadGrant(db, request.grantId) : null, replayed: false };
+}
+
+async function replayIdempotent(ctx: AccessContext, user: Principal, key: string, hash: string) {
+  const { db } = ctx.store;
+  const previous = await db.selectFrom('idempotency').selectAll().where('user_sub', '=', user.sub).where('key', '=', key).executeTakeFirst();
+  if (!previous) return null;
+  if (previous.body_hash !== hash) {
+    throw new ApiProblem(422, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different request; use a new key for a new request.');
+  }
+  const request = await loadRequestView(db, previous.request_id);
+  if (!request) return null;
+  return { request, grant: request.grantId ? await loadGrant(db, request.grantId) : null, replayed: true };
+}
+
+/** POST /v1/requests/:id/reviews. Serialised per request, so racing approvers activate once. */
+export async function reviewRequest(ctx: AccessContext, reviewer: Principal, requestId: string, input: ReviewInput) {
+  const { db } = ctx.store;
+  const now = ctx.now();
+  const outcome = await db.transaction().execute(async (trx) => {
+    const row = await forUpdate(ctx.store, trx.selectFrom('requests').selectAll().where('id', '=', requestId)).executeTakeFirst();
+    if (!row || !maySeeRequest(row, reviewer)) throw notFound('request', requestId);
+    const refusal = reviewRefusal({ requester_sub: row.requester_sub, approver_groups: parseList(row.approver_groups) }, reviewer);
+    if (refusal) throw new ApiProblem(refusal.status, refusal.error, refusal.message);
+    if (row.state !== 'pending') throw new ApiProblem(409, 'not_pending', `This request is ${row.state}; only pending requests can be reviewed.`);
+    if (isPendingExpired(row.pending_expires_at, now)) {
+      throw new ApiProblem(409, 'not_pending', 'This request waited too long for review and has expired; the requester can ask again.');
+    }
+    const existing = await trx.selectFrom('reviews').selectAll().where('request_id', '=', requestId).execute();
+    if (existing.some((r) => r.reviewer_sub === reviewer.sub)) {
+      throw new ApiProblem(409, 'already_reviewed', 'You have already reviewed this request; each person counts once.');
+    }
+    const review: ReviewRow = {
+      id: randomUUID(),
+      request_id: requestId,
+      reviewer_sub: reviewer.sub,
+      reviewer_name: reviewer.name,
+      reviewer_email: reviewer.email,
+      decision: input.decision,
+      comment: input.comment ?? null,
+      created_at: now,
+    };
+    await trx.insertInto('reviews').values(review).execute();
+    const reviews = [...existing, review];
+    const next = stateAfterReviews(row.approvals_required, reviews.map((r) => ({ reviewerSub: r.reviewer_sub, decision: r.decision as 'approve' | 'deny' })));
+    const audit: AuditRecord[] = [
+      { actor: reviewer.sub, action: `review.${input.decision}`, targetType: 'request', targetId: requestId, detail: { systemId: row.system_id, comment: review.comment } },
+    ];
+    let updated = row;
+    if (next !== 'pending') {
+      assertTransition(row.state as RequestState, next);
+      updated = { ...row, state: next, updated_at: now };
+      await trx.updateTable('requests').set({ state: next, updated_at: now }).where('id', '=', requestId).execute();
+    }
+    const effects = stateChangeEffects(updated, reviews, reviewer.sub);
+    if (next !== 'pending') audit.push(effects.audit);
+    await appendAudit(ctx.store, trx, now, audit);
+    // Requester hears of every decision; other reviewers see the request change either way.
+    await appendEvents(ctx.store, trx, now, next === 'pending' ? effects.events.slice(1) : effects.events);
+    return { next, extendsGrant: row.extends_grant_id };
+  });
+  ctx.eventsCommitted();
+  if (outcome.next === 'approved') {
+    if (outcome.extendsGrant) await applyExtension(ctx, requestId);
+    else await activateRequest(ctx, requestId);
+  }
+  const request = await loadRequestView(db, requestId);
+  if (!request) throw notFound('request', requestId);
+  return { request, grant: request.grantId ? await loadGrant(db, request.grantId) : null };
+}
+
+/** POST /v1/requests/:id/cancel: the requester withdraws a pending request. */
+export async function cancelRequest(ctx: AccessContext, user: Principal, requestId: string) {
+  const now = ctx.now();
+  await ctx.store.db.transaction().execute(async (trx) => {
+    const row = await forUpdate(ctx.store, trx.selectFrom('requests').selectAll().where('id', '=', requestId)).executeTakeFirst();
+    if (!row || !maySeeRequest(row, user)) throw notFound('request', requestId);
+    if (row.requester_sub !== user.sub) throw new ApiProblem(403, 'not_requester', 'Only the requester can cancel a request.');
+    if (row.state !== 'pending') throw new ApiProblem(409, 'not_pending', `This request is ${row.state}; only a pending request can be cancelled.`);
+    assertTransition('pending', 'cancelled');
+    const updated = { ...row, state: 'cancelled', updated_at: now };
+    await trx.updateTable('requests').set({ state: 'cancelled', updated_at: now }).where('id', '=', requestId).execute();
+    const effects = stateChangeEffects(updated, await reviewsFor(trx, [requestId]), user.sub);
+    await appendAudit(ctx.store, trx, now, [effects.audit]);
+    await appendEvents(ctx.store, trx, now, effects.events);
+  });
+  ctx.eventsCommitted();
+  const request = await loadRequestView(ctx.store.db, requestId);
+  if (!request) throw notFound('request', requestId);
+  return { request, grant: null };
+}
+
+/** Pending requests past their time-to-live become expired; returns how many. */
+export async function expirePendingRequests(ctx: AccessContext, limit = 500): Promise<number> {
+  const now = ctx.now();
+  const expired = await ctx.store.db.transaction().execute(async (trx) => {
+    const due = await trx.selectFrom('requests').select('id').where('state', '=', 'pending').where('pending_expires_at', '<=', now).limit(limit).execute();
+    if (due.length === 0) return 0;
+    const rows = await trx
+      .updateTable('requests')
+      .set({ state: 'expired', updated_at: now })
+      .where('id', 'in', due.map((d) => d.id))
+      .where('state', '=', 'pending')
+      .returningAll()
+      .execute();
+    const reviews = await reviewsFor(trx, rows.map((r) => r.id));
+    const effects = rows.map((row) => stateChangeEffects(row, reviews, SYSTEM_ACTOR, { why: 'pending_ttl' }));
+    await appendAudit(ctx.store, trx, now, effects.map((e) => e.audit));
+    await appendEvents(ctx.store, trx, now, effects.flatMap((e) => e.events));
+    return rows.length;
+  });
+  if (expired > 0) ctx.eventsCommitted();
+  return expired;
+}
+
+export async function listRequests(ctx: AccessContext, user: Principal, query: { scope: 'mine' | 'review' | 'all'; state?: string | undefined; limit: number }) {
+  const { db } = ctx.store;
+  let q = db.selectFrom('requests').selectAll().orderBy('created_at', 'desc');
+  if (query.state) q = q.where('state', '=', query.state);
+  let rows: RequestRow[];
+  if (query.scope === 'mine') {
+    rows = await q.where('requester_sub', '=', user.sub).limit(query.limit).execute();
+  } else if (query.scope === 'review') {
+    // Approver groups are a JSON list; filter the (bounded) candidates here, not in dialect SQL.
+    const candidates = await (query.state ? q : q.where('state', '=', 'pending')).where('requester_sub', '!=', user.sub).limit(2000).execute();
+    rows = candidates.filter((r) => parseList(r.approver_groups).some((g) => user.groups.includes(g))).slice(0, query.limit);
+  } else {
+    if (!user.isAdmin && !user.isAuditor) throw new ApiProblem(403, 'not_an_auditor', 'Only admins and auditors may list every request.');
+    rows = await q.limit(query.limit).execute();
+  }
+  const reviews = await reviewsFor(db, rows.map((r) => r.id));
+  return rows.map((row) => toAccessRequest(row, reviews));
+}
+
+export async function getRequest(ctx: AccessContext, user: Principal, id: string) {
+  const { db } = ctx.store;
+  const row = await db.selectFrom('requests').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row || !maySeeRequest(row, user)) throw notFound('request', id);
+  const request = toAccessRequest(row, await reviewsFor(db, [id]));
+  return { request, grant: row.grant_id ? await loadGrant(db, row.grant_id) : null };
+}

@@ -1,0 +1,49 @@
+import type { AccessContext } from './context';
+import { countRevoking, expireDueGrants, noticeExpiringGrants, recoverInterrupted, retryRevocations } from './grants';
+import { expirePendingRequests } from './requests';
+
+/**
+ * The server's expiry clock. Deadlines live in the database, so a restarted server (or any
+ * replica) picks up where another left off: overdue grants first, then retries, then the rest.
+ * Safe on several replicas: ending is a conditional update and revoking holds a lease.
+ */
+export class Sweeper {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: AccessContext,
+    private readonly intervalMs = 250,
+  ) {}
+
+  /** One full pass; loops while a batch came back full so a backlog drains quickly. */
+  async runOnce(): Promise<void> {
+    const { ctx } = this;
+    while ((await expireDueGrants(ctx)) === 500 && !this.stopped);
+    await retryRevocations(ctx);
+    while ((await expirePendingRequests(ctx)) === 500 && !this.stopped);
+    await noticeExpiringGrants(ctx);
+    await recoverInterrupted(ctx);
+    ctx.metrics.revokesPending.set(await countRevoking(ctx.store.db));
+  }
+
+  start(): void {
+    const tick = () => {
+      if (this.stopped) return;
+      this.running = this.runOnce()
+        .catch((error: unknown) => this.ctx.log.error({ err: (error as Error).message }, 'sweeper pass failed; retrying'))
+        .finally(() => {
+          this.running = null;
+          if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs);
+        });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+}

@@ -1,0 +1,71 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile, parseConfigText, readSecret } from './load';
+
+const valid = `issuer: https://login.example.com
+audience: stint-api
+credentialKey: { env: STINT_CREDENTIAL_KEY }
+systems:
+  - id: prod-db
+    name: Production DB
+    provider: { type: demo }
+    durations: { presets: [15m, 1h], max: 2h }
+    requesters: [engineering]
+    approvers: [sre-leads]
+`;
+
+const problems = (text: string) => {
+  try {
+    parseConfigText(text, 'stint.yaml');
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+};
+
+describe('config', () => {
+  it('parses durations and applies defaults', () => {
+    const config = parseConfigText(valid);
+    expect(config.systems[0]).toMatchObject({ durations: { presets: [900, 3600], max: 7200 }, approvalsRequired: 1, justification: 'required', pendingTtl: 3600 });
+  });
+
+  it('names the bad key and its line', () => {
+    const text = valid.replace('max: 2h', 'max: forever');
+    expect(problems(text)).toEqual([expect.stringMatching(/^systems\.0\.durations\.max \(line 8\): "forever" is not a duration/)]);
+  });
+
+  it('refuses unknown keys, inline secrets and impossible policies', () => {
+    expect(problems(valid.replace('audience: stint-api', 'audience: stint-api\naudiance: typo'))).toEqual([expect.stringMatching(/line 1\b.*audiance/)]);
+    expect(problems(valid.replace('{ env: STINT_CREDENTIAL_KEY }', 'hunter2'))[0]).toMatch(/^credentialKey \(line 3\)/);
+    expect(problems(valid.replace('presets: [15m, 1h]', 'presets: [15m, 3h]'))[0]).toMatch(/systems\.0\.durations\.presets\.1 \(line 8\): a preset is longer/);
+    expect(problems(valid.replace('approvers: [sre-leads]', 'approvers: []'))[0]).toMatch(/systems\.0\.approvers \(line 10\)/);
+    expect(problems(`${valid}  - id: prod-db\n    name: again\n    provider: { type: demo }\n    durations: { presets: [1m], max: 1h }\n`)).toContainEqual(expect.stringMatching(/duplicate system id "prod-db"/));
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    expect(problems('issuer: [unclosed\naudience: x\n')[0]).toMatch(/^line \d+:/);
+  });
+
+  it('reads secrets from env or file, never inline, and says which key is missing', () => {
+    expect(readSecret({ env: 'K' }, 'credentialKey', '.', { K: 'value' })).toBe('value');
+    expect(() => readSecret({ env: 'K' }, 'credentialKey', '.', {})).toThrow('credentialKey: the environment variable K is not set');
+    const dir = mkdtempSync(join(tmpdir(), 'stint-secret-'));
+    writeFileSync(join(dir, 'key'), 'from-file\n');
+    expect(readSecret({ file: 'key' }, 'credentialKey', dir)).toBe('from-file');
+    expect(() => readSecret({ file: 'missing' }, 'credentialKey', dir)).toThrow(/credentialKey: cannot read the secret file .*missing \(ENOENT\)/);
+  });
+
+  it('resolves files named in the config relative to the config file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stint-config-'));
+    const text = valid
+      .replace('{ env: STINT_CREDENTIAL_KEY }', '{ file: keys/credential.key }')
+      .replace('provider: { type: demo }', 'provider: { type: webhook, settings: { secret: { file: hook.secret }, caFile: ca.pem, issueUrl: https://x } }');
+    writeFileSync(join(dir, 'stint.yaml'), text);
+    const config = loadConfigFile(join(dir, 'stint.yaml'));
+    expect(config.credentialKey).toEqual({ file: join(dir, 'keys/credential.key') });
+    expect(config.systems[0]!.provider.settings).toEqual({ secret: { file: join(dir, 'hook.secret') }, caFile: join(dir, 'ca.pem'), issueUrl: 'https://x' });
+  });
+});

@@ -1,0 +1,100 @@
+import type { ServerConfig } from '../config/schema';
+import { ServerConfig as ServerConfigSchema } from '../config/schema';
+
+export interface DevProviders {
+  /** Name of the env var holding a PostgreSQL admin URL: prod-db then mints real roles. */
+  postgresUrlEnv?: string;
+  /** Group roles a prod-db grant joins (default: the built-in pg_read_all_data). */
+  postgresRoles?: string[];
+  /** The dev SSH CA's private key file: adds the `dev-ssh` system, certified by it. */
+  sshCaKeyFile?: string;
+}
+
+/** The demo catalog dev mode serves: one system per kind of policy, so every path can be tried. */
+export function devConfig(issuer: string, audience: string, providers: DevProviders = {}): ServerConfig {
+  const prodDbProvider = providers.postgresUrlEnv
+    ? { type: 'postgres', settings: { adminUrl: { env: providers.postgresUrlEnv }, roles: providers.postgresRoles ?? ['pg_read_all_data'] } }
+    : { type: 'demo', settings: { envVar: 'PROD_DB_TOKEN' } };
+  const sshSystems = providers.sshCaKeyFile
+    ? [
+        {
+          id: 'dev-ssh',
+          name: 'Dev SSH host',
+          description: 'Shell on a host that trusts the dev SSH CA (see README: pointing sshd at it).',
+          risk: 'medium',
+          provider: { type: 'ssh', settings: { caKey: { file: providers.sshCaKeyFile }, principals: ['{user}'], host: '127.0.0.1', port: 22 } },
+          durations: { presets: ['15m', '1h'], max: '4h' },
+          requesters: ['engineering'],
+          approvers: ['sre-leads'],
+          approvalsRequired: 1,
+          autoApprove: { groups: ['sre-leads'], maxDuration: '1h' },
+          justification: 'optional',
+        },
+      ]
+    : [];
+  return ServerConfigSchema.parse({
+    issuer,
+    audience,
+    groupsClaim: 'groups',
+    adminGroups: ['stint-admins'],
+    auditorGroups: ['auditors'],
+    credentialKey: { file: 'credential.key' },
+    expiringNotice: '5m',
+    systems: [
+      {
+        id: 'demo-sandbox',
+        name: 'Sandbox',
+        description: 'A throwaway environment; access is granted at once.',
+        risk: 'low',
+        provider: { type: 'demo', settings: { envVar: 'SANDBOX_TOKEN' } },
+        durations: { presets: ['5m', '15m', '1h'], max: '2h' },
+        requesters: ['engineering', 'sre-leads', 'security'],
+        approvers: [],
+        approvalsRequired: 0,
+        justification: 'optional',
+      },
+      {
+        id: 'staging-db',
+        name: 'Staging database',
+        description: 'Read-write access to the staging PostgreSQL.',
+        risk: 'medium',
+        provider: { type: 'demo', settings: { envVar: 'STAGING_DB_TOKEN' } },
+        durations: { presets: ['15m', '1h', '4h'], max: '8h' },
+        requesters: ['engineering'],
+        approvers: ['sre-leads'],
+        approvalsRequired: 1,
+        autoApprove: { groups: ['sre-leads'], maxDuration: '1h' },
+        justification: 'optional',
+      },
+      {
+        id: 'prod-db',
+        name: 'Production database',
+        description: 'Production PostgreSQL as the app_readwrite role. Every session is audited.',
+        risk: 'high',
+        provider: prodDbProvider,
+        durations: { presets: ['15m', '30m', '1h'], max: '2h' },
+        requesters: ['engineering', 'sre-leads'],
+        approvers: ['sre-leads'],
+        approvalsRequired: 1,
+        justification: 'required',
+        ticketPattern: '^(OPS|INC)-[0-9]+$',
+        breakGlass: { groups: ['sre-leads'] },
+        pendingTtl: '30m',
+      },
+      {
+        id: 'payments-admin',
+        name: 'Payments admin console',
+        description: 'Refunds and payouts. Two approvers, one of them from security.',
+        risk: 'critical',
+        provider: { type: 'demo', settings: { envVar: 'PAYMENTS_ADMIN_TOKEN' } },
+        durations: { presets: ['15m', '30m'], max: '1h' },
+        requesters: ['engineering'],
+        approvers: ['sre-leads', 'security'],
+        approvalsRequired: 2,
+        justification: 'required',
+        pendingTtl: '1h',
+      },
+      ...sshSystems,
+    ],
+  });
+}

@@ -1,0 +1,143 @@
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import type { ApiError } from '@stint/contract';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  isResponseSerializationError,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { ApiProblem, type AccessContext } from '../access/context';
+import { AuthError, type Verifier } from '../auth/verifier';
+import type { Principal } from '../auth/principal';
+import type { EventHub } from '../events/hub';
+import { registerRoutes } from './routes';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    /** Routes that answer without a token (health, metrics, OpenAPI). */
+    public?: boolean;
+  }
+}
+
+export interface AppDeps {
+  ctx: AccessContext;
+  hub: EventHub;
+  verifier: () => Verifier;
+  logger: Logger;
+  /** Heartbeat comments on the event stream keep proxies from closing an idle connection. */
+  sseHeartbeatMs?: number;
+  ready: () => Promise<Record<string, boolean>>;
+}
+
+export type StintApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+export async function buildApp(deps: AppDeps): Promise<StintApp> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    forceCloseConnections: true,
+    genReqId: () => crypto.randomUUID(),
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('principal', null);
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.ctx.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    deps.ctx.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config?.public || !request.url.startsWith('/v1/')) return;
+    request.principal = await deps.verifier().verify(request.headers.authorization);
+  });
+
+  const perMinute = deps.ctx.config().rateLimit.perMinute;
+  if (perMinute > 0) {
+    await app.register(rateLimit, {
+      global: true,
+      hook: 'preHandler',
+      max: perMinute,
+      timeWindow: 60_000,
+      // Per person, not per address: a whole office shares one NAT address.
+      keyGenerator: (request) => request.principal?.sub ?? request.ip,
+      allowList: (request) => !request.principal,
+      errorResponseBuilder: (_request, context) => ({
+        statusCode: 429,
+        error: 'rate_limited',
+        message: `Too many requests: the limit is ${context.max} a minute per person; retry in ${Math.ceil(context.ttl / 1000)} s.`,
+      }),
+    });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Stint approval API', version: '1', description: 'Just-in-time access requests, reviews and grants.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const send = (status: number, body: ApiError) => reply.code(status).send(body);
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const details = error.validation.map((issue) => ({
+        path: issue.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(body)',
+        message: issue.message ?? 'is not valid',
+      }));
+      return send(400, {
+        error: 'invalid_request',
+        message: `The ${error.validationContext ?? 'request'} is not valid: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`,
+        details,
+      });
+    }
+    if (error instanceof ApiProblem) return send(error.status, { error: error.error, message: error.message });
+    if (error instanceof AuthError) {
+      if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="stint"');
+      return send(error.status, { error: error.status === 401 ? 'unauthorized' : 'idp_unavailable', message: error.message });
+    }
+    if (error.statusCode === 429) return send(429, { error: 'rate_limited', message: error.message });
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return send(413, { error: 'body_too_large', message: `The body is larger than ${BODY_LIMIT_BYTES / 1024} KiB; send less.` });
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return send(415, { error: 'unsupported_media_type', message: 'Send the body as application/json.' });
+    }
+    if (!isResponseSerializationError(error) && error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      // Fastify's own 4xx (bad JSON, empty body): say what, never echo internals.
+      const message = error instanceof SyntaxError || error.code?.startsWith('FST_ERR_CTP') ? 'The body is not valid JSON.' : error.message;
+      return send(error.statusCode, { error: 'bad_request', message });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return send(500, {
+      error: 'internal',
+      message: `Something went wrong on the Stint server (error id ${request.id}). Try again; if it persists, give the id to your admin.`,
+    });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: 'not_found', message: `There is no ${request.method} ${request.url.split('?')[0]}; see /v1/openapi.json.` }),
+  );
+
+  registerRoutes(app, deps);
+  return app;
+}

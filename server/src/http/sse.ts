@@ -1,0 +1,58 @@
+import type { StintEventEnvelope } from '@stint/contract';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/principal';
+import { isFor, readEventsAfter } from '../events/log';
+import type { AppDeps } from './app';
+
+/**
+ * GET /v1/events: a server-sent event stream of what concerns this user. With Last-Event-ID the
+ * stream first replays what was missed from the event log, then goes live; ids never repeat.
+ */
+export async function streamEvents(deps: AppDeps, user: Principal, request: FastifyRequest, reply: FastifyReply, after: number | undefined) {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.write('retry: 2000\n\n');
+
+  let lastSent = after ?? -1;
+  let replaying = after !== undefined;
+  const held: StintEventEnvelope[] = [];
+  const send = (envelope: StintEventEnvelope) => {
+    const id = Number(envelope.id);
+    if (id <= lastSent) return;
+    lastSent = id;
+    res.write(`id: ${envelope.id}\nevent: ${envelope.event.type}\ndata: ${JSON.stringify(envelope)}\n\n`);
+  };
+  // Subscribe before replaying so nothing committed in between is lost; duplicates are skipped by id.
+  const unsubscribe = deps.hub.subscribe({ user, send: (envelope) => (replaying ? held.push(envelope) : send(envelope)) });
+  deps.ctx.metrics.sseClients.inc();
+  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), deps.sseHeartbeatMs ?? 15_000);
+  const closed = new Promise<void>((resolve) => res.once('close', resolve));
+  void closed.then(() => {
+    clearInterval(heartbeat);
+    unsubscribe();
+    deps.ctx.metrics.sseClients.dec();
+  });
+
+  if (after !== undefined) {
+    try {
+      for (let cursor = after; ; ) {
+        const batch = await readEventsAfter(deps.ctx.store.db, cursor, 500);
+        for (const logged of batch) if (isFor(logged.audience, user)) send(logged.envelope);
+        if (batch.length < 500) break;
+        cursor = Number(batch.at(-1)!.envelope.id);
+      }
+    } catch (error) {
+      request.log.warn({ err: (error as Error).message }, 'event replay failed');
+      res.end();
+    }
+    replaying = false;
+    for (const envelope of held.splice(0)) send(envelope);
+  }
+  await closed;
+}

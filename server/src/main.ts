@@ -1,0 +1,223 @@
+#!/usr/bin/env node
+import { generateKeyPairSync } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CredentialSealer } from './access/sealer';
+import { exportAudit, verifyAudit } from './audit/chain';
+import { ConfigError, loadConfigFile, readSecret } from './config/load';
+import { devConfig } from './dev/catalog';
+import { startServer, createLogger, type RunningServer } from './server';
+import { loadCertificateAuthority } from './providers/ssh';
+import { openStore } from './store/database';
+
+const USAGE = `stint-server — the Stint approval backend
+
+Usage:
+  stint-server dev [--port N] [--idp-port N] [--data-dir DIR]
+      Dev mode: SQLite in DIR (default .stint-dev), a built-in identity provider with demo
+      users, and a demo catalog. Set STINT_DATABASE_URL=postgres://... to use PostgreSQL.
+  stint-server serve --config FILE [--port N] [--host H] [--database URL|PATH]
+      Production mode. The database defaults to STINT_DATABASE_URL, else ./stint.sqlite.
+      SIGHUP re-reads FILE; an invalid file is refused and the running config kept.
+      Dev mode extras: STINT_DEV_POSTGRES_URL makes prod-db mint real PostgreSQL roles
+      (STINT_DEV_POSTGRES_ROLES, default pg_read_all_data); dev-ssh is signed by DIR/ssh-ca.key.
+  stint-server check-config FILE
+  stint-server dev-token USER [--data-dir DIR]
+      Prints an access token for a demo user of the running dev server's identity provider.
+  stint-server audit verify [--database URL|PATH] [--data-dir DIR]
+  stint-server audit export [--format jsonl|csv] [--database URL|PATH] [--data-dir DIR]
+
+Exit codes: 0 ok, 1 failure (e.g. audit chain broken), 2 bad usage or configuration.`;
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const DEFAULT_DATA_DIR = join(REPO_ROOT, '.stint-dev');
+export const DEV_AUDIENCE = 'stint-api';
+
+class UsageError extends Error {}
+
+function options(args: string[]) {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      port: { type: 'string' },
+      'idp-port': { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      config: { type: 'string' },
+      database: { type: 'string' },
+      format: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const port = (name: 'port' | 'idp-port', fallback: number) => {
+    const raw = values[name] ?? (name === 'port' ? process.env.STINT_PORT : undefined);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0 || value > 65535) throw new UsageError(`--${name} must be a port number (0-65535), not "${raw}"`);
+    return value;
+  };
+  return { values, positionals, port, dataDir: resolve(values['data-dir'] ?? process.env.STINT_DATA_DIR ?? DEFAULT_DATA_DIR) };
+}
+
+function ensureSecretFile(path: string, make: () => string): string {
+  if (!existsSync(path)) {
+    writeFileSync(path, make(), { mode: 0o600 });
+  }
+  chmodSync(path, 0o600);
+  return readFileSync(path, 'utf8').trim();
+}
+
+function stopOnSignals(server: RunningServer, extra: () => Promise<void> = async () => {}) {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`\n${signal}: stopping Stint server...`);
+    await server.close();
+    await extra();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function dev(args: string[]) {
+  const { port, dataDir } = options(args);
+  const { startDevIdp } = await import('./dev/idp');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const serverPort = port('port', 8787);
+  const idp = await startDevIdp({ port: port('idp-port', serverPort === 0 ? 0 : serverPort + 1), dataDir, audience: DEV_AUDIENCE, groupsClaim: 'groups' });
+  const credentialKey = ensureSecretFile(join(dataDir, 'credential.key'), CredentialSealer.generateKey);
+  const database = process.env.STINT_DATABASE_URL || join(dataDir, 'stint.sqlite');
+  const sshCaKeyFile = join(dataDir, 'ssh-ca.key');
+  ensureSecretFile(sshCaKeyFile, () => generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+  // sshd's TrustedUserCAKeys wants the public half as one OpenSSH line.
+  writeFileSync(join(dataDir, 'ssh-ca.pub'), `${loadCertificateAuthority(readFileSync(sshCaKeyFile, 'utf8')).key.line} stint-dev-ca\n`);
+  const config = devConfig(idp.issuer, DEV_AUDIENCE, {
+    sshCaKeyFile,
+    ...(process.env.STINT_DEV_POSTGRES_URL ? { postgresUrlEnv: 'STINT_DEV_POSTGRES_URL' } : {}),
+    ...(process.env.STINT_DEV_POSTGRES_ROLES ? { postgresRoles: process.env.STINT_DEV_POSTGRES_ROLES.split(',') } : {}),
+  });
+  const server = await startServer({ config, credentialKey, database, port: serverPort, devMode: true, logger: createLogger() });
+  // Where clients and `dev-token` find this dev server; no secrets in it.
+  writeFileSync(join(dataDir, 'dev.json'), `${JSON.stringify({ serverUrl: server.url, issuer: idp.issuer, clientId: idp.clientId, audience: DEV_AUDIENCE }, null, 2)}\n`);
+  stopOnSignals(server, () => idp.close());
+  console.log(`
+Stint dev server is up.
+  API        ${server.url}/v1   (OpenAPI: ${server.url}/v1/openapi.json, health: ${server.url}/healthz)
+  IdP        ${idp.issuer}   (discovery: ${idp.issuer}/.well-known/openid-configuration)
+  Client id  ${idp.clientId} (public, PKCE, loopback redirect on any port)
+  Database   ${server.store.description}
+  Data       ${dataDir}
+  SSH CA     ${join(dataDir, 'ssh-ca.pub')} (TrustedUserCAKeys for a test sshd; KRL at ${server.url}/v1/ssh/krl)
+  prod-db    ${process.env.STINT_DEV_POSTGRES_URL ? 'real PostgreSQL roles (STINT_DEV_POSTGRES_URL)' : 'demo tokens (set STINT_DEV_POSTGRES_URL=postgres://admin@host/db for real roles)'}
+Demo users (dev only):
+${idp.users.map((u) => `  ${u.id.padEnd(6)} password ${u.password.padEnd(22)} ${u.role.padEnd(18)} groups: ${u.groups.join(', ')}`).join('\n')}
+Get a token for scripts: npm run stint-server -- dev-token alice
+`);
+}
+
+async function serve(args: string[]) {
+  const { values, port } = options(args);
+  if (!values.config) throw new UsageError('serve needs --config FILE');
+  const file = resolve(values.config);
+  const config = loadConfigFile(file);
+  const credentialKey = readSecret(config.credentialKey, 'credentialKey');
+  const database = values.database ?? process.env.STINT_DATABASE_URL ?? resolve('stint.sqlite');
+  const server = await startServer({ config, credentialKey, database, port: port('port', 8787), host: values.host ?? process.env.STINT_HOST ?? '127.0.0.1' });
+  process.on('SIGHUP', () => {
+    try {
+      server.reload(loadConfigFile(file));
+    } catch (error) {
+      server.ctx.log.error({ err: (error as Error).message }, 'configuration reload refused; keeping the running configuration');
+    }
+  });
+  stopOnSignals(server);
+  console.log(`Stint server listening on ${server.url} (${server.store.description})`);
+}
+
+async function devToken(args: string[]) {
+  const { positionals, dataDir } = options(args);
+  const user = positionals[0];
+  if (!user) throw new UsageError('dev-token needs a user, e.g. `stint-server dev-token alice`');
+  const devFile = join(dataDir, 'dev.json');
+  if (!existsSync(devFile)) throw new UsageError(`No dev server has run with data dir ${dataDir}; dev tokens exist only in dev mode. Start one with \`npm run server:dev\`.`);
+  const dev = JSON.parse(readFileSync(devFile, 'utf8')) as { issuer: string; audience: string };
+  const { createDevIdpForMinting } = await import('./dev/idp');
+  const idp = await createDevIdpForMinting({ issuer: dev.issuer, port: 0, dataDir, audience: dev.audience, groupsClaim: 'groups' });
+  process.stdout.write(`${await idp.mintAccessToken(user)}\n`);
+}
+
+async function audit(args: string[]) {
+  const { values, positionals, dataDir } = options(args);
+  const database = values.database ?? process.env.STINT_DATABASE_URL ?? join(dataDir, 'stint.sqlite');
+  const store = await openStore(database);
+  try {
+    if (positionals[0] === 'verify') {
+      const result = await verifyAudit(store.db);
+      if (result.ok) {
+        console.log(`audit chain intact: ${result.rows} rows verified (${store.description})`);
+        return 0;
+      }
+      console.error(`audit chain BROKEN at row ${result.seq}: ${result.problem}. ${result.rows} rows before it verified.`);
+      return 1;
+    }
+    if (positionals[0] === 'export') {
+      const format = values.format ?? 'jsonl';
+      if (format !== 'jsonl' && format !== 'csv') throw new UsageError('--format is jsonl or csv');
+      for await (const chunk of exportAudit(store.db, format)) process.stdout.write(chunk);
+      return 0;
+    }
+    throw new UsageError('audit takes verify or export');
+  } finally {
+    await store.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'dev':
+        await dev(rest);
+        return -1;
+      case 'serve':
+        await serve(rest);
+        return -1;
+      case 'check-config':
+        if (!rest[0]) throw new UsageError('check-config needs a FILE');
+        loadConfigFile(resolve(rest[0]));
+        console.log(`${rest[0]} is a valid Stint configuration.`);
+        return 0;
+      case 'dev-token':
+        await devToken(rest);
+        return 0;
+      case 'audit':
+        return await audit(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      console.error(`stint-server: ${error.message}${error instanceof UsageError ? '\nRun `stint-server --help` for usage.' : ''}`);
+      return 2;
+    }
+    console.error(`stint-server: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  void main(process.argv.slice(2)).then((code) => {
+    if (code >= 0) process.exit(code);
+  });
+}

@@ -1,0 +1,85 @@
+import type { Person } from '@stint/contract';
+import type { SystemConfig } from '../config/schema';
+
+export interface IssueInput {
+  grantId: string;
+  requestId: string;
+  system: SystemConfig;
+  user: Person & { groups: string[] };
+  startsAt: number;
+  expiresAt: number;
+  publicKey: string | null;
+}
+
+export interface IssuedCredential {
+  /** Named values shown to the grantee (host, user, password, certificate...). */
+  fields: Record<string, string>;
+  /** Environment variables for shells and `stint exec`. */
+  env: Record<string, string>;
+  /** What revoke needs later (role name, serial...). Stored in clear: must hold no secret. */
+  state: Record<string, unknown>;
+}
+
+export interface RevokeInput {
+  grantId: string;
+  system: SystemConfig;
+  state: Record<string, unknown>;
+  reason: 'expired' | 'released' | 'revoked' | 'failed';
+}
+
+/**
+ * A provider mints a real credential limited to the grant window and takes it back early.
+ * revoke must be idempotent: the sweeper retries it until it succeeds, and a replica may
+ * retry one that another replica finished but did not record.
+ */
+export interface Provider {
+  readonly type: string;
+  readonly needsPublicKey: boolean;
+  /** Checks a public key before a request is recorded; returns what is wrong, or null. */
+  validatePublicKey?(text: string): string | null;
+  issue(input: IssueInput): Promise<IssuedCredential>;
+  revoke(input: RevokeInput): Promise<void>;
+  /**
+   * Moves the credential's own deadline (and may re-issue it). Without it, an extension only
+   * moves Stint's deadline: right for providers whose credential has no lifetime of its own.
+   */
+  extend?(input: IssueInput & { state: Record<string, unknown> }): Promise<IssuedCredential>;
+}
+
+/** Builds a provider for a system's settings; throws with a message naming the bad setting. */
+export type ProviderFactory = (system: SystemConfig) => Provider;
+
+export class ProviderRegistry {
+  private readonly factories = new Map<string, ProviderFactory>();
+  private readonly bySystem = new Map<string, Provider>();
+
+  register(type: string, factory: ProviderFactory): this {
+    this.factories.set(type, factory);
+    return this;
+  }
+
+  /** Validates every system's provider settings at boot (and on reload) before any is used. */
+  configure(systems: readonly SystemConfig[]): void {
+    const next = new Map<string, Provider>();
+    const problems: string[] = [];
+    for (const system of systems) {
+      const factory = this.factories.get(system.provider.type);
+      if (!factory) {
+        problems.push(`systems.${system.id}.provider.type: unknown provider "${system.provider.type}" (known: ${[...this.factories.keys()].join(', ')})`);
+        continue;
+      }
+      try {
+        next.set(system.id, factory(system));
+      } catch (error) {
+        problems.push(`systems.${system.id}.provider.settings: ${(error as Error).message}`);
+      }
+    }
+    if (problems.length > 0) throw new Error(`Provider settings are not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.bySystem.clear();
+    for (const [id, provider] of next) this.bySystem.set(id, provider);
+  }
+
+  forSystem(systemId: string): Provider | undefined {
+    return this.bySystem.get(systemId);
+  }
+}

@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { sql } from 'kysely';
+import type { AccessContext } from './access/context';
+import { CredentialSealer } from './access/sealer';
+import { Sweeper } from './access/sweeper';
+import { createVerifier, type Verifier } from './auth/verifier';
+import type { ServerConfig } from './config/schema';
+import { EventHub } from './events/hub';
+import { buildApp } from './http/app';
+import { createMetrics } from './observability/metrics';
+import { demoProvider } from './providers/demo';
+import { ProviderRegistry, type ProviderFactory } from './providers/provider';
+import { postgresProvider } from './providers/postgres';
+import { sshProvider } from './providers/ssh';
+import { webhookProvider } from './providers/webhook';
+import { openStore, type Store } from './store/database';
+
+export interface ServerOptions {
+  config: ServerConfig;
+  /** Resolved value of config.credentialKey. */
+  credentialKey: string;
+  /** SQLite file path (or :memory:) or a postgres:// URL. */
+  database: string;
+  host?: string;
+  port?: number;
+  devMode?: boolean;
+  logger?: Logger;
+  now?: () => number;
+  /** Extra or replacement providers (tests inject failing ones). */
+  providers?: Record<string, ProviderFactory>;
+  sweepIntervalMs?: number;
+  sseHeartbeatMs?: number;
+  /** Do not run the sweeper (tests drive it by hand). */
+  manualSweep?: boolean;
+}
+
+export interface RunningServer {
+  url: string;
+  app: FastifyInstance;
+  ctx: AccessContext;
+  store: Store;
+  hub: EventHub;
+  sweeper: Sweeper;
+  /** Applies a new configuration without dropping state; refuses (and keeps the old) when invalid. */
+  reload(config: ServerConfig): void;
+  close(): Promise<void>;
+}
+
+/** Logs never carry a token or a credential: the usual places they could leak are redacted. */
+export function createLogger(level = process.env.STINT_LOG_LEVEL ?? 'info'): Logger {
+  return pino({
+    level,
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', '*.password', '*.token', '*.credential', '*.env', '*.fields'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger();
+  const log = logger.child({ component: 'stint-server' });
+  let config = options.config;
+  const registry = new ProviderRegistry().register('demo', demoProvider).register('webhook', webhookProvider).register('postgres', postgresProvider)
+    .register('ssh', sshProvider);
+  for (const [type, factory] of Object.entries(options.providers ?? {})) registry.register(type, factory);
+  registry.configure(config.systems);
+
+  const store = await openStore(options.database);
+  const metrics = createMetrics();
+  const pgUrl = store.dialect === 'postgres' ? options.database : undefined;
+  const hub = new EventHub(store, log, pgUrl ? { pgUrl } : {});
+  await hub.start();
+
+  const makeVerifier = (c: ServerConfig) =>
+    createVerifier({
+      issuer: c.issuer,
+      audience: c.audience,
+      groupsClaim: c.groupsClaim,
+      adminGroups: c.adminGroups,
+      auditorGroups: c.auditorGroups,
+      devMode: options.devMode ?? false,
+    });
+  let verifier: Verifier = makeVerifier(config);
+
+  const ctx: AccessContext = {
+    store,
+    config: () => config,
+    providers: registry,
+    sealer: new CredentialSealer(options.credentialKey),
+    eventsCommitted: () => hub.kick(),
+    now: options.now ?? Date.now,
+    log,
+    metrics,
+    replicaId: randomUUID(),
+  };
+  const sweeper = new Sweeper(ctx, options.sweepIntervalMs);
+  // Overdue work first: anything past its deadline while we were down is revoked before we serve.
+  await sweeper.runOnce();
+
+  const app = await buildApp({
+    ctx,
+    hub,
+    verifier: () => verifier,
+    logger,
+    sseHeartbeatMs: options.sseHeartbeatMs,
+    ready: async () => {
+      const database = await sql`select 1`.execute(store.db).then(() => true, () => false);
+      return { database, identityProvider: await verifier.warmUp() };
+    },
+  });
+  const url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+  if (!options.manualSweep) sweeper.start();
+  void verifier.warmUp();
+
+  return {
+    url,
+    app,
+    ctx,
+    store,
+    hub,
+    sweeper,
+    reload(next) {
+      registry.configure(next.systems);
+      const authChanged = next.issuer !== config.issuer || next.audience !== config.audience || next.groupsClaim !== config.groupsClaim
+        || next.adminGroups.join() !== config.adminGroups.join() || next.auditorGroups.join() !== config.auditorGroups.join();
+      config = next;
+      if (authChanged) verifier = makeVerifier(next);
+      log.info({ systems: next.systems.length }, 'configuration reloaded');
+    },
+    async close() {
+      await sweeper.stop();
+      await app.close();
+      await hub.close();
+      await store.close();
+    },
+  };
+}

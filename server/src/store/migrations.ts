@@ -1,0 +1,135 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Dialect } from './database';
+
+/**
+ * Versioned migrations, one list for both engines. Add a new entry for every change; never
+ * edit one that has shipped.
+ */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  const bigint = dialect === 'postgres' ? 'bigint' : 'integer';
+  return {
+    '0001_initial': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('requests')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('system_id', 'text', (c) => c.notNull())
+          .addColumn('requester_sub', 'text', (c) => c.notNull())
+          .addColumn('requester_name', 'text')
+          .addColumn('requester_email', 'text')
+          .addColumn('requester_groups', 'text', (c) => c.notNull())
+          .addColumn('duration_seconds', 'integer', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('ticket', 'text')
+          .addColumn('break_glass', 'integer', (c) => c.notNull())
+          .addColumn('extends_grant_id', 'text')
+          .addColumn('public_key', 'text')
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('approvals_required', 'integer', (c) => c.notNull())
+          .addColumn('approver_groups', 'text', (c) => c.notNull())
+          .addColumn('flagged', 'integer', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('updated_at', bigint, (c) => c.notNull())
+          .addColumn('pending_expires_at', bigint, (c) => c.notNull())
+          .addColumn('grant_id', 'text')
+          .execute();
+        await db.schema.createIndex('requests_requester').on('requests').columns(['requester_sub', 'created_at']).execute();
+        await db.schema.createIndex('requests_state').on('requests').columns(['state', 'pending_expires_at']).execute();
+
+        await db.schema
+          .createTable('reviews')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('request_id', 'text', (c) => c.notNull().references('requests.id'))
+          .addColumn('reviewer_sub', 'text', (c) => c.notNull())
+          .addColumn('reviewer_name', 'text')
+          .addColumn('reviewer_email', 'text')
+          .addColumn('decision', 'text', (c) => c.notNull())
+          .addColumn('comment', 'text')
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          // One person's review counts once, enforced by the database as well as the policy.
+          .addUniqueConstraint('reviews_one_per_reviewer', ['request_id', 'reviewer_sub'])
+          .execute();
+
+        await db.schema
+          .createTable('grants')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          // One grant per request: a racing second activation fails here.
+          .addColumn('request_id', 'text', (c) => c.notNull().unique().references('requests.id'))
+          .addColumn('system_id', 'text', (c) => c.notNull())
+          .addColumn('grantee_sub', 'text', (c) => c.notNull())
+          .addColumn('grantee_name', 'text')
+          .addColumn('grantee_email', 'text')
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('starts_at', bigint, (c) => c.notNull())
+          .addColumn('expires_at', bigint, (c) => c.notNull())
+          .addColumn('ended_at', bigint)
+          .addColumn('end_reason', 'text')
+          .addColumn('env_names', 'text', (c) => c.notNull())
+          .addColumn('credential_sealed', 'text')
+          .addColumn('provider_state', 'text')
+          .addColumn('warned', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('revoke_attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', bigint)
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_until', bigint)
+          .addColumn('revoke_count', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_error', 'text')
+          .execute();
+        await db.schema.createIndex('grants_due').on('grants').columns(['state', 'expires_at']).execute();
+        await db.schema.createIndex('grants_grantee').on('grants').columns(['grantee_sub', 'starts_at']).execute();
+
+        const events = db.schema.createTable('events');
+        await (dialect === 'postgres'
+          ? events.addColumn('id', 'bigserial', (c) => c.primaryKey())
+          : events.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        )
+          .addColumn('at', bigint, (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('audience', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('audit')
+          .addColumn('seq', bigint, (c) => c.primaryKey())
+          .addColumn('at', bigint, (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target_type', 'text', (c) => c.notNull())
+          .addColumn('target_id', 'text', (c) => c.notNull())
+          .addColumn('detail', 'text', (c) => c.notNull())
+          .addColumn('prev_hash', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('idempotency')
+          .addColumn('user_sub', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('body_hash', 'text', (c) => c.notNull())
+          .addColumn('request_id', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addPrimaryKeyConstraint('idempotency_pk', ['user_sub', 'key'])
+          .execute();
+
+        if (dialect === 'postgres') {
+          // The audit log is append-only: the application role may insert, never rewrite.
+          await sql`create or replace function stint_audit_append_only() returns trigger language plpgsql as $$
+            begin raise exception 'the audit log is append-only'; end $$`.execute(db);
+          await sql`create trigger audit_append_only before update or delete on audit
+            for each row execute function stint_audit_append_only()`.execute(db);
+        } else {
+          await sql`create trigger audit_no_update before update on audit
+            begin select raise(abort, 'the audit log is append-only'); end`.execute(db);
+          await sql`create trigger audit_no_delete before delete on audit
+            begin select raise(abort, 'the audit log is append-only'); end`.execute(db);
+        }
+      },
+    },
+  };
+}
+
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return { getMigrations: async () => migrations(dialect) };
+}

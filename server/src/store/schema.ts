@@ -1,0 +1,112 @@
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+/**
+ * Tables as Kysely sees them. Times are epoch milliseconds (bigint in PostgreSQL, INTEGER in
+ * SQLite), booleans are 0/1 and lists are JSON text, so one schema serves both engines.
+ */
+export interface RequestsTable {
+  id: string;
+  system_id: string;
+  requester_sub: string;
+  requester_name: string | null;
+  requester_email: string | null;
+  requester_groups: string;
+  duration_seconds: number;
+  reason: string;
+  ticket: string | null;
+  break_glass: number;
+  extends_grant_id: string | null;
+  public_key: string | null;
+  state: string;
+  approvals_required: number;
+  approver_groups: string;
+  flagged: number;
+  created_at: number;
+  updated_at: number;
+  pending_expires_at: number;
+  grant_id: string | null;
+}
+
+export interface ReviewsTable {
+  id: string;
+  request_id: string;
+  reviewer_sub: string;
+  reviewer_name: string | null;
+  reviewer_email: string | null;
+  decision: string;
+  comment: string | null;
+  created_at: number;
+}
+
+export interface GrantsTable {
+  id: string;
+  request_id: string;
+  system_id: string;
+  grantee_sub: string;
+  grantee_name: string | null;
+  grantee_email: string | null;
+  provider: string;
+  state: string;
+  starts_at: number;
+  expires_at: number;
+  ended_at: number | null;
+  end_reason: string | null;
+  env_names: string;
+  /** AES-256-GCM sealed credential; cleared when the grant ends. */
+  credential_sealed: string | null;
+  /** What the provider needs to revoke (role name, certificate serial...); never secret. */
+  provider_state: string | null;
+  warned: number;
+  revoke_attempts: number;
+  next_attempt_at: number | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  revoke_count: number;
+  last_error: string | null;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  at: number;
+  type: string;
+  /** JSON {subs, groups, notSubs}: who may receive the event. */
+  audience: string;
+  payload: string;
+}
+
+export interface AuditTable {
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  detail: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface IdempotencyTable {
+  user_sub: string;
+  key: string;
+  body_hash: string;
+  request_id: string;
+  created_at: number;
+}
+
+export interface Database {
+  requests: RequestsTable;
+  reviews: ReviewsTable;
+  grants: GrantsTable;
+  events: EventsTable;
+  audit: AuditTable;
+  idempotency: IdempotencyTable;
+}
+
+export type RequestRow = Selectable<RequestsTable>;
+export type ReviewRow = Selectable<ReviewsTable>;
+export type GrantRow = Selectable<GrantsTable>;
+export type EventRow = Selectable<EventsTable>;
+export type AuditRow = Selectable<AuditTable>;
+export type NewRequestRow = Insertable<RequestsTable>;
+export type NewGrantRow = Insertable<GrantsTable>;

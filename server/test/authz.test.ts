@@ -1,0 +1,191 @@
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUDIENCE, ENGINES, forgeToken, startHarness, type Harness } from './harness';
+
+const prodRequest = { systemId: 'prod-db', durationSeconds: 900, reason: 'fix', ticket: 'OPS-1' };
+
+describe.each(ENGINES)('authentication and authorization on %s', (engine) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ engine, config: (c) => ({ ...c, rateLimit: { perMinute: 0 } }) });
+  });
+  afterAll(async () => h?.close());
+
+  const forge = (claims: Record<string, unknown>, options: { exp?: number; aud?: string; iss?: string } = {}) =>
+    forgeToken(h.idpDataDir, h.idp.issuer, { groups: ['sre-leads', 'stint-admins'], ...claims }, options);
+  const withToken = async (token: string) =>
+    (await fetch(`${h.server.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } }));
+
+  it('refuses a missing or malformed token with 401 and says how to fix it', async () => {
+    const none = await h.api(null, 'GET', '/v1/me');
+    expect(none.status).toBe(401);
+    expect(none.body).toEqual({ error: 'unauthorized', message: expect.stringMatching(/Authorization: Bearer/) });
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    const junk = await withToken('not.a.jwt');
+    expect(junk.status).toBe(401);
+  });
+
+  it('refuses expired tokens, other audiences, other issuers and foreign keys', async () => {
+    expect((await withToken(await forge({}))).status).toBe(200);
+    const expired = await withToken(await forge({}, { exp: Math.floor(Date.now() / 1000) - 60 }));
+    expect(expired.status).toBe(401);
+    expect(((await expired.json()) as { message: string }).message).toMatch(/expired/);
+    const aud = await withToken(await forge({}, { aud: 'another-api' }));
+    expect(((await aud.json()) as { message: string }).message).toMatch(/"aud" claim/);
+    expect((await withToken(await forge({}, { iss: 'https://evil.example' }))).status).toBe(401);
+    // A token from a different identity provider, whose keys the server does not trust.
+    const { startDevIdp } = await import('../src/dev/idp');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const other = await startDevIdp({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'stint-other-idp-')), audience: AUDIENCE, groupsClaim: 'groups' });
+    try {
+      const foreign = await withToken(await other.mintAccessToken('dana'));
+      expect(foreign.status).toBe(401);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('tells desktop apps where to sign in, without a token', async () => {
+    const config = await h.api(null, 'GET', '/v1/client-config');
+    expect(config.body).toEqual({ issuer: h.idp.issuer, clientId: 'stint-desktop', scopes: expect.arrayContaining(['openid', 'offline_access']), authorizationParams: {} });
+  });
+
+  it('reads identity and groups from the token', async () => {
+    const me = await h.api('bob', 'GET', '/v1/me');
+    expect(me.body).toMatchObject({ sub: 'bob', groups: ['engineering', 'sre-leads'], isAdmin: false });
+    expect((await h.api('dana', 'GET', '/v1/me')).body).toMatchObject({ isAdmin: true, isAuditor: true });
+  });
+
+  it('never lets a requester approve their own request, nor a non-approver approve', async () => {
+    const own = await h.api('bob', 'POST', '/v1/requests', { systemId: 'payments-admin', durationSeconds: 900, reason: 'x' });
+    const selfReview = await h.api('bob', 'POST', `/v1/requests/${own.body.request.id}/reviews`, { decision: 'approve' });
+    expect(selfReview.status).toBe(403);
+    expect(selfReview.body.error).toBe('own_request');
+    const theirs = await h.api('alice', 'POST', '/v1/requests', prodRequest);
+    const byAdmin = await h.api('dana', 'POST', `/v1/requests/${theirs.body.request.id}/reviews`, { decision: 'approve' });
+    expect(byAdmin.status).toBe(403);
+    expect(byAdmin.body.error).toBe('not_an_approver');
+    expect((await h.api('alice', 'GET', `/v1/requests/${theirs.body.request.id}`)).body.request.reviews).toEqual([]);
+  });
+
+  it('hides other people’s requests, grants and credentials', async () => {
+    const theirs = await h.api('alice', 'POST', '/v1/requests', { systemId: 'demo-sandbox', durationSeconds: 300 });
+    const { id } = theirs.body.request;
+    const grantId = theirs.body.grant.id;
+    const other = await h.api('dana', 'GET', `/v1/requests/${id}`); // dana is an auditor: may see
+    expect(other.status).toBe(200);
+    // carol approves nothing for the sandbox and is not its requester.
+    expect((await h.api('carol', 'GET', `/v1/requests/${id}`)).status).toBe(404);
+    expect((await h.api('bob', 'GET', `/v1/grants/${grantId}/credential`)).status).toBe(404);
+    expect((await h.api('dana', 'GET', `/v1/grants/${grantId}/credential`)).status).toBe(404);
+    expect((await h.api('bob', 'GET', '/v1/requests?scope=all')).status).toBe(403);
+    expect((await h.api('alice', 'GET', '/v1/audit')).status).toBe(403);
+    expect((await h.api('carol', 'GET', '/v1/requests?scope=mine')).body.requests.map((r: { id: string }) => r.id)).not.toContain(id);
+  });
+
+  it('lets two approvers race on one request and activates it once', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { body } = await h.api('alice', 'POST', '/v1/requests', prodRequest);
+      const results = await Promise.all(['bob', 'carol'].map((who) => h.api(who, 'POST', `/v1/requests/${body.request.id}/reviews`, { decision: 'approve' })));
+      expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+      const grants = await h.server.store.db.selectFrom('grants').select('id').where('request_id', '=', body.request.id).execute();
+      expect(grants).toHaveLength(1);
+    }
+  });
+
+  it('honours Idempotency-Key: a retry returns the same request, a different body is refused', async () => {
+    const key = `key-${crypto.randomUUID()}`;
+    const headers = { 'idempotency-key': key };
+    const [first, twin] = await Promise.all([
+      h.api('alice', 'POST', '/v1/requests', prodRequest, headers),
+      h.api('alice', 'POST', '/v1/requests', prodRequest, headers),
+    ]);
+    expect(first.body.request.id).toBe(twin.body.request.id);
+    const retry = await h.api('alice', 'POST', '/v1/requests', prodRequest, headers);
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body.request.id).toBe(first.body.request.id);
+    const reused = await h.api('alice', 'POST', '/v1/requests', { ...prodRequest, reason: 'other' }, headers);
+    expect(reused.status).toBe(422);
+    // Keys are per person: the same key from bob is a different request.
+    const bobs = await h.api('bob', 'POST', '/v1/requests', { systemId: 'staging-db', durationSeconds: 600 }, headers);
+    expect(bobs.status).toBe(201);
+  });
+
+  it('answers bad input with 4xx {error, message} and changes nothing', async () => {
+    const count = async () => Number((await h.server.store.db.selectFrom('requests').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const before = await count();
+    const bad = [
+      await h.api('alice', 'POST', '/v1/requests', '{"systemId": "prod-db",'),
+      await h.api('alice', 'POST', '/v1/requests', { ...prodRequest, durationSeconds: 'long' }),
+      await h.api('alice', 'POST', '/v1/requests', { ...prodRequest, admin: true }),
+      await h.api('alice', 'POST', '/v1/requests', { ...prodRequest, reason: 'x'.repeat(70_000) }),
+      await h.api('alice', 'POST', '/v1/requests', { ...prodRequest, systemId: 'nope' }),
+      await h.api('alice', 'GET', '/v1/requests/not-a-uuid'),
+      await h.api('alice', 'GET', `/v1/requests/${crypto.randomUUID()}`),
+      await h.api('alice', 'GET', '/v1/requests?scope=everything'),
+    ];
+    expect(bad.map((r) => r.status)).toEqual([400, 400, 400, 413, 404, 400, 404, 400]);
+    for (const r of bad) expect(r.body).toEqual(expect.objectContaining({ error: expect.any(String), message: expect.any(String) }));
+    expect(bad[1]!.body.details).toContainEqual(expect.objectContaining({ path: 'durationSeconds' }));
+    expect(bad[2]!.body.message).toMatch(/admin/);
+    expect(await count()).toBe(before);
+  });
+
+  it('never answers 5xx to arbitrary request bodies, and only valid ones create anything', async () => {
+    const before = await h.server.store.db.selectFrom('requests').select('id').execute();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record(
+          {
+            systemId: fc.oneof(fc.constantFrom('prod-db', 'demo-sandbox', 'nope'), fc.string()),
+            durationSeconds: fc.oneof(fc.integer({ min: -10, max: 10 ** 7 }), fc.double(), fc.string()),
+            reason: fc.oneof(fc.string({ maxLength: 50 }), fc.integer()),
+            ticket: fc.string({ maxLength: 10 }),
+            breakGlass: fc.oneof(fc.boolean(), fc.string()),
+            extra: fc.anything(),
+          },
+          { requiredKeys: [] },
+        ),
+        async (body) => {
+          const response = await h.api('carol', 'POST', '/v1/requests', body);
+          expect(response.status).toBeLessThan(500);
+          expect(response.body).toHaveProperty(response.status >= 400 ? 'message' : 'request');
+          // carol may request nothing in the dev catalog: nothing may ever be created.
+          expect(response.status).toBeGreaterThanOrEqual(400);
+        },
+      ),
+      { numRuns: 60 },
+    );
+    const after = await h.server.store.db.selectFrom('requests').select('id').execute();
+    expect(after.length).toBe(before.length);
+  });
+
+  it('serves health, readiness, metrics and the OpenAPI document', async () => {
+    expect((await h.api(null, 'GET', '/healthz')).body).toEqual({ status: 'ok' });
+    expect((await h.api(null, 'GET', '/readyz')).body).toEqual({ status: 'ready', checks: { database: true, identityProvider: true } });
+    const metrics = await h.api(null, 'GET', '/metrics');
+    expect(metrics.body).toMatch(/stint_http_requests_total\{method="GET",route="\/v1\/me",status="200"\}/);
+    const openapi = await h.api(null, 'GET', '/v1/openapi.json');
+    expect(openapi.body.openapi).toMatch(/^3\./);
+    expect(Object.keys(openapi.body.paths)).toEqual(expect.arrayContaining(['/v1/requests', '/v1/requests/{id}/reviews', '/v1/grants/{id}/credential', '/v1/events']));
+  });
+});
+
+describe('rate limit', () => {
+  it('limits each person, not everyone', async () => {
+    const h = await startHarness({ engine: 'sqlite', config: (c) => ({ ...c, rateLimit: { perMinute: 5 } }) });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 6; i++) statuses.push((await h.api('alice', 'GET', '/v1/me')).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+      const limited = await h.api('alice', 'GET', '/v1/me');
+      expect(limited.body).toMatchObject({ error: 'rate_limited', message: expect.stringMatching(/5 a minute/) });
+      expect((await h.api('bob', 'GET', '/v1/me')).status).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+});
