@@ -1,7 +1,7 @@
-import type { CoreState, Notice, StintBridge } from '@stint/contract';
+import { formatDuration, type CoreState, type Notice, type StintBridge } from '@stint/contract';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Run } from './actions';
-import { noticeText } from './notice';
+import { noticeText, reminderExtension, type ReminderExtension } from './notice';
 import { useRoute, type Route } from './routes';
 import { Approvals } from './screens/Approvals';
 import { Catalog } from './screens/Catalog';
@@ -45,7 +45,10 @@ interface Toast {
   id: number;
   text: string;
   error: boolean;
+  /** A reminder offers to extend when the policy allows (the same call as My access's button). */
+  extend?: ReminderExtension;
 }
+
 
 export function App({ bridge }: { bridge: StintBridge }) {
   const [state, setState] = useState<CoreState | null>(null);
@@ -55,6 +58,8 @@ export function App({ bridge }: { bridge: StintBridge }) {
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [errors, setErrors] = useState<{ id: number; message: string }[]>([]);
   const nextId = useRef(1);
+  const stateRef = useRef<CoreState | null>(null);
+  stateRef.current = state;
 
   const dismissToast = useCallback((id: number) => setToasts((all) => all.filter((t) => t.id !== id)), []);
 
@@ -62,8 +67,10 @@ export function App({ bridge }: { bridge: StintBridge }) {
     const offState = bridge.onState(setState);
     const offNotice = bridge.onNotice((notice: Notice) => {
       const id = nextId.current++;
-      setToasts((all) => [...all.slice(-4), { id, text: noticeText(notice), error: notice.kind === 'error' }]);
-      setTimeout(() => dismissToast(id), NOTICE_MS);
+      const extend = reminderExtension(notice, stateRef.current);
+      setToasts((all) => [...all.slice(-4), { id, text: noticeText(notice), error: notice.kind === 'error', extend }]);
+      // A reminder with an action stays until it is used or dismissed: it may be read late.
+      if (!extend) setTimeout(() => dismissToast(id), NOTICE_MS);
     });
     bridge.call('getState', {}).then(setState, (error: unknown) => showError(error));
     return () => {
@@ -104,6 +111,18 @@ export function App({ bridge }: { bridge: StintBridge }) {
       {toasts.map((t) => (
         <p key={t.id} className={`toast${t.error ? ' toast-error' : ''}`}>
           <span>{t.text}</span>
+          {t.extend && (
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => {
+                dismissToast(t.id);
+                void run(bridge.call('extend', { grantId: t.extend!.grantId, durationSeconds: t.extend!.durationSeconds, reason: 'extended from a reminder' }));
+              }}
+            >
+              Extend {formatDuration(t.extend.durationSeconds)}
+            </button>
+          )}
           <button type="button" className="link" onClick={() => dismissToast(t.id)} aria-label="Dismiss notice">
             ×
           </button>

@@ -1,4 +1,4 @@
-import { formatDuration, type Notice } from '@stint/contract';
+import { formatDuration, type CoreState, type Notice } from '@stint/contract';
 
 /** One line a person reads in a toast; the same words the tray's notifications use. */
 export function noticeText(notice: Notice): string {
@@ -29,4 +29,20 @@ export function clockText(secondsLeft: number): string {
   const m = Math.floor((s % 3600) / 60);
   const sec = String(s % 60).padStart(2, '0');
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
+export interface ReminderExtension {
+  grantId: string;
+  durationSeconds: number;
+}
+
+/** How much an Extend button asks for: the system's shortest duration preset. */
+export function extensionSeconds(state: CoreState | null, systemId: string): number {
+  return state?.systems.find((s) => s.id === systemId)?.durationPresetsSeconds[0] ?? 900;
+}
+
+/** A reminder offers Extend only when the policy allows it (the notice says so). */
+export function reminderExtension(notice: Notice, state: CoreState | null): ReminderExtension | undefined {
+  if (notice.kind !== 'grant-reminder' || !notice.canExtend) return undefined;
+  return { grantId: notice.grant.grantId, durationSeconds: extensionSeconds(state, notice.grant.systemId) };
 }

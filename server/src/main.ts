@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { CredentialSealer } from './access/sealer';
 import { exportAudit, verifyAudit } from './audit/chain';
 import { ConfigError, loadConfigFile, readSecret } from './config/load';
-import { devConfig } from './dev/catalog';
+import { devConfig, withDevCatalog } from './dev/catalog';
 import { startServer, createLogger, type RunningServer } from './server';
 import { loadCertificateAuthority } from './providers/ssh';
 import { openStore } from './store/database';
@@ -15,9 +15,10 @@ import { openStore } from './store/database';
 const USAGE = `stint-server — the Stint approval backend
 
 Usage:
-  stint-server dev [--port N] [--idp-port N] [--data-dir DIR]
+  stint-server dev [--port N] [--idp-port N] [--data-dir DIR] [--catalog FILE]
       Dev mode: SQLite in DIR (default .stint-dev), a built-in identity provider with demo
       users, and a demo catalog. Set STINT_DATABASE_URL=postgres://... to use PostgreSQL.
+      --catalog adds the systems of a YAML file (\`systems:\` only) to the demo catalog.
   stint-server serve --config FILE [--port N] [--host H] [--database URL|PATH]
       Production mode. The database defaults to STINT_DATABASE_URL, else ./stint.sqlite.
       SIGHUP re-reads FILE; an invalid file is refused and the running config kept.
@@ -47,6 +48,7 @@ function options(args: string[]) {
       host: { type: 'string' },
       'data-dir': { type: 'string' },
       config: { type: 'string' },
+      catalog: { type: 'string' },
       database: { type: 'string' },
       format: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -85,7 +87,7 @@ function stopOnSignals(server: RunningServer, extra: () => Promise<void> = async
 }
 
 async function dev(args: string[]) {
-  const { port, dataDir } = options(args);
+  const { port, dataDir, values } = options(args);
   const { startDevIdp } = await import('./dev/idp');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const serverPort = port('port', 8787);
@@ -96,11 +98,12 @@ async function dev(args: string[]) {
   ensureSecretFile(sshCaKeyFile, () => generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
   // sshd's TrustedUserCAKeys wants the public half as one OpenSSH line.
   writeFileSync(join(dataDir, 'ssh-ca.pub'), `${loadCertificateAuthority(readFileSync(sshCaKeyFile, 'utf8')).key.line} stint-dev-ca\n`);
-  const config = devConfig(idp.issuer, DEV_AUDIENCE, {
+  const demo = devConfig(idp.issuer, DEV_AUDIENCE, {
     sshCaKeyFile,
     ...(process.env.STINT_DEV_POSTGRES_URL ? { postgresUrlEnv: 'STINT_DEV_POSTGRES_URL' } : {}),
     ...(process.env.STINT_DEV_POSTGRES_ROLES ? { postgresRoles: process.env.STINT_DEV_POSTGRES_ROLES.split(',') } : {}),
   });
+  const config = values.catalog ? withDevCatalog(demo, resolve(values.catalog)) : demo;
   const server = await startServer({ config, credentialKey, database, port: serverPort, devMode: true, logger: createLogger() });
   // Where clients and `dev-token` find this dev server; no secrets in it.
   writeFileSync(join(dataDir, 'dev.json'), `${JSON.stringify({ serverUrl: server.url, issuer: idp.issuer, clientId: idp.clientId, audience: DEV_AUDIENCE }, null, 2)}\n`);

@@ -1,7 +1,31 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Notice } from '@stint/contract';
 import { startHost } from '@stint/core';
+
+/**
+ * A headless agent has no desktop to notify, so each notice becomes one line on stderr (the
+ * agent's log): which kind, which system, which request or grant. Never a credential: a
+ * notice carries only metadata (contract's Notice).
+ */
+export function noticeLine(notice: Notice): string {
+  switch (notice.kind) {
+    case 'review-requested':
+    case 'request-approved':
+    case 'request-denied':
+    case 'request-expired':
+      return `notice ${notice.kind}: ${notice.request.systemId} request ${notice.request.id} by ${notice.request.requester.sub}`;
+    case 'grant-active':
+      return `notice ${notice.kind}: ${notice.grant.systemId} grant ${notice.grant.grantId} until ${notice.grant.expiresAt}`;
+    case 'grant-reminder':
+      return `notice ${notice.kind}: ${notice.grant.systemId} grant ${notice.grant.grantId} ends in ${notice.secondsLeft}s${notice.canExtend ? ' (extend: stint extend ' + notice.grant.systemId + ')' : ''}`;
+    case 'grant-wiped':
+      return `notice ${notice.kind}: ${notice.systemId} grant ${notice.grantId} (${notice.reason}); removed ${notice.wiped.join(', ') || 'nothing'}`;
+    case 'error':
+      return `notice error: ${notice.message}`;
+  }
+}
 
 /** The built UI: STINT_RENDERER_DIR, else this checkout's renderer/dist once `npm run build` made it. */
 export function defaultRendererDir(env: NodeJS.ProcessEnv = process.env): string | null {
@@ -16,7 +40,7 @@ export function defaultRendererDir(env: NodeJS.ProcessEnv = process.env): string
  * anything else (core's start-up) and runs until stopped.
  */
 export async function runAgent(options: { web: boolean; port: number; rendererDir?: string | null }): Promise<void> {
-  const host = await startHost({ web: options.web ? { port: options.port, rendererDir: options.rendererDir ?? defaultRendererDir() } : null });
+  const host = await startHost({ notifier: { notify: (notice) => console.error(noticeLine(notice)) }, web: options.web ? { port: options.port, rendererDir: options.rendererDir ?? defaultRendererDir() } : null });
   const state = host.core.getState();
   console.error(`Stint agent running (socket ${host.paths.socket}); ${state.auth.status === 'signed-in' ? `signed in as ${state.auth.user?.sub}` : 'run `stint login` to sign in'}.`);
   if (host.web) console.log(`Open Stint in your browser: ${host.web.url}`);

@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import type { ScreenProps } from '../actions';
 import { Countdown, useNow } from '../countdown';
 import { useScrollIntoView } from '../highlight';
+import { extensionSeconds } from '../notice';
 import { StateBadge } from '../state-badge';
 
 /** Grants and requests; `focus` (from `#/grants/<id>` or `#/requests/<id>`) highlights one and scrolls to it. */
@@ -70,8 +71,7 @@ function RequestRow({ focused, children }: { focused: boolean; children: ReactNo
 
 function GrantCard({ grant, name, now, state, focused, bridge, run }: ScreenProps & { grant: LocalGrant; name: string; now: number; state: CoreState; focused: boolean }) {
   const ref = useScrollIntoView<HTMLLIElement>(focused);
-  const system = state.systems.find((s) => s.id === grant.systemId);
-  const extendBy = system?.durationPresetsSeconds[0] ?? 900;
+  const extendBy = extensionSeconds(state, grant.systemId);
   return (
     <li ref={ref} className={`card grant${focused ? ' focused' : ''}`} aria-label={`${name} grant`} aria-current={focused ? 'true' : undefined}>
       <Countdown startsAt={grant.startsAt} expiresAt={grant.expiresAt} now={now} />

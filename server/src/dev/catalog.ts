@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { ConfigError, parseConfigText, resolveRelativeFiles } from '../config/load';
 import type { ServerConfig } from '../config/schema';
 import { ServerConfig as ServerConfigSchema } from '../config/schema';
 
@@ -97,4 +101,30 @@ export function devConfig(issuer: string, audience: string, providers: DevProvid
       ...sshSystems,
     ],
   });
+}
+
+/**
+ * `stint-server dev --catalog FILE`: systems of your own (YAML, `systems:` only, the same keys
+ * as a production config) added to the demo catalog; one with a demo system's id replaces it.
+ * To try a policy (a two-minute pending TTL, a provider of your own) without writing a whole
+ * production config. Errors name the key and the line in FILE.
+ */
+export function withDevCatalog(base: ServerConfig, file: string): ServerConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [`cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
+  }
+  const top = parseDocument(text).toJS() as unknown;
+  const keys = top && typeof top === 'object' ? Object.keys(top) : [];
+  const extra = keys.filter((key) => key !== 'systems');
+  if (extra.length > 0 || !keys.includes('systems')) {
+    throw new ConfigError(file, [`a dev catalog holds only \`systems:\` (the dev server sets the rest)${extra.length ? `; remove ${extra.join(', ')}` : ''}`]);
+  }
+  // The catalog's text comes first, so the line numbers in errors are the file's own.
+  const rest = `\nissuer: ${JSON.stringify(base.issuer)}\naudience: ${JSON.stringify(base.audience)}\ncredentialKey: { env: UNUSED_IN_DEV }\n`;
+  const catalog = resolveRelativeFiles(parseConfigText(text + rest, file), dirname(resolve(file)));
+  const ids = new Set(catalog.systems.map((system) => system.id));
+  return { ...base, systems: [...base.systems.filter((system) => !ids.has(system.id)), ...catalog.systems] };
 }

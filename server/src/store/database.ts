@@ -72,6 +72,12 @@ function openPostgres(url: string): Store {
     types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser },
   });
+  // pg-pool detaches its own error listener from a client before ending it, and resolves
+  // end() before the socket closes; a server-side disconnect in that gap (a failover, or
+  // DROP DATABASE ... WITH (FORCE)) would otherwise crash the process as an unhandled
+  // 'error'. A client that fails while checked out still reports to its query.
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('error', () => undefined);
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   const safe = new URL(url);
   safe.password = '';
