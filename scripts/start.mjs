@@ -3,14 +3,26 @@
 // Where the Electron binary is missing (it cannot be downloaded on every machine), say so in
 // one line and start web mode instead: the same UI and core, served to your browser.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { electronBinary } from '../electron/electron-binary.mjs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const port = Number(args[args.indexOf('--port') + 1] || process.env.STINT_PORT || 8787);
+let values;
+try {
+  ({ values } = parseArgs({ options: { port: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+} catch (error) {
+  console.error(`npm start: ${error.message}\nUsage: npm start -- [--port N] [--data-dir DIR]`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log('Usage: npm start -- [--port N] [--data-dir DIR]\n  --port      the API port (default 8787, or STINT_PORT; 0 picks a free one)\n  --data-dir  the dev server\'s data folder (default .stint-dev)');
+  process.exit(0);
+}
+const port = values.port ?? process.env.STINT_PORT ?? '8787';
+const dataDir = resolve(values['data-dir'] ?? process.env.STINT_DATA_DIR ?? join(root, '.stint-dev'));
 const children = [];
 const run = (label, command, argv, env = {}) => {
   const child = spawn(command, argv, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
@@ -33,7 +45,7 @@ const stop = (code = 0) => {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
-const server = run('The dev server', process.execPath, ['--import', 'tsx', 'server/src/main.ts', 'dev', '--port', String(port)]);
+const server = run('The dev server', process.execPath, ['--import', 'tsx', 'server/src/main.ts', 'dev', '--port', port, '--data-dir', dataDir]);
 await new Promise((resolve) => {
   let seen = '';
   server.stdout.on('data', (d) => {
@@ -41,7 +53,8 @@ await new Promise((resolve) => {
     if (seen.includes('Stint dev server is up')) resolve();
   });
 });
-const serverUrl = `http://127.0.0.1:${port}`;
+// The server says where it listens (with --port 0 only it knows): dev.json in its data folder.
+const serverUrl = JSON.parse(readFileSync(join(dataDir, 'dev.json'), 'utf8')).serverUrl;
 
 const binary = electronBinary();
 const build = (workspace, output) => {
@@ -53,7 +66,8 @@ const build = (workspace, output) => {
     stop(1);
   }
 };
-build('@stint/renderer', 'renderer/dist/index.html');
+// STINT_RENDERER_DIR serves an already built UI (the agent reads it too).
+if (!process.env.STINT_RENDERER_DIR) build('@stint/renderer', 'renderer/dist/index.html');
 
 if (binary) {
   build('@stint/electron', 'electron/dist/main.cjs');
