@@ -15,7 +15,7 @@ export interface LoginOpener {
 }
 
 /** Signs a demo user in at the dev IdP: login form, then consent, as a person would click. */
-export function idpLoginOpener(browser: Browser, user: string, password = `${user}-dev-password`): LoginOpener {
+export function idpLoginOpener(browser: Browser, user: string, password = `${user}-dev-password`, onLoginPage?: (page: Page) => Promise<void>): LoginOpener {
   let page: Page | null = null;
   return {
     lastPage: () => page,
@@ -26,6 +26,7 @@ export function idpLoginOpener(browser: Browser, user: string, password = `${use
       for (let step = 0; step < 4; step++) {
         const login = page.locator('input[name="login"]');
         if (await login.count()) {
+          await onLoginPage?.(page);
           await login.fill(user);
           await page.locator('input[name="password"]').fill(password);
           await Promise.all([page.waitForNavigation(), page.locator('button[type="submit"]').first().click()]);

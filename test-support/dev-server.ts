@@ -2,7 +2,7 @@
 // SQLite, its built-in identity provider, the demo catalog. For tests of the parts that talk
 // to a server (core, cli, e2e) without importing the server's code.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,9 @@ export interface DevServer {
   serverUrl: string;
   issuer: string;
   dataDir: string;
+  /** Everything the server printed (its log), also kept in `logFile`. */
+  output(): string;
+  logFile: string;
   /** An access token for a demo user (alice, bob, carol, dana), from the built-in IdP. */
   token(user: string): string;
   /** Calls the API as a demo user. */
@@ -20,16 +23,31 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-export async function startDevServer(options: { env?: NodeJS.ProcessEnv } = {}): Promise<DevServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'stint-devserver-'));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts', 'dev', '--port', '0', '--data-dir', dataDir], {
+export interface DevServerOptions {
+  env?: NodeJS.ProcessEnv;
+  /** More arguments for `stint-server dev` (e.g. --catalog FILE). */
+  args?: string[];
+  /** The data folder; it is kept at stop when given (the caller owns it). */
+  dataDir?: string;
+  logLevel?: 'warn' | 'info' | 'debug';
+}
+
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'stint-devserver-'));
+  mkdirSync(dataDir, { recursive: true });
+  const logFile = join(dataDir, 'server.log');
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts', 'dev', '--port', '0', '--data-dir', dataDir, ...(options.args ?? [])], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, STINT_LOG_LEVEL: 'warn', STINT_DATABASE_URL: '', ...options.env },
+    env: { ...process.env, STINT_LOG_LEVEL: options.logLevel ?? 'warn', STINT_DATABASE_URL: '', ...options.env },
   });
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  const record = (d: Buffer) => {
+    output += d;
+    appendFileSync(logFile, d);
+  };
+  child.stdout!.on('data', record);
+  child.stderr!.on('data', record);
   await new Promise<void>((resolvePromise, reject) => {
     const timer = setTimeout(() => reject(new Error(`the dev server did not start within 30 s:\n${output}`)), 30_000);
     child.once('exit', (code) => reject(new Error(`the dev server exited (${code}):\n${output}`)));
@@ -56,6 +74,8 @@ export async function startDevServer(options: { env?: NodeJS.ProcessEnv } = {}):
     serverUrl: dev.serverUrl,
     issuer: dev.issuer,
     dataDir,
+    output: () => output,
+    logFile,
     token,
     async api(user, method, path, body) {
       const response = await fetch(`${dev.serverUrl}${path}`, {
@@ -71,7 +91,7 @@ export async function startDevServer(options: { env?: NodeJS.ProcessEnv } = {}):
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -22,6 +22,11 @@ export interface SshdOptions {
   caPublicKey: string;
   /** Initial RevokedKeys contents; an empty KRL (ssh-keygen -k) when absent. */
   krl?: Buffer;
+  /**
+   * Certificate principals that may log in as the login user (AuthorizedPrincipalsFile), as a
+   * host that maps people onto a shared account does. Absent: the principal must be the user.
+   */
+  principals?: string[];
 }
 
 export interface RunningSshd {
@@ -167,6 +172,7 @@ export async function startSshd(options: SshdOptions): Promise<RunningSshd> {
     userCreated = true;
     await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKeyPath]);
     await writeFile(caPath, `${options.caPublicKey.trim()}\n`);
+    if (options.principals) await writeFile(path.join(dir, 'principals'), `${options.principals.join('\n')}\n`);
     if (options.krl) await writeFile(krlPath, options.krl);
     else await execFileAsync('ssh-keygen', ['-q', '-k', '-f', krlPath]);
     await writeFile(
@@ -181,6 +187,7 @@ export async function startSshd(options: SshdOptions): Promise<RunningSshd> {
         `TrustedUserCAKeys ${caPath}`,
         `RevokedKeys ${krlPath}`,
         'AuthorizedKeysFile none',
+        ...(options.principals ? [`AuthorizedPrincipalsFile ${path.join(dir, 'principals')}`] : []),
         'PubkeyAuthentication yes',
         'PasswordAuthentication no',
         'KbdInteractiveAuthentication no',

@@ -27,7 +27,8 @@ export async function openShell(shell: keyof typeof COMMANDS, env: NodeJS.Proces
   let marker = 0;
   const terminal: Terminal = {
     type: (line) => {
-      tmux('send-keys', '-t', name, '-l', line);
+      // tmux reads an argument that ends in ';' as a command separator; '\;' is a literal ';'.
+      tmux('send-keys', '-t', name, '-l', line.endsWith(';') ? `${line.slice(0, -1)}\\;` : line);
       tmux('send-keys', '-t', name, 'Enter');
     },
     screen: () => tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', name).stdout,

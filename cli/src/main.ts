@@ -180,11 +180,12 @@ export function program(): Command {
     .description('print the variables of active grants for a shell to eval (or as JSON)')
     .addOption(new Option('--shell <shell>', 'output syntax').choices([...SHELLS, 'json']).default('bash'))
     .option('--previous <names>', 'names the hook exported last time (they are unset when gone)', '')
-    .action((systems: string[], o: { shell: Shell | 'json'; previous: string }) =>
+    .option('--json', 'the same as --shell json')
+    .action((systems: string[], o: { shell: Shell | 'json'; previous: string; json?: boolean }) =>
       withSocket(async (c) => {
         const { grants } = await c.call('env', { systems });
         const vars = grantVariables(grants);
-        if (o.shell === 'json') console.log(JSON.stringify(Object.fromEntries(vars), null, 2));
+        if (o.json || o.shell === 'json') console.log(JSON.stringify(Object.fromEntries(vars), null, 2));
         else process.stdout.write(renderEnv(o.shell, vars, o.previous.split(/\s+/).filter(Boolean)));
       }),
     );

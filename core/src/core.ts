@@ -68,6 +68,8 @@ export class StintCore {
   private refreshTimer: NodeJS.Timeout | null = null;
   private signInAbort: AbortController | null = null;
   private readonly storing = new Map<string, Promise<void>>();
+  /** request() calls whose SSH key pair is not yet filed under the request id (see ensureStored). */
+  private readonly filingSshKeys = new Set<Promise<unknown>>();
   private endedEnvNames = new Set<string>();
   private started = false;
 
@@ -357,6 +359,10 @@ export class StintCore {
     if (!replace && this.vault.entry(grant.id)) return Promise.resolve();
     if (Date.parse(grant.expiresAt) <= this.now()) return Promise.resolve();
     const task = (async () => {
+      // An auto-approved SSH request can activate (and its event arrive) before request() has
+      // filed the key pair under the request's id: wait for those filings, or the grant would
+      // be stored without its private key.
+      await Promise.allSettled([...this.filingSshKeys]);
       const credential = await this.api.credential(grant.id);
       const previous = await this.vault.read(grant.id).catch(() => null);
       const pendingKey = previous?.sshPrivateKey ?? (await this.platform.secrets.get(PENDING_SSH_KEY(grant.requestId)).catch(() => null));
@@ -465,15 +471,20 @@ export class StintCore {
       pendingAccount = PENDING_SSH_KEY(idempotencyKey);
       await this.platform.secrets.set(pendingAccount, pair.privateKey);
     }
-    const { request, grant } = await this.api.createRequest(
-      { systemId: input.systemId, durationSeconds: input.durationSeconds, reason: input.reason ?? '', ticket: input.ticket, breakGlass: input.breakGlass ?? false, publicKey },
-      idempotencyKey,
-    );
-    if (pendingAccount) {
-      const key = await this.platform.secrets.get(pendingAccount);
-      if (key) await this.platform.secrets.set(PENDING_SSH_KEY(request.id), key);
-      await this.platform.secrets.delete(pendingAccount);
-    }
+    const creating = (async () => {
+      const created = await this.api.createRequest(
+        { systemId: input.systemId, durationSeconds: input.durationSeconds, reason: input.reason ?? '', ticket: input.ticket, breakGlass: input.breakGlass ?? false, publicKey },
+        idempotencyKey,
+      );
+      if (pendingAccount) {
+        const key = await this.platform.secrets.get(pendingAccount);
+        if (key) await this.platform.secrets.set(PENDING_SSH_KEY(created.request.id), key);
+        await this.platform.secrets.delete(pendingAccount);
+      }
+      return created;
+    })();
+    if (pendingAccount) this.filingSshKeys.add(creating);
+    const { request, grant } = await creating.finally(() => this.filingSshKeys.delete(creating));
     this.upsert('myRequests', request);
     if (grant?.state === 'active') await this.ensureStored(grant);
     return request;
