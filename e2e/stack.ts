@@ -61,6 +61,8 @@ export interface Stack {
   refreshKrl(): Promise<void>;
   /** Signs a person in through the IdP's login page (their `stint login`, the test's browser). */
   signIn(person: PersonName): Promise<void>;
+  /** Signs in only when not signed in already (a journey run alone, or after journey 8). */
+  ensureSignedIn(person: PersonName): Promise<void>;
 }
 
 export const run = {
@@ -234,6 +236,10 @@ export const test = base.extend<object, { stack: Stack }>({
           expect(result.stdout).toMatch(/^Signed in as/);
           const refresh = keychainLookup(agent, 'session:refresh-token');
           if (refresh) stack.remember(refresh.trim());
+        },
+        async ensureSignedIn(person) {
+          const { auth } = stintJson<{ auth: { status: string } }>(people[person], ['status']);
+          if (auth.status !== 'signed-in') await stack.signIn(person);
         },
       };
       await stack.signIn('bob');

@@ -5,7 +5,7 @@ import { freePort } from './postgres';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { mkdtemp, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -172,7 +172,12 @@ export async function startSshd(options: SshdOptions): Promise<RunningSshd> {
     userCreated = true;
     await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKeyPath]);
     await writeFile(caPath, `${options.caPublicKey.trim()}\n`);
-    if (options.principals) await writeFile(path.join(dir, 'principals'), `${options.principals.join('\n')}\n`);
+    if (options.principals) {
+      // sshd reads the principals file as the login user: let that user through the folder
+      // (0711: no listing) to this one world-readable file; the host key stays 0600.
+      await writeFile(path.join(dir, 'principals'), `${options.principals.join('\n')}\n`, { mode: 0o644 });
+      await chmod(dir, 0o711);
+    }
     if (options.krl) await writeFile(krlPath, options.krl);
     else await execFileAsync('ssh-keygen', ['-q', '-k', '-f', krlPath]);
     await writeFile(
