@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `npm test` runs: lint (which also enforces the layering), type-check, then every
 # test suite with a real Secret Service on a private session bus.
-# Extra arguments go to vitest: `npm test -- server/` or `npm test -- -t 'grant expiry'`.
+# Extra arguments go to vitest alone: `npm test -- server/` or `npm test -- -t 'grant expiry'`.
+# Without arguments the end-to-end journeys (e2e/, Playwright) run last.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,3 +21,8 @@ npx tsc -b
 
 phase "vitest (under gnome-keyring)"
 dbus-run-session -- bash scripts/with-keyring.sh npx vitest run "$@"
+
+if (($# == 0)); then
+  phase "e2e journeys (Playwright, under gnome-keyring)"
+  dbus-run-session -- bash scripts/with-keyring.sh npx playwright test -c e2e
+fi

@@ -102,6 +102,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       }
     },
     async start() {
+      // A restart reads only what this run prints (the old run said "running" too).
+      const from = output.length;
       child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cli/src/main.ts'), 'agent', ...(options.web ? ['--web'] : [])], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
       const record = (d: Buffer) => {
         output += d;
@@ -112,7 +114,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       await new Promise<void>((resolvePromise, reject) => {
         const timer = setTimeout(() => reject(new Error(`the agent did not start:\n${output}`)), 30_000);
         const onData = () => {
-          if (output.includes('Stint agent running') && (!options.web || output.includes('Open Stint in your browser'))) {
+          const mine = output.slice(from);
+          if (mine.includes('Stint agent running') && (!options.web || mine.includes('Open Stint in your browser'))) {
             clearTimeout(timer);
             resolvePromise();
           }

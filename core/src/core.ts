@@ -252,7 +252,13 @@ export class StintCore {
   async signOut(): Promise<void> {
     await this.stream?.stop();
     this.stream = null;
-    for (const entry of this.vault.entries()) await this.wipe(entry.grantId, 'signed-out');
+    for (const entry of this.vault.entries()) {
+      // Signing out means "I am done": end the grant at the server too (while the session
+      // still holds a token), so a copy taken from a shell stops working now, not at the
+      // deadline. Best effort: offline, the local wipe still happens and the deadline holds.
+      if (this.tokens) await this.api.release(entry.grantId).catch((error: unknown) => this.log.warn({ grantId: entry.grantId, err: (error as Error).message }, 'could not end the grant at the server while signing out'));
+      await this.wipe(entry.grantId, 'signed-out');
+    }
     const idToken = this.tokens?.idToken ?? null;
     const refreshToken = this.tokens?.refreshToken ?? (await this.vault.readRefreshToken().catch(() => null));
     for (const request of this.state.myRequests) await this.platform.secrets.delete(PENDING_SSH_KEY(request.id)).catch(() => false);

@@ -192,8 +192,9 @@ export async function reviewRequest(ctx: AccessContext, reviewer: Principal, req
     const effects = stateChangeEffects(updated, reviews, reviewer.sub);
     if (next !== 'pending') audit.push(effects.audit);
     await appendAudit(ctx.store, trx, now, audit);
-    // Requester hears of every decision; other reviewers see the request change either way.
-    await appendEvents(ctx.store, trx, now, next === 'pending' ? effects.events.slice(1) : effects.events);
+    // The requester hears of every review (a "1 of 2 approvals" shows live in their app), and
+    // other reviewers see the request change either way.
+    await appendEvents(ctx.store, trx, now, effects.events);
     return { next, extendsGrant: row.extends_grant_id };
   });
   ctx.eventsCommitted();
