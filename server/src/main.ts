@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CredentialSealer } from './access/sealer';
 import { exportAudit, verifyAudit } from './audit/chain';
-import { ConfigError, loadConfigFile, readSecret } from './config/load';
+import { checkConfigFile } from './config/check';
+import { ConfigError, readSecret } from './config/load';
 import { devConfig, withDevCatalog } from './dev/catalog';
 import { startServer, createLogger, type RunningServer } from './server';
 import { loadCertificateAuthority } from './providers/ssh';
@@ -127,13 +128,13 @@ async function serve(args: string[]) {
   const { values, port } = options(args);
   if (!values.config) throw new UsageError('serve needs --config FILE');
   const file = resolve(values.config);
-  const config = loadConfigFile(file);
+  const config = checkConfigFile(file);
   const credentialKey = readSecret(config.credentialKey, 'credentialKey');
   const database = values.database ?? process.env.STINT_DATABASE_URL ?? resolve('stint.sqlite');
   const server = await startServer({ config, credentialKey, database, port: port('port', 8787), host: values.host ?? process.env.STINT_HOST ?? '127.0.0.1' });
   process.on('SIGHUP', () => {
     try {
-      server.reload(loadConfigFile(file));
+      server.reload(checkConfigFile(file));
     } catch (error) {
       server.ctx.log.error({ err: (error as Error).message }, 'configuration reload refused; keeping the running configuration');
     }
@@ -192,7 +193,7 @@ export async function main(argv: string[]): Promise<number> {
         return -1;
       case 'check-config':
         if (!rest[0]) throw new UsageError('check-config needs a FILE');
-        loadConfigFile(resolve(rest[0]));
+        checkConfigFile(resolve(rest[0]));
         console.log(`${rest[0]} is a valid Stint configuration.`);
         return 0;
       case 'dev-token':

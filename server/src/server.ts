@@ -10,11 +10,8 @@ import type { ServerConfig } from './config/schema';
 import { EventHub } from './events/hub';
 import { buildApp } from './http/app';
 import { createMetrics } from './observability/metrics';
-import { demoProvider } from './providers/demo';
-import { ProviderRegistry, type ProviderFactory } from './providers/provider';
-import { postgresProvider } from './providers/postgres';
-import { sshProvider } from './providers/ssh';
-import { webhookProvider } from './providers/webhook';
+import type { ProviderFactory } from './providers/provider';
+import { builtInProviders } from './providers/registry';
 import { openStore, type Store } from './store/database';
 
 export interface ServerOptions {
@@ -32,6 +29,8 @@ export interface ServerOptions {
   providers?: Record<string, ProviderFactory>;
   sweepIntervalMs?: number;
   sseHeartbeatMs?: number;
+  /** How often the event hub also polls the event log (a safety net under LISTEN/NOTIFY). */
+  eventPollMs?: number;
   /** Do not run the sweeper (tests drive it by hand). */
   manualSweep?: boolean;
 }
@@ -63,15 +62,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const logger = options.logger ?? createLogger();
   const log = logger.child({ component: 'stint-server' });
   let config = options.config;
-  const registry = new ProviderRegistry().register('demo', demoProvider).register('webhook', webhookProvider).register('postgres', postgresProvider)
-    .register('ssh', sshProvider);
+  const registry = builtInProviders();
   for (const [type, factory] of Object.entries(options.providers ?? {})) registry.register(type, factory);
   registry.configure(config.systems);
 
   const store = await openStore(options.database);
   const metrics = createMetrics();
   const pgUrl = store.dialect === 'postgres' ? options.database : undefined;
-  const hub = new EventHub(store, log, pgUrl ? { pgUrl } : {});
+  const hub = new EventHub(store, log, { ...(pgUrl ? { pgUrl } : {}), ...(options.eventPollMs ? { pollMs: options.eventPollMs } : {}) });
   await hub.start();
 
   const makeVerifier = (c: ServerConfig) =>

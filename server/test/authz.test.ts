@@ -1,7 +1,11 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { CreateRequestBody, ReviewBody } from '@stint/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIENCE, ENGINES, forgeToken, startHarness, type Harness } from './harness';
+
+/** What a JSON body becomes once sent (undefined members vanish), which is what the server judges. */
+const onTheWire = (body: unknown): unknown => JSON.parse(JSON.stringify(body) ?? 'null');
 
 const prodRequest = { systemId: 'prod-db', durationSeconds: 900, reason: 'fix', ticket: 'OPS-1' };
 
@@ -12,7 +16,7 @@ describe.each(ENGINES)('authentication and authorization on %s', (engine) => {
   });
   afterAll(async () => h?.close());
 
-  const forge = (claims: Record<string, unknown>, options: { exp?: number; aud?: string; iss?: string } = {}) =>
+  const forge = (claims: Record<string, unknown>, options: { exp?: number; nbf?: number; aud?: string; iss?: string } = {}) =>
     forgeToken(h.idpDataDir, h.idp.issuer, { groups: ['sre-leads', 'stint-admins'], ...claims }, options);
   const withToken = async (token: string) =>
     (await fetch(`${h.server.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } }));
@@ -34,6 +38,20 @@ describe.each(ENGINES)('authentication and authorization on %s', (engine) => {
     const aud = await withToken(await forge({}, { aud: 'another-api' }));
     expect(((await aud.json()) as { message: string }).message).toMatch(/"aud" claim/);
     expect((await withToken(await forge({}, { iss: 'https://evil.example' }))).status).toBe(401);
+    // Not valid yet (nbf a minute ahead, past any clock-skew allowance).
+    const early = await withToken(await forge({}, { nbf: Math.floor(Date.now() / 1000) + 600 }));
+    expect(early.status).toBe(401);
+    expect(((await early.json()) as { message: string }).message).toMatch(/"nbf" claim/);
+    // The right issuer, audience and key id, but claims changed after signing: the signature
+    // no longer matches (here: a groups claim raised to admin).
+    const genuine = await h.token('alice');
+    const [header, payload, signature] = genuine.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { groups: string[] };
+    const raised = Buffer.from(JSON.stringify({ ...claims, groups: [...claims.groups, 'stint-admins'] })).toString('base64url');
+    const tampered = await withToken(`${header}.${raised}.${signature}`);
+    expect(tampered.status).toBe(401);
+    expect(((await tampered.json()) as { message: string }).message).toMatch(/signature/i);
+    expect((await withToken(genuine)).status).toBe(200);
     // A token from a different identity provider, whose keys the server does not trust.
     const { startDevIdp } = await import('../src/dev/idp');
     const { mkdtempSync } = await import('node:fs');
@@ -135,32 +153,70 @@ describe.each(ENGINES)('authentication and authorization on %s', (engine) => {
   });
 
   it('never answers 5xx to arbitrary request bodies, and only valid ones create anything', async () => {
-    const before = await h.server.store.db.selectFrom('requests').select('id').execute();
+    const count = async () => (await h.server.store.db.selectFrom('requests').select('id').execute()).length;
+    // Bodies alice may send for staging-db (pending, no ticket needed), and arbitrary ones.
+    const valid = fc.record(
+      { systemId: fc.constant('staging-db'), durationSeconds: fc.integer({ min: 1, max: 8 * 3600 }), reason: fc.string({ maxLength: 50 }), breakGlass: fc.constant(false) },
+      { requiredKeys: ['systemId', 'durationSeconds'] },
+    );
+    const arbitrary = fc.record(
+      {
+        systemId: fc.oneof(fc.constantFrom('prod-db', 'staging-db', 'nope'), fc.string()),
+        durationSeconds: fc.oneof(fc.integer({ min: -10, max: 10 ** 7 }), fc.double(), fc.string()),
+        reason: fc.oneof(fc.string({ maxLength: 50 }), fc.integer()),
+        ticket: fc.string({ maxLength: 10 }),
+        breakGlass: fc.oneof(fc.boolean(), fc.string()),
+        extra: fc.anything(),
+      },
+      { requiredKeys: [] },
+    );
+    const outcomes = { created: 0, refused: 0 };
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(valid, arbitrary), async (body) => {
+        const before = await count();
+        const response = await h.api('alice', 'POST', '/v1/requests', body);
+        expect(response.status).toBeLessThan(500);
+        const wellFormed = CreateRequestBody.safeParse(onTheWire(body)).success;
+        if (response.status === 201) {
+          // Only a body the contract accepts creates anything, and exactly one request.
+          expect(wellFormed).toBe(true);
+          expect(response.body.request.systemId).toBe((body as { systemId: string }).systemId);
+          expect(await count()).toBe(before + 1);
+          outcomes.created++;
+        } else {
+          expect(response.status).toBeGreaterThanOrEqual(400);
+          expect(response.body).toEqual(expect.objectContaining({ error: expect.any(String), message: expect.any(String) }));
+          expect(await count()).toBe(before);
+          outcomes.refused++;
+        }
+      }),
+      { numRuns: 80 },
+    );
+    // Both halves of the property were exercised.
+    expect(outcomes.created).toBeGreaterThan(0);
+    expect(outcomes.refused).toBeGreaterThan(0);
+  });
+
+  it('never answers 5xx to arbitrary review bodies, and a refused one leaves the request as it was', async () => {
+    const { body: created } = await h.api('alice', 'POST', '/v1/requests', { systemId: 'staging-db', durationSeconds: 900, reason: 'fuzz the review' });
+    const id = created.request.id as string;
     await fc.assert(
       fc.asyncProperty(
-        fc.record(
-          {
-            systemId: fc.oneof(fc.constantFrom('prod-db', 'demo-sandbox', 'nope'), fc.string()),
-            durationSeconds: fc.oneof(fc.integer({ min: -10, max: 10 ** 7 }), fc.double(), fc.string()),
-            reason: fc.oneof(fc.string({ maxLength: 50 }), fc.integer()),
-            ticket: fc.string({ maxLength: 10 }),
-            breakGlass: fc.oneof(fc.boolean(), fc.string()),
-            extra: fc.anything(),
-          },
-          { requiredKeys: [] },
-        ),
+        fc.oneof(
+          fc.record({ decision: fc.oneof(fc.constantFrom('maybe', 'APPROVE', ''), fc.string(), fc.integer()), comment: fc.oneof(fc.string({ maxLength: 20 }), fc.integer()) }, { requiredKeys: [] }),
+          fc.record({ decision: fc.constant('approve'), comment: fc.string({ maxLength: 20 }), extra: fc.anything() }),
+          fc.anything(),
+        ).filter((body) => !ReviewBody.safeParse(onTheWire(body)).success),
         async (body) => {
-          const response = await h.api('carol', 'POST', '/v1/requests', body);
+          const response = await h.api('bob', 'POST', `/v1/requests/${id}/reviews`, JSON.stringify(body) ?? 'null');
           expect(response.status).toBeLessThan(500);
-          expect(response.body).toHaveProperty(response.status >= 400 ? 'message' : 'request');
-          // carol may request nothing in the dev catalog: nothing may ever be created.
           expect(response.status).toBeGreaterThanOrEqual(400);
+          const view = await h.api('alice', 'GET', `/v1/requests/${id}`);
+          expect(view.body.request).toMatchObject({ state: 'pending', reviews: [] });
         },
       ),
       { numRuns: 60 },
     );
-    const after = await h.server.store.db.selectFrom('requests').select('id').execute();
-    expect(after.length).toBe(before.length);
   });
 
   it('serves health, readiness, metrics and the OpenAPI document', async () => {

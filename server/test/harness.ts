@@ -59,6 +59,7 @@ export interface HarnessOptions {
   providers?: Record<string, ProviderFactory>;
   manualSweep?: boolean;
   sseHeartbeatMs?: number;
+  eventPollMs?: number;
   database?: string;
 }
 
@@ -87,6 +88,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       providers: current.providers,
       manualSweep: current.manualSweep ?? true,
       sseHeartbeatMs: current.sseHeartbeatMs,
+      eventPollMs: current.eventPollMs,
     });
   let server = await boot();
   const replicas: RunningServer[] = [];
@@ -156,7 +158,7 @@ export async function forgeToken(
   idpDataDir: string,
   issuer: string,
   claims: Record<string, unknown>,
-  options: { exp?: number; aud?: string; iss?: string; sub?: string } = {},
+  options: { exp?: number; nbf?: number; aud?: string; iss?: string; sub?: string } = {},
 ): Promise<string> {
   const jwks = JSON.parse(readFileSync(join(idpDataDir, 'idp-jwks.json'), 'utf8')) as { keys: (JWK & { kid: string; alg?: string })[] };
   const jwk = jwks.keys[0]!;
@@ -170,5 +172,6 @@ export async function forgeToken(
     .setSubject(options.sub ?? 'mallory')
     .setIssuedAt(now - 60)
     .setExpirationTime(options.exp ?? now + 600)
+    .setNotBefore(options.nbf ?? now - 60)
     .sign(key);
 }

@@ -68,6 +68,13 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], doc: Document, line
   });
 }
 
+/** Finds the line of a key path in a YAML text (for errors found after parsing, e.g. by providers). */
+export function yamlLines(text: string): (path: readonly PropertyKey[]) => number {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  return (path) => lineOf(doc, lines, path);
+}
+
 /** The line of the deepest node that exists along the path (a missing key points at its parent). */
 function lineOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): number {
   for (let depth = path.length; depth >= 0; depth--) {

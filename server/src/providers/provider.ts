@@ -49,6 +49,23 @@ export interface Provider {
 /** Builds a provider for a system's settings; throws with a message naming the bad setting. */
 export type ProviderFactory = (system: SystemConfig) => Provider;
 
+/** One system whose provider cannot be built: which (index in `systems`), and why. */
+export interface ProviderProblem {
+  index: number;
+  systemId: string;
+  key: 'type' | 'settings';
+  message: string;
+}
+
+export const providerProblemKey = (p: ProviderProblem) => `systems.${p.systemId}.provider.${p.key}`;
+
+export class ProviderSettingsError extends Error {
+  constructor(readonly problems: readonly ProviderProblem[]) {
+    super(`Provider settings are not valid:\n${problems.map((p) => `  - ${providerProblemKey(p)}: ${p.message}`).join('\n')}`);
+    this.name = 'ProviderSettingsError';
+  }
+}
+
 export class ProviderRegistry {
   private readonly factories = new Map<string, ProviderFactory>();
   private readonly bySystem = new Map<string, Provider>();
@@ -61,20 +78,20 @@ export class ProviderRegistry {
   /** Validates every system's provider settings at boot (and on reload) before any is used. */
   configure(systems: readonly SystemConfig[]): void {
     const next = new Map<string, Provider>();
-    const problems: string[] = [];
-    for (const system of systems) {
+    const problems: ProviderProblem[] = [];
+    for (const [index, system] of systems.entries()) {
       const factory = this.factories.get(system.provider.type);
       if (!factory) {
-        problems.push(`systems.${system.id}.provider.type: unknown provider "${system.provider.type}" (known: ${[...this.factories.keys()].join(', ')})`);
+        problems.push({ index, systemId: system.id, key: 'type', message: `unknown provider "${system.provider.type}" (known: ${[...this.factories.keys()].join(', ')})` });
         continue;
       }
       try {
         next.set(system.id, factory(system));
       } catch (error) {
-        problems.push(`systems.${system.id}.provider.settings: ${(error as Error).message}`);
+        problems.push({ index, systemId: system.id, key: 'settings', message: (error as Error).message });
       }
     }
-    if (problems.length > 0) throw new Error(`Provider settings are not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    if (problems.length > 0) throw new ProviderSettingsError(problems);
     this.bySystem.clear();
     for (const [id, provider] of next) this.bySystem.set(id, provider);
   }

@@ -447,6 +447,12 @@ describe('webhook provider: documents cannot drift', () => {
     await expect(`${JSON.stringify(webhookJsonSchema(), null, 2)}\n`).toMatchFileSnapshot('./webhook.schema.json');
   });
 
+  it('the README carries the same JSON Schema an integrator builds against', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const copy = /<!-- webhook-schema -->\s*```json\n([\s\S]+?)```/.exec(readme)?.[1];
+    expect(copy).toBe(`${JSON.stringify(webhookJsonSchema(), null, 2)}\n`);
+  });
+
   it('every example in docs/webhook-provider.md matches its schema', () => {
     const docs = readFileSync(DOCS, 'utf8');
     const schemas: Record<string, z.ZodType> = { IssueRequest, RevokeRequest, ExtendRequest, CredentialResponse };
