@@ -45,7 +45,13 @@ export class SocketClient {
         for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
           const line = buffer.slice(0, i);
           buffer = buffer.slice(i + 1);
-          const reply = BridgeReply.safeParse(JSON.parse(line));
+          let message: unknown;
+          try {
+            message = JSON.parse(line);
+          } catch {
+            continue; // not ours (a stray write on the socket): the call it belongs to times out or closes
+          }
+          const reply = BridgeReply.safeParse(message);
           if (reply.success) pending.get(reply.data.id)?.(reply.data);
         }
       });

@@ -29,6 +29,12 @@ describe('stint CLI and shell hooks', () => {
     expect(result.stderr).toMatch(/Stint is not running .* run `stint agent &`/);
   });
 
+  it('says to sign in (exit 6) before anyone has', () => {
+    const result = agent.stint(['request', 'demo-sandbox', '--for', '5m']);
+    expect(result.status).toBe(6);
+    expect(result.stderr).toMatch(/not signed in/i);
+  });
+
   it('signs in through the browser and shows the catalog with its policy', () => {
     const login = agent.stint(['login']);
     expect(login.stdout).toMatch(/^Signed in as Alice/);
@@ -118,6 +124,14 @@ describe('stint CLI and shell hooks', () => {
     expect(stale.stdout).toMatch(/^stint_demo_\S+ \n$/);
     expect(agent.stint(['release', 'demo-sandbox']).stdout).toMatch(/Released demo-sandbox/);
     expect(agent.stint(['exec', 'demo-sandbox', '--', 'true']).status).toBe(3);
+  });
+
+  it('gives up waiting after --timeout (exit 7) and leaves the request open', () => {
+    const waited = agent.stint(['request', 'staging-db', '--for', '15m', '--reason', 'wait for me', '--wait', '--timeout', '2s']);
+    expect(waited.status).toBe(7);
+    expect(waited.stderr).toMatch(/Still pending after 2s; it stays open: stint requests/);
+    const open = JSON.parse(agent.stint(['requests', '--json']).stdout) as { mine: { reason: string; state: string }[] };
+    expect(open.mine.find((r) => r.reason === 'wait for me')?.state).toBe('pending');
   });
 
   it('prints help with the exit codes from the installed command', () => {

@@ -395,7 +395,11 @@ export class StintCore {
       this.clock.rearm();
       if (!replace) this.notice({ kind: 'grant-active', grant: this.localGrant(entry) });
     })()
-      .catch((error: unknown) => this.log.error({ grantId: grant.id, err: (error as Error).message }, 'could not store the credential in the keychain'))
+      .catch((error: unknown) => {
+        this.log.error({ grantId: grant.id, err: (error as Error).message }, 'could not store the credential in the keychain');
+        // The grant is live at the server but not usable here: say so, and what to do.
+        this.notice({ kind: 'error', message: `Access to ${grant.systemId} was granted, but Stint could not put the credential in your keychain (${(error as Error).message}). Unlock your keychain and restart Stint (it fetches the credential again), or release the grant.` });
+      })
       .finally(() => this.storing.delete(grant.id));
     this.storing.set(grant.id, task);
     return task;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Notice } from '@stint/contract';
 import type { Browser } from 'playwright-core';
 import { idpLoginOpener } from '../../test-support/browser';
+import type { BrowserOpener } from '../src/auth/oidc';
 import { StintCore } from '../src/core';
 import { runtimePaths } from '../src/runtime/paths';
 import { ConfStore } from '../src/settings/store';
@@ -20,13 +21,13 @@ export interface TestCore {
 }
 
 /** A core as the app builds it: the real keychain (its own service name), a settings file, a runtime folder. */
-export async function makeCore(options: { serverUrl: string; browser: Browser; user: string; now?: () => number; manualClock?: boolean; dir?: string; service?: string }): Promise<TestCore> {
+export async function makeCore(options: { serverUrl: string; browser: Browser; user: string; now?: () => number; manualClock?: boolean; dir?: string; service?: string; opener?: BrowserOpener }): Promise<TestCore> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), `stint-core-${options.user}-`));
   const service = options.service ?? `stint-test-${options.user}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const notices: Notice[] = [];
   const waiters = new Set<() => void>();
   const core = new StintCore({
-    opener: idpLoginOpener(options.browser, options.user),
+    opener: options.opener ?? idpLoginOpener(options.browser, options.user),
     secrets: new KeyringSecretStore({ service }),
     store: new ConfStore({ cwd: join(dir, 'data') }),
     paths: runtimePaths({ STINT_RUNTIME_DIR: join(dir, 'run') }),
