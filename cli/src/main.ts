@@ -249,6 +249,11 @@ export async function main(argv: string[]): Promise<number> {
 
 const entry = process.argv[1] ? realpathSync(resolve(process.argv[1])) : '';
 if (entry === fileURLToPath(import.meta.url)) {
+  // `stint grants | head`: a reader that stops early is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw error;
+  });
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
