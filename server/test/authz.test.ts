@@ -245,3 +245,21 @@ describe('rate limit', () => {
     }
   });
 });
+
+describe('remembered verifications', () => {
+  it('still refuse a token once it expires (past the 5 s clock-skew allowance)', async () => {
+    const h = await startHarness({ engine: 'sqlite' });
+    try {
+      const shortLived = await forgeToken(h.idpDataDir, h.idp.issuer, { groups: ['engineering'] }, { exp: Math.floor(Date.now() / 1000) + 1 });
+      const me = () => fetch(`${h.server.url}/v1/me`, { headers: { authorization: `Bearer ${shortLived}` } });
+      expect((await me()).status).toBe(200);
+      expect((await me()).status).toBe(200); // the second call is answered from the verified-token cache
+      await new Promise((r) => setTimeout(r, 7_000));
+      const late = await me();
+      expect(late.status).toBe(401);
+      expect(((await late.json()) as { message: string }).message).toMatch(/expired/);
+    } finally {
+      await h.close();
+    }
+  }, 20_000);
+});

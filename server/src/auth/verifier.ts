@@ -23,6 +23,8 @@ export interface VerifierOptions {
 
 const Discovery = z.object({ issuer: z.string(), jwks_uri: z.url() });
 export const DEV_TOKEN_CLAIM = 'stint_dev';
+const VERIFIED_CACHE_MS = 60_000;
+const VERIFIED_CACHE_SIZE = 10_000;
 
 /** Reads a claim by name, or by a dotted path for IdPs that nest groups ("realm_access.roles"). */
 function claimAt(payload: JWTPayload, path: string): unknown {
@@ -34,7 +36,13 @@ function claimAt(payload: JWTPayload, path: string): unknown {
  * Verifies bearer access tokens (JWT) against the issuer's keys found through OIDC discovery:
  * signature, iss, aud, exp and nbf. Keys are cached and refetched on an unknown kid by jose.
  */
-export function createVerifier(options: VerifierOptions) {
+export function createVerifier(options: VerifierOptions & { now?: () => number }) {
+  const now = options.now ?? Date.now;
+  // Verified tokens, by their exact text: an app sends the same access token with every call,
+  // and checking its RSA/EC signature anew each time was the largest cost of a read. An entry
+  // lives at most a minute and never past the token's own `exp`, so expiry is still enforced
+  // to the second; a changed auth config builds a new verifier (server.ts), so a new cache.
+  const verified = new Map<string, { principal: Principal; until: number }>();
   let jwks: ReturnType<typeof createRemoteJWKSet> | null = null;
   let discovering: Promise<ReturnType<typeof createRemoteJWKSet>> | null = null;
 
@@ -67,6 +75,9 @@ export function createVerifier(options: VerifierOptions) {
     async verify(header: string | undefined): Promise<Principal> {
       const match = header ? /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/.exec(header) : null;
       if (!match?.[1]) throw new AuthError(401, 'Send an access token as "Authorization: Bearer <token>"; sign in to Stint to get one.');
+      const cached = verified.get(match[1]);
+      if (cached && cached.until > now()) return cached.principal;
+      if (cached) verified.delete(match[1]);
       let keySet;
       try {
         keySet = await keys();
@@ -84,7 +95,7 @@ export function createVerifier(options: VerifierOptions) {
       const rawGroups = claimAt(payload, options.groupsClaim);
       const groups = Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === 'string') : [];
       const str = (v: unknown) => (typeof v === 'string' ? v : null);
-      return {
+      const principal: Principal = {
         sub: payload.sub,
         name: str(payload.name) ?? str(payload.preferred_username),
         email: str(payload.email),
@@ -92,6 +103,9 @@ export function createVerifier(options: VerifierOptions) {
         isAdmin: groups.some((g) => options.adminGroups.includes(g)),
         isAuditor: groups.some((g) => options.auditorGroups.includes(g)),
       };
+      if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+      verified.set(match[1], { principal, until: Math.min(now() + VERIFIED_CACHE_MS, (payload.exp ?? 0) * 1000) });
+      return principal;
     },
   };
 }
