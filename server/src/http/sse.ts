@@ -4,6 +4,18 @@ import type { Principal } from '../auth/principal';
 import { isFor, readEventsAfter } from '../events/log';
 import type { AppDeps } from './app';
 
+// One event goes to every stream it concerns (an approver group may be thousands of apps):
+// serialise it once, not once per stream.
+const frames = new WeakMap<StintEventEnvelope, string>();
+function frameOf(envelope: StintEventEnvelope): string {
+  let frame = frames.get(envelope);
+  if (frame === undefined) {
+    frame = `id: ${envelope.id}\nevent: ${envelope.event.type}\ndata: ${JSON.stringify(envelope)}\n\n`;
+    frames.set(envelope, frame);
+  }
+  return frame;
+}
+
 /**
  * GET /v1/events: a server-sent event stream of what concerns this user. With Last-Event-ID the
  * stream first replays what was missed from the event log, then goes live; ids never repeat.
@@ -26,7 +38,7 @@ export async function streamEvents(deps: AppDeps, user: Principal, request: Fast
     const id = Number(envelope.id);
     if (id <= lastSent) return;
     lastSent = id;
-    res.write(`id: ${envelope.id}\nevent: ${envelope.event.type}\ndata: ${JSON.stringify(envelope)}\n\n`);
+    res.write(frameOf(envelope));
   };
   // Subscribe before replaying so nothing committed in between is lost; duplicates are skipped by id.
   const unsubscribe = deps.hub.subscribe({ user, send: (envelope) => (replaying ? held.push(envelope) : send(envelope)) });
