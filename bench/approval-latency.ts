@@ -4,35 +4,15 @@
  * against the dev server and the real Secret Service. Run alone (needs a keyring session):
  *   dbus-run-session -- bash scripts/with-keyring.sh npx tsx bench/approval-latency.ts [--runs 40]
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { StintCore } from '../core/src/core';
-import { runtimePaths } from '../core/src/runtime/paths';
-import { ConfStore } from '../core/src/settings/store';
-import { KeyringSecretStore } from '../core/src/vault/secret-store';
-import { idpLoginOpener, launchChromium } from '../test-support/browser';
-import { startDevServer } from '../test-support/dev-server';
+import { signedInClient } from './client';
+import { isMain, percentile } from './processes';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '40' } } });
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 export async function benchApprovalLatency(runs = Number(values.runs)) {
-  const dev = await startDevServer();
-  const browser = await launchChromium();
-  const dir = mkdtempSync(join(tmpdir(), 'stint-bench-latency-'));
-  const core = new StintCore({
-    opener: idpLoginOpener(browser, 'alice'),
-    secrets: new KeyringSecretStore({ service: `stint-bench-${process.pid}` }),
-    store: new ConfStore({ cwd: join(dir, 'data') }),
-    paths: runtimePaths({ STINT_RUNTIME_DIR: join(dir, 'run') }),
-  });
+  const { core, dev, stop } = await signedInClient('alice');
   try {
-    await core.updateSettings({ serverUrl: dev.serverUrl });
-    await core.start();
-    await core.signIn();
-    while (core.getState().connection !== 'online') await new Promise((r) => setTimeout(r, 10));
     const samples: number[] = [];
     for (let i = 0; i < runs + 3; i++) {
       const request = await core.request({ systemId: 'staging-db', durationSeconds: 900, reason: 'bench' });
@@ -59,13 +39,11 @@ export async function benchApprovalLatency(runs = Number(values.runs)) {
       approval_to_keychain_ms_p95: { value: Number(p95.toFixed(1)), unit: 'ms' },
     };
   } finally {
-    await core.stop();
-    await browser.close();
-    await dev.stop();
+    await stop();
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   console.log(JSON.stringify(await benchApprovalLatency(), null, 2));
   process.exit(0);
 }

@@ -68,6 +68,7 @@ export class StintCore {
   private refreshTimer: NodeJS.Timeout | null = null;
   private signInAbort: AbortController | null = null;
   private readonly storing = new Map<string, Promise<void>>();
+  private readonly wiping = new Map<string, Promise<void>>();
   /** request() calls whose SSH key pair is not yet filed under the request id (see ensureStored). */
   private readonly filingSshKeys = new Set<Promise<unknown>>();
   private endedEnvNames = new Set<string>();
@@ -409,7 +410,18 @@ export class StintCore {
    * The one path every ending takes (deadline, release, admin revoke, sign-out): the keychain
    * item goes, the agent key goes, shells are told, and a receipt says what was wiped.
    */
-  private async wipe(grantId: string, reason: WipeReason): Promise<void> {
+  private wipe(grantId: string, reason: WipeReason): Promise<void> {
+    // The clock, the server's "ended" event and a release can all reach one grant at once:
+    // one wipe, one receipt; the others wait for it.
+    let wiping = this.wiping.get(grantId);
+    if (!wiping) {
+      wiping = this.wipeOnce(grantId, reason).finally(() => this.wiping.delete(grantId));
+      this.wiping.set(grantId, wiping);
+    }
+    return wiping;
+  }
+
+  private async wipeOnce(grantId: string, reason: WipeReason): Promise<void> {
     const entry = this.vault.entry(grantId);
     if (!entry) return;
     let wiped: string[];

@@ -69,6 +69,9 @@ describe('core: sign-in, live approval, keychain vault, wipe at the deadline', (
     expect(keychainLookup(alice.service, `grant:${grant.grantId}`)).toBeNull();
     expect(alice.core.getState().grants).toEqual([]);
     expect((await alice.core.env([])).grants).toEqual([]);
+    // The app's own clock and the server's "ended" event both reach this grant: one receipt.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(alice.notices.filter((n) => n.kind === 'grant-wiped' && n.grantId === grant.grantId)).toHaveLength(1);
   });
 
   it('release ends the grant at once, on the server and in the keychain', async () => {
@@ -77,6 +80,8 @@ describe('core: sign-in, live approval, keychain vault, wipe at the deadline', (
     await alice.core.release(grant.grantId);
     expect(keychainLookup(alice.service, `grant:${grant.grantId}`)).toBeNull();
     expect((await alice.waitForNotice('grant-wiped', (n) => n.grantId === grant.grantId)).reason).toBe('released');
+    await new Promise((r) => setTimeout(r, 500)); // the server's "ended" event arrives too
+    expect(alice.notices.filter((n) => n.kind === 'grant-wiped' && n.grantId === grant.grantId)).toHaveLength(1);
     const server = await dev.api('alice', 'GET', `/v1/requests/${request.id}`);
     expect(server.body.grant.endReason).toBe('released');
   });

@@ -1,0 +1,47 @@
+/**
+ * client_wipe_lateness_ms: how long after each grant's deadline the app has wiped it (keychain
+ * item deleted, shells told, receipt shown), over many grants with staggered deadlines, on the
+ * real keychain. Measured from the deadline to the wipe receipt. 60 grants, deadlines spread
+ * over about 30 s. Run alone (needs a keyring session):
+ *   dbus-run-session -- bash scripts/with-keyring.sh npx tsx bench/wipe-lateness.ts [--grants 60]
+ */
+import { parseArgs } from 'node:util';
+import { signedInClient } from './client';
+import { isMain, percentile } from './processes';
+
+const { values } = parseArgs({ options: { grants: { type: 'string', default: '60' } } });
+
+export async function benchWipeLateness(grants = Number(values.grants)) {
+  const client = await signedInClient('alice');
+  try {
+    const expiresAt = new Map<string, number>();
+    for (let i = 0; i < grants; i++) {
+      // demo-sandbox approves at once; durations 8 s .. 8 s + grants/2 s, two per second.
+      const request = await client.core.request({ systemId: 'demo-sandbox', durationSeconds: 8 + Math.floor(i / 2), reason: 'bench' });
+      expiresAt.set(request.id, 0);
+    }
+    while (client.core.getState().grants.filter((g) => expiresAt.has(g.requestId)).length < grants) await new Promise((r) => setTimeout(r, 20));
+    for (const g of client.core.getState().grants) if (expiresAt.has(g.requestId)) expiresAt.set(g.grantId, Date.parse(g.expiresAt));
+    const last = Math.max(...expiresAt.values());
+    while (Date.now() < last + 3000) await new Promise((r) => setTimeout(r, 200));
+    const lateness = client.notices
+      .filter((n): n is { at: number; notice: Extract<typeof n.notice, { kind: 'grant-wiped' }> } => n.notice.kind === 'grant-wiped' && n.notice.reason === 'expired')
+      .filter((n) => expiresAt.has(n.notice.grantId))
+      .map((n) => n.at - expiresAt.get(n.notice.grantId)!);
+    if (lateness.length !== grants) throw new Error(`only ${lateness.length} of ${grants} grants were wiped`);
+    const p50 = percentile(lateness, 50);
+    const p99 = percentile(lateness, 99);
+    console.log(`client wipe after the deadline over ${grants} grants: p50 ${p50} ms, p99 ${p99} ms, max ${Math.max(...lateness)} ms`);
+    return {
+      client_wipe_lateness_ms_p50: { value: p50, unit: 'ms' },
+      client_wipe_lateness_ms_p99: { value: p99, unit: 'ms' },
+    };
+  } finally {
+    await client.stop();
+  }
+}
+
+if (isMain(import.meta.url)) {
+  console.log(JSON.stringify(await benchWipeLateness(), null, 2));
+  process.exit(0);
+}
