@@ -21,6 +21,8 @@ export interface DevServer {
   /** Calls the API as a demo user. */
   api(user: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
+  /** Kills the server outright (SIGKILL), as a crash or an OOM kill would; the data stays. */
+  crash(): Promise<void>;
 }
 
 export interface DevServerOptions {
@@ -86,8 +88,15 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       const text = await response.text();
       return { status: response.status, body: text ? JSON.parse(text) : undefined };
     },
+    async crash() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
     async stop() {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));
       }
