@@ -1,24 +1,39 @@
 /**
  * `npm run bench`: every benchmark, a table, and bench/results.json (one key per figure, with
  * units). Benchmarks are not tests: they measure, and the README says which goals they meet.
+ * `npm run bench -- hook sse` runs only the suites whose names contain those words.
  */
 import { writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { benchApiRead } from './api-read';
 import { benchApprovalLatency } from './approval-latency';
+import { benchApprovalToShell } from './approval-to-shell';
 import { benchCreateApprove } from './create-approve';
 import { benchHook } from './hook';
+import { REPO } from './processes';
+import { benchRendererSize } from './renderer-size';
+import { benchRevokeLateness } from './revoke-lateness';
+import { benchSseFanout } from './sse-fanout';
+import { benchWipeLateness } from './wipe-lateness';
 
 type Figures = Record<string, { value: number; unit: string }>;
-const here = dirname(fileURLToPath(import.meta.url));
 const suites: [string, () => Promise<Figures> | Figures][] = [
   ['shell hook', benchHook],
-  ['create + approve', benchCreateApprove],
+  ['renderer size', benchRendererSize],
   ['approval to keychain', () => benchApprovalLatency(40)],
+  ['approval to shell', () => benchApprovalToShell(20)],
+  ['client wipe lateness', () => benchWipeLateness(60)],
+  ['api read vs fastify', benchApiRead],
+  ['create + approve', benchCreateApprove],
+  ['sse fan-out', () => benchSseFanout(10_000, 5)],
+  ['server revoke lateness', () => benchRevokeLateness(100_000, 120)],
 ];
 
+const only = process.argv.slice(2);
 const results: Figures = {};
+const startedAll = performance.now();
 for (const [name, run] of suites) {
+  if (only.length && !only.some((word) => name.includes(word))) continue;
   const started = performance.now();
   console.log(`\n== ${name}`);
   Object.assign(results, await run());
@@ -26,6 +41,9 @@ for (const [name, run] of suites) {
 }
 console.log('\nfigure                                   value        unit');
 for (const [key, { value, unit }] of Object.entries(results)) console.log(`${key.padEnd(40)} ${String(value).padStart(12)} ${unit}`);
-writeFileSync(join(here, 'results.json'), `${JSON.stringify({ measuredAt: new Date().toISOString(), machine: '2 cores, Debian 12, Node 20', results }, null, 2)}\n`);
-console.log(`\nwrote ${join(here, 'results.json')}`);
+console.log(`\nall benchmarks: ${((performance.now() - startedAll) / 1000).toFixed(0)} s`);
+if (only.length === 0) {
+  writeFileSync(join(REPO, 'bench/results.json'), `${JSON.stringify({ measuredAt: new Date().toISOString(), machine: '2 cores, Debian 12, Node 20', results }, null, 2)}\n`);
+  console.log(`wrote ${join(REPO, 'bench/results.json')}`);
+}
 process.exit(0);
