@@ -163,6 +163,14 @@ export class StintCore {
 
   // ---- session --------------------------------------------------------------------------
 
+  /**
+   * The identity provider's issuer once the server has named it (sign-in asks for it first):
+   * the Electron shell opens sign-in pages only there.
+   */
+  get identityProviderIssuer(): string | null {
+    return this.oidc?.issuer ?? null;
+  }
+
   private async oidcClient(): Promise<OidcClient> {
     if (this.oidc) return this.oidc;
     const config = await this.api.clientConfig();

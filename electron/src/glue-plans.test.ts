@@ -1,6 +1,6 @@
 // The small pure plans main.ts follows: popover placement, the quit question, window routes.
 import { describe, expect, it } from 'vitest';
-import { popoverPosition } from './popover';
+import { popoverLinkTarget, popoverPosition } from './popover';
 import { quitChoice, quitPrompt } from './quit';
 import { routeHash } from './routes';
 import { grant, NOW, state } from './state.fixture';
@@ -11,6 +11,15 @@ describe('popoverPosition', () => {
     const screen = { x: 0, y: 0, width: 1440, height: 900 };
     expect(popoverPosition({ x: 1200, y: 0, width: 24, height: 24 }, size, { ...screen, y: 24, height: 876 })).toEqual({ x: 1032, y: 28 });
     expect(popoverPosition({ x: 1400, y: 860, width: 24, height: 40 }, size, { ...screen, height: 860 })).toEqual({ x: 1080, y: 336 });
+  });
+});
+
+describe('popoverLinkTarget', () => {
+  it('sends a link followed in the popover to the main window, and leaves the tray view alone', () => {
+    expect(popoverLinkTarget(`app://stint/index.html${routeHash({ view: 'tray' })}`)).toBeNull();
+    expect(popoverLinkTarget(`app://stint/index.html${routeHash({ view: 'reviews' })}`)).toEqual({ view: 'reviews' });
+    expect(popoverLinkTarget(`app://stint/index.html${routeHash({ view: 'home' })}`)).toEqual({ view: 'home' });
+    expect(popoverLinkTarget('not a url')).toBeNull();
   });
 });
 

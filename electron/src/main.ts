@@ -2,8 +2,10 @@
 // maps core's state onto Tray, Menu, Notification and BrowserWindow. Decisions live in the pure
 // modules beside it (tray-menu, notifications, deep-link, security, web-contents), which are
 // unit-tested; this file is type-checked but cannot run in CI (no Electron binary there).
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { BridgePush, CoreState, Notice } from '@stint/contract';
 import { createDispatcher, dataDir, startHost, type Host, type StintCore } from '@stint/core';
 import {
@@ -26,10 +28,11 @@ import { resolveAppFile } from './app-protocol';
 import { deepLinkFromArgv, parseDeepLink, DEEP_LINK_SCHEME } from './deep-link';
 import { CALL_CHANNEL, PUSH_CHANNEL } from './ipc-channels';
 import { planNotification, type NotificationActionId, type NotificationPlan } from './notifications';
-import { popoverPosition } from './popover';
+import { autostartEntry, autostartPath } from './login-item';
+import { popoverLinkTarget, popoverPosition } from './popover';
 import { quitChoice, quitPrompt } from './quit';
 import { routeHash, type Route } from './routes';
-import { APP_ENTRY_URL, APP_SCHEME, isAllowedExternalUrl, windowOptions } from './security';
+import { APP_ENTRY_URL, APP_ID, APP_SCHEME, isAllowedSignInUrl, windowOptions } from './security';
 import { ElectronSettingsStore } from './settings-store';
 import {
   buildTrayMenu,
@@ -51,7 +54,6 @@ const RENDERER_DIR = app.isPackaged ? join(appPath, 'renderer') : join(appPath, 
 const TRAY_ICON_DIR = app.isPackaged ? join(appPath, 'assets', 'tray') : join(appPath, '..', 'assets', 'tray');
 const PRELOAD = join(appPath, 'dist', 'preload.cjs');
 const POPOVER_SIZE = { width: 360, height: 520 };
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 let host: Host | null = null;
 let tray: Tray | null = null;
@@ -68,6 +70,8 @@ const pendingNotices: Notice[] = [];
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
+  // Windows shows toasts (and their actions) only for an app with this id, the installer's own.
+  if (process.platform === 'win32') app.setAppUserModelId(APP_ID);
   // Every renderer sandboxed, whatever a window's options say.
   app.enableSandbox();
   // app:// is a standard, secure origin, so the UI gets a real origin (for CSP 'self') without file://.
@@ -102,15 +106,13 @@ const pageLinks: ExternalOpener = {
 };
 
 /**
- * The browser for sign-in. Threat: an authorization URL (from a hostile server's discovery
- * document) that launches a local handler; only https, or plain http to a loopback IdP (a
- * development server on this machine), is opened.
+ * The browser for sign-in: only the identity provider's own pages (isAllowedSignInUrl, which
+ * names the threat). The issuer is the one core learned from the server for this sign-in.
  */
 const signInOpener = {
   async open(url: string): Promise<void> {
-    const parsed = URL.canParse(url) ? new URL(url) : null;
-    const loopbackIdp = parsed?.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname) ? parsed.origin : null;
-    if (!isAllowedExternalUrl(url, loopbackIdp)) throw new Error('Refusing to open the sign-in address: it is not https.');
+    const issuer = host?.core.identityProviderIssuer ?? null;
+    if (!isAllowedSignInUrl(url, issuer)) throw new Error(`Refusing to open the sign-in address: it is not a page of your identity provider (${issuer ?? 'unknown'}). Check the server URL in Stint's settings.`);
     await shell.openExternal(url);
   },
 };
@@ -172,9 +174,23 @@ function broadcast(push: ReturnType<typeof BridgePush.parse>): void {
 }
 
 function applyLoginItem(core: StintCore): void {
-  // Not supported on Linux by Electron; packagers add an autostart entry there instead.
-  if (process.platform === 'linux') return;
-  app.setLoginItemSettings({ openAtLogin: core.getSettings().startAtLogin });
+  const enabled = core.getSettings().startAtLogin;
+  if (process.platform !== 'linux') {
+    app.setLoginItemSettings({ openAtLogin: enabled, args: ['--hidden'] });
+    return;
+  }
+  // Electron has no login items on Linux: an XDG autostart entry does it (login-item.ts).
+  const file = autostartPath(process.env, homedir());
+  try {
+    if (enabled) {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, autostartEntry(process.env.APPIMAGE ?? process.execPath));
+    } else {
+      rmSync(file, { force: true });
+    }
+  } catch (error) {
+    showNotice({ kind: 'error', message: `Could not ${enabled ? 'add Stint to' : 'remove Stint from'} the programs started at login (${(error as Error).message}); check ${dirname(file)}.` });
+  }
 }
 
 // ---- tray -------------------------------------------------------------------------------
@@ -253,7 +269,7 @@ async function runAction(core: StintCore, action: TrayAction): Promise<void> {
 
 function showMainWindow(route: Route): void {
   if (!mainWindow || mainWindow.isDestroyed()) {
-    mainWindow = new BrowserWindow({ width: 1040, height: 720, minWidth: 720, minHeight: 480, show: false, title: 'Stint', ...windowOptions(PRELOAD) });
+    mainWindow = new BrowserWindow({ width: 1040, height: 720, minWidth: 720, minHeight: 480, show: false, title: 'Stint', ...windowOptions(PRELOAD, { packaged: app.isPackaged }) });
     mainWindow.once('ready-to-show', () => mainWindow?.show());
     mainWindow.on('closed', () => (mainWindow = null));
   }
@@ -273,9 +289,17 @@ function togglePopover(): void {
       skipTaskbar: true,
       alwaysOnTop: true,
       fullscreenable: false,
-      ...windowOptions(PRELOAD),
+      ...windowOptions(PRELOAD, { packaged: app.isPackaged }),
     });
     popover.on('blur', () => popover?.hide());
+    // Links in the popover open in the main window; the popover goes back to its tray view.
+    popover.webContents.on('did-navigate-in-page', (_event, url) => {
+      const target = popoverLinkTarget(url);
+      if (!target || !popover) return;
+      popover.hide();
+      void popover.loadURL(`${APP_ENTRY_URL}${routeHash({ view: 'tray' })}`);
+      showMainWindow(target);
+    });
     popover.on('closed', () => (popover = null));
     void popover.loadURL(`${APP_ENTRY_URL}${routeHash({ view: 'tray' })}`);
   }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { APP_ENTRY_URL, CONTENT_SECURITY_POLICY, FUSES, isAllowedExternalUrl, isAllowedSender, windowOptions } from './security';
+import { APP_ENTRY_URL, APP_ID, CONTENT_SECURITY_POLICY, FUSES, isAllowedExternalUrl, isAllowedSender, isAllowedSignInUrl, windowOptions } from './security';
 
 const builderYml = readFileSync(new URL('../electron-builder.yml', import.meta.url), 'utf8');
 
@@ -43,7 +43,11 @@ describe('windowOptions', () => {
 
   it('uses the given preload and no devtools unless asked', () => {
     expect(prefs.preload).toBe('/app/dist/preload.cjs');
-    expect(prefs.devTools).toBe(process.env.STINT_DEVTOOLS === '1');
+    // The shipped app never opens DevTools, even when asked; a development build only when asked.
+    expect(prefs.devTools).toBe(false);
+    expect(windowOptions('/p', { packaged: true, env: { STINT_DEVTOOLS: '1' } }).webPreferences.devTools).toBe(false);
+    expect(windowOptions('/p', { packaged: false, env: { STINT_DEVTOOLS: '1' } }).webPreferences.devTools).toBe(true);
+    expect(windowOptions('/p', { packaged: false, env: {} }).webPreferences.devTools).toBe(false);
   });
 });
 
@@ -83,6 +87,10 @@ describe('FUSES', () => {
   ] as const)('%s is %s in code and in electron-builder.yml', (fuse, value) => {
     expect(FUSES[fuse]).toBe(value);
     expect(builderFuses()[fuse]).toBe(value);
+  });
+
+  it('electron-builder.yml packages the app under the id main.ts gives Windows notifications', () => {
+    expect(builderYml).toMatch(new RegExp(`^appId: ${APP_ID.replace(/\./g, '\\.')}$`, 'm'));
   });
 
   it('electron-builder.yml sets exactly the fuses of FUSES', () => {
@@ -134,3 +142,25 @@ describe('isAllowedExternalUrl', () => {
     expect(isAllowedExternalUrl('file:///x', 'file:///x')).toBe(false);
   });
 });
+
+describe('isAllowedSignInUrl', () => {
+  const issuer = 'https://login.example.com/tenant';
+  it('opens the identity provider’s own pages', () => {
+    expect(isAllowedSignInUrl('https://login.example.com/authorize?client_id=stint', issuer)).toBe(true);
+    expect(isAllowedSignInUrl('https://login.example.com/logout?id_token_hint=x', issuer)).toBe(true);
+    // A development IdP on this machine may be plain http.
+    expect(isAllowedSignInUrl('http://127.0.0.1:8788/auth?x=1', 'http://127.0.0.1:8788')).toBe(true);
+  });
+  it('refuses any other page, scheme or port, credentials in the URL, and sign-in before an issuer is known', () => {
+    expect(isAllowedSignInUrl('https://login.example.com.evil.example/authorize', issuer)).toBe(false);
+    expect(isAllowedSignInUrl('https://phish.example/authorize', issuer)).toBe(false);
+    expect(isAllowedSignInUrl('http://login.example.com/authorize', issuer)).toBe(false);
+    expect(isAllowedSignInUrl('https://login.example.com:8443/authorize', issuer)).toBe(false);
+    expect(isAllowedSignInUrl('https://user:pw@login.example.com/authorize', issuer)).toBe(false);
+    expect(isAllowedSignInUrl('file:///etc/passwd', issuer)).toBe(false);
+    expect(isAllowedSignInUrl('http://127.0.0.1:9999/auth', 'http://127.0.0.1:8788')).toBe(false);
+    expect(isAllowedSignInUrl('http://idp.example/auth', 'http://idp.example')).toBe(false);
+    expect(isAllowedSignInUrl('https://login.example.com/authorize', null)).toBe(false);
+  });
+});
+

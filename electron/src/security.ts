@@ -7,8 +7,10 @@ export const APP_SCHEME = 'app';
 export const APP_HOST = 'stint';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_ENTRY_URL = `${APP_ORIGIN}/index.html`;
+/** electron-builder.yml's appId; Windows ties notifications to it (security.test.ts checks they agree). */
+export const APP_ID = 'dev.stint.app';
 
-export function windowOptions(preloadPath: string): { webPreferences: WebPreferences } {
+export function windowOptions(preloadPath: string, build: { packaged: boolean; env?: NodeJS.ProcessEnv } = { packaged: true }): { webPreferences: WebPreferences } {
   return {
     webPreferences: {
       preload: preloadPath,
@@ -36,7 +38,9 @@ export function windowOptions(preloadPath: string): { webPreferences: WebPrefere
       // Spellcheck sends typed text (reasons may name incidents or customers) to a
       // dictionary service on some platforms; nothing here needs it.
       spellcheck: false,
-      devTools: process.env.STINT_DEVTOOLS === '1',
+      // Threat: anyone at the keyboard opening DevTools in a shipped app to call the bridge.
+      // Only a development build may, and only when asked (STINT_DEVTOOLS=1).
+      devTools: !build.packaged && (build.env ?? process.env).STINT_DEVTOOLS === '1',
     },
   };
 }
@@ -97,6 +101,23 @@ export function isAllowedExternalUrl(url: string, idpOrigin: string | null): boo
     return false;
   }
   return (idp.protocol === 'https:' || idp.protocol === 'http:') && parsed.origin === idp.origin;
+}
+
+/**
+ * What the sign-in opener may hand to the system browser: the identity provider's own pages
+ * (authorization and end-session), nothing else. Threat: a hostile or compromised approval
+ * server whose client-config or discovery points the browser at a phishing page, a file:, or
+ * a custom scheme handler. https only, unless the issuer itself is plain http on this machine's
+ * loopback (a development IdP), and never credentials in the URL.
+ */
+export function isAllowedSignInUrl(url: string, issuer: string | null): boolean {
+  if (issuer === null || !URL.canParse(url) || !URL.canParse(issuer)) return false;
+  const target = new URL(url);
+  const idp = new URL(issuer);
+  if (target.username || target.password) return false;
+  const loopbackHttp = idp.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(idp.hostname);
+  if (idp.protocol !== 'https:' && !loopbackHttp) return false;
+  return target.origin === idp.origin;
 }
 
 /**

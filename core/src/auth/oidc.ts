@@ -102,6 +102,11 @@ export class OidcClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
+  /** The identity provider this client signs in with (its issuer URL). */
+  get issuer(): string {
+    return this.settings.issuer;
+  }
+
   /** Opens the system browser at the IdP, waits for the loopback redirect, returns tokens. */
   async signIn(opener: BrowserOpener, options: { signal?: AbortSignal } = {}): Promise<Tokens> {
     const deadline = new Deadline(this.timeoutMs, options.signal);
