@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { SocketClient } from '../cli/src/socket-client';
 import { startAgent, type Agent } from '../test-support/agent';
+import { stopWithThisProcess } from '../test-support/children';
 import { idpLoginOpener } from '../test-support/browser';
 import { startDevServer, type DevServer } from '../test-support/dev-server';
 import { startPostgresCluster, type PostgresCluster } from '../test-support/postgres';
@@ -141,7 +142,7 @@ export async function openUi(browser: Browser, agent: Agent): Promise<Page> {
 }
 
 function startSshAgent(socket: string): ChildProcess {
-  return spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+  return stopWithThisProcess(spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' }));
 }
 
 async function preparePostgres(cluster: PostgresCluster): Promise<void> {

@@ -5,6 +5,7 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFile
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopWithThisProcess } from './children';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -104,7 +105,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     async start() {
       // A restart reads only what this run prints (the old run said "running" too).
       const from = output.length;
-      child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cli/src/main.ts'), 'agent', ...(options.web ? ['--web'] : [])], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = stopWithThisProcess(spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cli/src/main.ts'), 'agent', ...(options.web ? ['--web'] : [])], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] }));
       const record = (d: Buffer) => {
         output += d;
         appendFileSync(logFile, d);

@@ -6,6 +6,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopWithThisProcess } from './children';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -38,11 +39,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'stint-devserver-'));
   mkdirSync(dataDir, { recursive: true });
   const logFile = join(dataDir, 'server.log');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts', 'dev', '--port', '0', '--data-dir', dataDir, ...(options.args ?? [])], {
+  const child: ChildProcess = stopWithThisProcess(spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts', 'dev', '--port', '0', '--data-dir', dataDir, ...(options.args ?? [])], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, STINT_LOG_LEVEL: options.logLevel ?? 'warn', STINT_DATABASE_URL: '', ...options.env },
-  });
+  }));
   let output = '';
   const record = (d: Buffer) => {
     output += d;

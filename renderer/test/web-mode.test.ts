@@ -48,6 +48,19 @@ const visible = (locator: Locator, timeout = 15_000) => locator.first().waitFor(
 const gone = (locator: Locator, timeout = 15_000) => expect.poll(() => locator.count(), { timeout }).toBe(0);
 const text = (locator: Locator, timeout = 15_000) => expect.poll(async () => ((await locator.count()) ? ((await locator.first().textContent()) ?? '') : ''), { timeout });
 
+/** Presses Tab until the focused control's text or label matches, as a keyboard user would. */
+async function tabTo(page: Page, name: RegExp, presses = 60): Promise<void> {
+  for (let i = 0; i < presses; i++) {
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      return el ? `${el.getAttribute('aria-label') ?? ''} ${el.innerText ?? ''} ${(el as HTMLInputElement).labels?.[0]?.innerText ?? ''}`.trim() : '';
+    });
+    if (name.test(focused)) return;
+  }
+  throw new Error(`Tab never reached ${name}`);
+}
+
 async function signIn(page: Page) {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await visible(page.getByRole('heading', { name: 'Catalog' }), 45_000);
@@ -116,15 +129,18 @@ describe('the renderer in web mode', () => {
     await text(mine).toContain('pending');
     await screenshots(page, 'my-access');
 
-    // Bob, on his own agent, approves it from his inbox.
+    // Bob, on his own agent, approves it from his inbox, with the keyboard alone.
     const bobPage = await openUi(bob);
     await signIn(bobPage);
-    await bobPage.getByRole('button', { name: /^Approvals/ }).click();
+    await tabTo(bobPage, /^Approvals/);
+    await bobPage.keyboard.press('Enter');
     const review = bobPage.getByRole('listitem').filter({ hasText: 'migrate the orders table' });
     await visible(review);
-    await review.getByLabel('Comment (optional)').fill('go ahead');
+    await tabTo(bobPage, /Comment \(optional\)/);
+    await bobPage.keyboard.type('go ahead');
     await screenshots(bobPage, 'approvals');
-    await review.getByRole('button', { name: 'Approve' }).click();
+    await tabTo(bobPage, /^Approve$/);
+    await bobPage.keyboard.press('Enter');
     await visible(bobPage.getByText('Nothing waits for your review.'));
 
     // Alice's UI learns of it through the agent's push: the grant appears without a reload.
@@ -162,6 +178,29 @@ describe('the renderer in web mode', () => {
     await page.getByRole('button', { name: 'Submit request' }).click();
     await expect.poll(() => myRequests.count()).toBe(requestsBefore + 1);
     await text(myRequests.filter({ hasText: 'from a link' })).toContain('pending');
+
+    // A request pinned from the form becomes a one-click entry (the tray menu's "Pinned"),
+    // listed in Settings, where it can be unpinned.
+    await page.getByRole('button', { name: 'Catalog' }).click();
+    await page.getByRole('button', { name: 'Request Sandbox for 5m' }).click();
+    await page.getByLabel('Reason (optional)').fill('daily check');
+    await page.getByLabel('Pin to the tray menu').check();
+    await page.getByRole('button', { name: 'Submit request' }).click();
+    await visible(page.getByRole('listitem', { name: 'Sandbox grant' }));
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const pinned = page.getByRole('list', { name: 'Pinned requests' }).getByRole('listitem');
+    await text(pinned).toBe('demo-sandbox for 5m — daily checkUnpin');
+    await screenshots(page, 'settings-pinned');
+    await pinned.getByRole('button', { name: 'Unpin demo-sandbox' }).click();
+    await visible(page.getByText('None yet.', { exact: false }));
+
+    // The tray popover's view (what Electron shows beside the tray icon).
+    const popover = await (await browser.newContext({ viewport: { width: 360, height: 520 } })).newPage();
+    await popover.goto(webUrl(alice));
+    await visible(popover.getByRole('heading', { name: 'Catalog' }));
+    await popover.evaluate(() => (location.hash = '#/tray'));
+    await visible(popover.getByRole('link', { name: 'Open Stint' }));
+    await screenshots(popover, 'tray-popover');
 
     expect(await page.evaluate(() => localStorage.length + sessionStorage.length)).toBe(0);
     expect(cspViolations).toEqual([]);

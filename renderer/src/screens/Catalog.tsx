@@ -1,4 +1,4 @@
-import { formatDuration, type CoreState, type SystemView } from '@stint/contract';
+import { formatDuration, type CoreState, type Settings, type SystemView } from '@stint/contract';
 import { useId, useState, type FormEvent } from 'react';
 import type { ScreenProps } from '../actions';
 import { isAutoApproved, policyText } from '../policy';
@@ -101,6 +101,13 @@ export function durationChoices(system: Pick<SystemView, 'durationPresetsSeconds
   return { choices: presets.length ? presets : [initial], initial };
 }
 
+type Pinned = Settings['pinned'][number];
+
+/** Adds a pinned request (replacing one for the same system), keeping the newest 20. */
+export function withPinned(pinned: readonly Pinned[], next: Pinned): Pinned[] {
+  return [next, ...pinned.filter((p) => p.systemId !== next.systemId)].slice(0, 20);
+}
+
 function RequestForm({
   system,
   initialDuration,
@@ -115,6 +122,7 @@ function RequestForm({
   const [reason, setReason] = useState(initialReason);
   const [ticket, setTicket] = useState('');
   const [breakGlass, setBreakGlass] = useState(false);
+  const [pin, setPin] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const id = useId();
@@ -129,6 +137,11 @@ function RequestForm({
     const request = await run(
       bridge.call('request', { systemId: system.id, durationSeconds: duration, reason: reason.trim(), breakGlass, ...(policy.ticketPattern ? { ticket: ticket.trim() } : {}) }),
     );
+    if (request && pin) {
+      // One click next time: the tray menu's "Pinned" section requests exactly this again.
+      const settings = await run(bridge.call('getSettings', {}));
+      if (settings) await run(bridge.call('updateSettings', { pinned: withPinned(settings.pinned, { systemId: system.id, durationSeconds: duration, reason: reason.trim() }) }));
+    }
     setBusy(false);
     if (request) onDone();
   }
@@ -165,14 +178,20 @@ function RequestForm({
           <span>Break glass (granted at once, flagged for audit)</span>
         </label>
       )}
-      {system.needsPublicKey && <p className="muted">This system signs an SSH key: request it with <code>stint request {system.id}</code> instead.</p>}
+      {system.needsPublicKey && <p className="muted">Stint makes a fresh SSH key for this grant; it stays in your keychain and your ssh-agent, and is gone when the grant ends.</p>}
+      {!breakGlass && (
+        <label className="check">
+          <input type="checkbox" checked={pin} onChange={(e) => setPin(e.target.checked)} />
+          <span>Pin to the tray menu (one click to ask again)</span>
+        </label>
+      )}
       {problem && (
         <p className="problem" role="alert">
           {problem}
         </p>
       )}
       <div className="actions">
-        <button type="submit" className="primary" disabled={busy || system.needsPublicKey}>
+        <button type="submit" className="primary" disabled={busy}>
           Submit request
         </button>
         <button type="button" className="secondary" onClick={onCancel}>

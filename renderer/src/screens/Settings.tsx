@@ -1,4 +1,4 @@
-import type { Settings as SettingsValue } from '@stint/contract';
+import { formatDuration, type Settings as SettingsValue } from '@stint/contract';
 import { useEffect, useState, type FormEvent } from 'react';
 import type { ScreenProps } from '../actions';
 
@@ -23,6 +23,7 @@ export function Settings({ bridge, run }: ScreenProps) {
   const [serverUrl, setServerUrl] = useState('');
   const [reminders, setReminders] = useState('');
   const [notifications, setNotifications] = useState<SettingsValue['notifications'] | null>(null);
+  const [startAtLogin, setStartAtLogin] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
 
@@ -31,6 +32,13 @@ export function Settings({ bridge, run }: ScreenProps) {
     setServerUrl(value.serverUrl);
     setReminders(value.remindersSeconds.map((s) => Math.round(s / 60)).join(', '));
     setNotifications(value.notifications);
+    setStartAtLogin(value.startAtLogin);
+  }
+
+  async function unpin(systemId: string) {
+    if (!settings) return;
+    const value = await run(bridge.call('updateSettings', { pinned: settings.pinned.filter((p) => p.systemId !== systemId) }));
+    if (value) show(value);
   }
 
   useEffect(() => {
@@ -42,7 +50,7 @@ export function Settings({ bridge, run }: ScreenProps) {
     const remindersSeconds = parseReminderMinutes(reminders);
     if (!remindersSeconds) return setProblem('Reminders are up to five whole numbers of minutes, like "5, 1".');
     setProblem(null);
-    const value = await run(bridge.call('updateSettings', { serverUrl, remindersSeconds, ...(notifications ? { notifications } : {}) }));
+    const value = await run(bridge.call('updateSettings', { serverUrl, remindersSeconds, startAtLogin, ...(notifications ? { notifications } : {}) }));
     if (value) {
       show(value);
       setSaved(true);
@@ -74,6 +82,10 @@ export function Settings({ bridge, run }: ScreenProps) {
                 </label>
               ))}
             </fieldset>
+            <label className="check">
+              <input type="checkbox" checked={startAtLogin} onChange={(e) => setStartAtLogin(e.target.checked)} />
+              <span>Start Stint when I log in (in the tray, without a window)</span>
+            </label>
             {problem && (
               <p className="problem" role="alert">
                 {problem}
@@ -88,6 +100,28 @@ export function Settings({ bridge, run }: ScreenProps) {
           </form>
         )}
       </section>
+      {settings && (
+        <section aria-labelledby="pinned-title">
+          <h2 id="pinned-title">Pinned requests</h2>
+          {settings.pinned.length === 0 ? (
+            <p className="muted">None yet. Tick “Pin to the tray menu” when you request something you ask for often.</p>
+          ) : (
+            <ul className="list" aria-labelledby="pinned-title">
+              {settings.pinned.map((p) => (
+                <li key={p.systemId} className="row">
+                  <span>
+                    <strong>{p.systemId}</strong> for {formatDuration(p.durationSeconds)}
+                    {p.reason && <> — {p.reason}</>}
+                  </span>
+                  <button type="button" className="secondary" onClick={() => void unpin(p.systemId)} aria-label={`Unpin ${p.systemId}`}>
+                    Unpin
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      )}
       <section aria-labelledby="shell-title">
         <h2 id="shell-title">Shell setup</h2>
         <p>Add the line for your shell to its start-up file so every new prompt picks up active grants:</p>
