@@ -5,8 +5,8 @@ import { defineConfig } from 'vite';
 
 const root = dirname(fileURLToPath(import.meta.url));
 
-// base './': the page is served by core's web bridge (and later loaded from file:// by
-// Electron), so asset URLs must be relative to index.html, never to a fixed origin.
+// base './': the page is served by core's web bridge in web mode and from app://stint/ in
+// Electron, so asset URLs must be relative to index.html, never to a fixed origin.
 export default defineConfig({
   root,
   base: './',
