@@ -240,6 +240,14 @@ describe('rate limit', () => {
       const limited = await h.api('alice', 'GET', '/v1/me');
       expect(limited.body).toMatchObject({ error: 'rate_limited', message: expect.stringMatching(/5 a minute/) });
       expect((await h.api('bob', 'GET', '/v1/me')).status).toBe(200);
+
+      // A reload (SIGHUP) changes the limit without a restart: off, then 2 a minute.
+      h.server.reload({ ...h.config, rateLimit: { perMinute: 0 } });
+      expect((await h.api('alice', 'GET', '/v1/me')).status).toBe(200);
+      h.server.reload({ ...h.config, rateLimit: { perMinute: 2 } });
+      const carol = [];
+      for (let i = 0; i < 3; i++) carol.push((await h.api('carol', 'GET', '/v1/me')).status);
+      expect(carol).toEqual([200, 200, 429]);
     } finally {
       await h.close();
     }

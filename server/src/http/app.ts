@@ -70,16 +70,18 @@ export async function buildApp(deps: AppDeps): Promise<StintApp> {
     request.principal = await deps.verifier().verify(request.headers.authorization);
   });
 
-  const perMinute = deps.ctx.config().rateLimit.perMinute;
-  if (perMinute > 0) {
+  // The limit is read from the live config on every request, so a SIGHUP reload changes it
+  // (0 turns it off) without a restart.
+  const perMinute = () => deps.ctx.config().rateLimit.perMinute;
+  {
     await app.register(rateLimit, {
       global: true,
       hook: 'preHandler',
-      max: perMinute,
+      max: () => perMinute(),
       timeWindow: 60_000,
       // Per person, not per address: a whole office shares one NAT address.
       keyGenerator: (request) => request.principal?.sub ?? request.ip,
-      allowList: (request) => !request.principal,
+      allowList: (request) => !request.principal || perMinute() === 0,
       errorResponseBuilder: (_request, context) => ({
         statusCode: 429,
         error: 'rate_limited',
