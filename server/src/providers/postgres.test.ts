@@ -392,6 +392,9 @@ describe('postgres provider through the real server', () => {
     const failures = Number(/stint_revoke_failures_total\{provider="postgres"\} (\d+)/.exec(metrics)?.[1] ?? 0);
     expect(failures).toBeGreaterThanOrEqual(1);
     expect(metrics).toMatch(/stint_revokes_pending 1\b/);
+    // The grantee (and an admin) see it as revoking through the API, not only in the database.
+    const mine = await h.api('alice', 'GET', '/v1/grants?scope=mine');
+    expect(mine.body.grants.find((g: { id: string }) => g.id === grantId)).toMatchObject({ state: 'revoking', endReason: 'expired' });
 
     await db.cluster.start();
     expect(await roleExists(db.superUrl, role)).toBe(true);
