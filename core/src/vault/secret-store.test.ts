@@ -1,7 +1,7 @@
 // KeyringSecretStore against the real gnome-keyring Secret Service, checked from outside with
 // secret-tool. (The no-keychain and locked-keyring cases are in keychain-unavailable.test.ts.)
 import { readdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { requireSecretService, secretToolClear, secretToolLookup, secretToolSearch, testService } from './keyring.fixture';
 import { KeychainError, KeyringSecretStore, MemorySecretStore } from './secret-store';
 
@@ -142,15 +142,17 @@ describe('KeyringSecretStore against a misbehaving keychain', () => {
     }
   }
 
+  // The store loads the keychain module on first use, so the double stays in place for the
+  // whole test, and is removed after it.
   async function load() {
     vi.resetModules();
     vi.doMock('@napi-rs/keyring', () => ({ AsyncEntry: FakeEntry }));
-    try {
-      return (await import('./secret-store')).KeyringSecretStore;
-    } finally {
-      vi.doUnmock('@napi-rs/keyring');
-    }
+    return (await import('./secret-store')).KeyringSecretStore;
   }
+  afterEach(() => {
+    vi.doUnmock('@napi-rs/keyring');
+    vi.resetModules();
+  });
 
   it('fails a write that did not stick, instead of reporting it stored', async () => {
     const Store = await load();

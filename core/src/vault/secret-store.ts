@@ -1,7 +1,13 @@
 // The OS keychain behind one small interface. Grant credentials and the refresh token live
 // here and nowhere else: there is deliberately no "fall back to a file" path, because a
 // credential written to disk outlives its grant (backups, disk images, other local users).
-import { AsyncEntry } from '@napi-rs/keyring';
+import type { AsyncEntry } from '@napi-rs/keyring';
+
+// Loaded on first use, not at import: the `stint` CLI bundles core for `stint agent` alone,
+// and every other command must run where this native module is not installed (the copy the
+// desktop app ships is built for Electron and sits inside its asar).
+let keyring: Promise<typeof import('@napi-rs/keyring')> | null = null;
+const loadKeyring = () => (keyring ??= import('@napi-rs/keyring'));
 
 export interface SecretStore {
   /** null when absent. Throws KeychainError when the store cannot be read. */
@@ -76,7 +82,7 @@ export class KeyringSecretStore implements SecretStore {
 
   set(account: string, secret: string): Promise<void> {
     return this.#serial(account, async () => {
-      const entry = this.#entry(account);
+      const entry = await this.#entry(account);
       try {
         await entry.setSecret(new TextEncoder().encode(secret));
       } catch (error) {
@@ -96,7 +102,7 @@ export class KeyringSecretStore implements SecretStore {
 
   delete(account: string): Promise<boolean> {
     return this.#serial(account, async () => {
-      const entry = this.#entry(account);
+      const entry = await this.#entry(account);
       let deleted: boolean;
       try {
         deleted = await entry.deleteCredential();
@@ -116,7 +122,7 @@ export class KeyringSecretStore implements SecretStore {
   }
 
   async #read(account: string): Promise<string | null> {
-    const entry = this.#entry(account);
+    const entry = await this.#entry(account);
     let bytes: number[] | null;
     try {
       // getSecret, not getPassword: it is the call documented to reject when the store is
@@ -138,7 +144,7 @@ export class KeyringSecretStore implements SecretStore {
     }
   }
 
-  #entry(account: string): AsyncEntry {
+  async #entry(account: string): Promise<AsyncEntry> {
     const cached = this.#entries.get(account);
     if (cached) {
       this.#entries.delete(account);
@@ -147,6 +153,7 @@ export class KeyringSecretStore implements SecretStore {
     }
     let entry: AsyncEntry;
     try {
+      const { AsyncEntry } = await loadKeyring();
       // Pinned to the Secret Service: unpinned, the binding silently falls back to the kernel
       // keyring (keyutils), which is per-session memory other processes of this user can read
       // and which the user never sees; a missing Secret Service must fail loudly instead.
