@@ -1,12 +1,13 @@
 // The OS keychain behind one small interface. Grant credentials and the refresh token live
 // here and nowhere else: there is deliberately no "fall back to a file" path, because a
 // credential written to disk outlives its grant (backups, disk images, other local users).
+import type * as Keyring from '@napi-rs/keyring';
 import type { AsyncEntry } from '@napi-rs/keyring';
 
 // Loaded on first use, not at import: the `stint` CLI bundles core for `stint agent` alone,
 // and every other command must run where this native module is not installed (the copy the
 // desktop app ships is built for Electron and sits inside its asar).
-let keyring: Promise<typeof import('@napi-rs/keyring')> | null = null;
+let keyring: Promise<typeof Keyring> | null = null;
 const loadKeyring = () => (keyring ??= import('@napi-rs/keyring'));
 
 export interface SecretStore {
