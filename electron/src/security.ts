@@ -104,20 +104,25 @@ export function isAllowedExternalUrl(url: string, idpOrigin: string | null): boo
 }
 
 /**
- * What the sign-in opener may hand to the system browser: the identity provider's own pages
- * (authorization and end-session), nothing else. Threat: a hostile or compromised approval
- * server whose client-config or discovery points the browser at a phishing page, a file:, or
- * a custom scheme handler. https only, unless the issuer itself is plain http on this machine's
- * loopback (a development IdP), and never credentials in the URL.
+ * What the sign-in opener may hand to the system browser. Threat: an authorization or
+ * end-session address that launches a local program (file:, smb:, a custom scheme handler) or
+ * sends the sign-in over plain http, and credentials hidden in a URL for phishing. https to
+ * any host is allowed, since providers put their login pages on other hosts than their issuer
+ * (Cognito, some Azure tenants); plain http only to the issuer's own origin when that issuer is
+ * a development IdP on this machine's loopback, never to another loopback port. (Which hosts
+ * are the provider's is the approval server's to say: a hostile server could name any issuer,
+ * so this check is about schemes and the loopback exception, and core's discovery checks
+ * insist on https endpoints as well.)
  */
 export function isAllowedSignInUrl(url: string, issuer: string | null): boolean {
-  if (issuer === null || !URL.canParse(url) || !URL.canParse(issuer)) return false;
+  if (!URL.canParse(url)) return false;
   const target = new URL(url);
-  const idp = new URL(issuer);
   if (target.username || target.password) return false;
+  if (target.protocol === 'https:') return true;
+  if (issuer === null || !URL.canParse(issuer)) return false;
+  const idp = new URL(issuer);
   const loopbackHttp = idp.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(idp.hostname);
-  if (idp.protocol !== 'https:' && !loopbackHttp) return false;
-  return target.origin === idp.origin;
+  return loopbackHttp && target.origin === idp.origin;
 }
 
 /**
