@@ -44,6 +44,8 @@ export interface CorePlatform {
 
 type WipeReason = Extract<Notice, { kind: 'grant-wiped' }>['reason'];
 export type RequestInput = z.input<typeof BridgeCalls.request.input>;
+/** How long sign-out waits for the server to end the grants it already wiped locally. */
+const SIGN_OUT_RELEASE_MS = 5_000;
 const PENDING_SSH_KEY = (requestId: string) => `ssh-pending:${requestId}`;
 const REFRESH_MARGIN_MS = 60_000;
 
@@ -261,12 +263,17 @@ export class StintCore {
   async signOut(): Promise<void> {
     await this.stream?.stop();
     this.stream = null;
-    for (const entry of this.vault.entries()) {
-      // Signing out means "I am done": end the grant at the server too (while the session
-      // still holds a token), so a copy taken from a shell stops working now, not at the
-      // deadline. Best effort: offline, the local wipe still happens and the deadline holds.
-      if (this.tokens) await this.api.release(entry.grantId).catch((error: unknown) => this.log.warn({ grantId: entry.grantId, err: (error as Error).message }, 'could not end the grant at the server while signing out'));
-      await this.wipe(entry.grantId, 'signed-out');
+    const grantIds = this.vault.entries().map((entry) => entry.grantId);
+    // The local wipe first: nothing waits on the network while a secret is in the keychain.
+    for (const grantId of grantIds) await this.wipe(grantId, 'signed-out');
+    // Signing out means "I am done": end the grants at the server too (while the session still
+    // holds a token), so a copy taken from a shell stops working now, not at the deadline.
+    // Best effort and bounded: offline, the deadline and the credential's own lifetime hold.
+    if (this.tokens && grantIds.length > 0) {
+      const released = Promise.allSettled(grantIds.map((grantId) => this.api.release(grantId).catch((error: unknown) => {
+        this.log.warn({ grantId, err: (error as Error).message }, 'could not end the grant at the server while signing out; it ends at its deadline');
+      })));
+      await Promise.race([released, new Promise((resolve) => setTimeout(resolve, SIGN_OUT_RELEASE_MS).unref())]);
     }
     const idToken = this.tokens?.idToken ?? null;
     const refreshToken = this.tokens?.refreshToken ?? (await this.vault.readRefreshToken().catch(() => null));
@@ -377,7 +384,7 @@ export class StintCore {
       // An auto-approved SSH request can activate (and its event arrive) before request() has
       // filed the key pair under the request's id: wait for those filings, or the grant would
       // be stored without its private key.
-      await Promise.allSettled([...this.filingSshKeys]);
+      if (this.filingSshKeys.size > 0 && this.state.systems.find((s) => s.id === grant.systemId)?.needsPublicKey) await Promise.allSettled([...this.filingSshKeys]);
       const credential = await this.api.credential(grant.id);
       const previous = await this.vault.read(grant.id).catch(() => null);
       const pendingKey = previous?.sshPrivateKey ?? (await this.platform.secrets.get(PENDING_SSH_KEY(grant.requestId)).catch(() => null));
@@ -407,7 +414,10 @@ export class StintCore {
       .catch((error: unknown) => {
         this.log.error({ grantId: grant.id, err: (error as Error).message }, 'could not store the credential in the keychain');
         // The grant is live at the server but not usable here: say so, and what to do.
-        this.notice({ kind: 'error', message: `Access to ${grant.systemId} was granted, but Stint could not put the credential in your keychain (${(error as Error).message}). Unlock your keychain and restart Stint (it fetches the credential again), or release the grant.` });
+        const message = error instanceof ApiError
+          ? `Access to ${grant.systemId} was granted, but Stint could not fetch its credential (${error.message}). Restart Stint to try again, or release the grant.`
+          : `Access to ${grant.systemId} was granted, but Stint could not put the credential in your keychain (${(error as Error).message}). Unlock your keychain and restart Stint (it fetches the credential again), or release the grant.`;
+        this.notice({ kind: 'error', message });
       })
       .finally(() => this.storing.delete(grant.id));
     this.storing.set(grant.id, task);
@@ -421,9 +431,14 @@ export class StintCore {
   private wipe(grantId: string, reason: WipeReason): Promise<void> {
     // The clock, the server's "ended" event and a release can all reach one grant at once:
     // one wipe, one receipt; the others wait for it.
+    // A store still in flight (the grant ended while its credential was being fetched) is let
+    // finish first, so the wipe then finds and removes what it wrote.
     let wiping = this.wiping.get(grantId);
     if (!wiping) {
-      wiping = this.wipeOnce(grantId, reason).finally(() => this.wiping.delete(grantId));
+      const storing = this.storing.get(grantId);
+      wiping = (storing ? storing.catch(() => undefined) : Promise.resolve())
+        .then(() => this.wipeOnce(grantId, reason))
+        .finally(() => this.wiping.delete(grantId));
       this.wiping.set(grantId, wiping);
     }
     return wiping;

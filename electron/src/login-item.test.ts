@@ -8,8 +8,10 @@ describe('start at login on Linux (XDG autostart)', () => {
   });
 
   it('starts the app in the tray, quoting a path a shell or the launcher could misread', () => {
-    expect(autostartEntry('/opt/Stint/stint')).toContain('Exec="/opt/Stint/stint" --hidden\n');
-    const odd = autostartEntry('/home/ana/Apps/Stint $HOME "x".AppImage');
+    expect(autostartEntry(['/opt/Stint/stint'])).toContain('Exec="/opt/Stint/stint" --hidden\n');
+    // A development build: Electron and the app's folder.
+    expect(autostartEntry(['/repo/node_modules/electron/dist/electron', '/repo/electron'])).toContain('Exec="/repo/node_modules/electron/dist/electron" "/repo/electron" --hidden\n');
+    const odd = autostartEntry(['/home/ana/Apps/Stint $HOME "x".AppImage']);
     expect(odd).toContain('Exec="/home/ana/Apps/Stint \\$HOME \\"x\\".AppImage" --hidden');
     expect(odd.startsWith('[Desktop Entry]\nType=Application\nName=Stint\n')).toBe(true);
   });

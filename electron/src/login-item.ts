@@ -9,11 +9,12 @@ export function autostartPath(env: NodeJS.ProcessEnv, home: string): string {
 }
 
 /**
- * The entry's text. `executable` is what starts this app (an AppImage's own path, since the
- * running binary sits in a temporary mount); `--hidden` starts it in the tray, windowless.
+ * The entry's text. `command` is what starts this app: an AppImage's own path (the running
+ * binary sits in a temporary mount), or Electron and the app folder in a development build;
+ * `--hidden` is added, to start it in the tray, windowless.
  */
-export function autostartEntry(executable: string): string {
+export function autostartEntry(command: readonly string[]): string {
   // The Exec key's quoting rules: double quotes around an argument, with \\, \", \` and \$ escaped.
-  const quoted = `"${executable.replace(/[\\"`$]/g, (c) => `\\${c}`)}"`;
+  const quoted = command.map((arg) => `"${arg.replace(/[\\"`$]/g, (c) => `\\${c}`)}"`).join(' ');
   return ['[Desktop Entry]', 'Type=Application', 'Name=Stint', 'Comment=Just-in-time access from your tray', `Exec=${quoted} --hidden`, 'Terminal=false', 'X-GNOME-Autostart-enabled=true', ''].join('\n');
 }

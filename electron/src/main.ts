@@ -184,7 +184,8 @@ function applyLoginItem(core: StintCore): void {
   try {
     if (enabled) {
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, autostartEntry(process.env.APPIMAGE ?? process.execPath));
+      const command = process.env.APPIMAGE ? [process.env.APPIMAGE] : app.isPackaged ? [process.execPath] : [process.execPath, app.getAppPath()];
+      writeFileSync(file, autostartEntry(command));
     } else {
       rmSync(file, { force: true });
     }

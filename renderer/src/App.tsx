@@ -67,6 +67,8 @@ export function App({ bridge }: { bridge: StintBridge }) {
     const offState = bridge.onState(setState);
     const offNotice = bridge.onNotice((notice: Notice) => {
       const id = nextId.current++;
+      // A reminder's Extend has nothing left to extend once its grant is wiped.
+      if (notice.kind === 'grant-wiped') setToasts((all) => all.filter((t) => t.extend?.grantId !== notice.grantId));
       const extend = reminderExtension(notice, stateRef.current);
       setToasts((all) => [...all.slice(-4), { id, text: noticeText(notice), error: notice.kind === 'error', extend }]);
       // A reminder with an action stays until it is used or dismissed: it may be read late.

@@ -66,7 +66,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   for (const [type, factory] of Object.entries(options.providers ?? {})) registry.register(type, factory);
   registry.configure(config.systems);
 
-  const store = await openStore(options.database);
+  const store = await openStore(options.database, log);
   const metrics = createMetrics();
   const pgUrl = store.dialect === 'postgres' ? options.database : undefined;
   const hub = new EventHub(store, log, { ...(pgUrl ? { pgUrl } : {}), ...(options.eventPollMs ? { pollMs: options.eventPollMs } : {}) });

@@ -96,7 +96,8 @@ describe('the server killed under load', () => {
       expect(grant!.state).toBe('ended');
       expect(grant!.endReason).toBe('expired');
       expect(Date.parse(grant!.endedAt!)).toBeGreaterThanOrEqual(restartedAt);
-      expect(Date.parse(grant!.endedAt!)).toBeLessThanOrEqual(servingAt + 1000);
+      // ...before the server said it was up (startDevServer resolves on that line).
+      expect(Date.parse(grant!.endedAt!)).toBeLessThanOrEqual(servingAt);
     }
     console.log(`crash under load: ${acknowledged.length} acknowledged, ${failures} refused by the dead server; all durable, all revoked at restart`);
   }, 60_000);

@@ -38,7 +38,8 @@ export function Settings({ bridge, run }: ScreenProps) {
   async function unpin(systemId: string) {
     if (!settings) return;
     const value = await run(bridge.call('updateSettings', { pinned: settings.pinned.filter((p) => p.systemId !== systemId) }));
-    if (value) show(value);
+    // Only the list changes: unsaved edits in the form above stay as typed.
+    if (value) setSettings(value);
   }
 
   useEffect(() => {

@@ -19,9 +19,14 @@ export interface Store {
 const INT8_OID = 20;
 
 /** Opens SQLite (a file path) or PostgreSQL (a postgres:// URL) and brings the schema up to date. */
-export async function openStore(location: string): Promise<Store> {
+/** Where a connection that fails outside any query is reported (a failover, a restart). */
+export interface StoreLog {
+  warn(fields: object, message: string): void;
+}
+
+export async function openStore(location: string, log?: StoreLog): Promise<Store> {
   const store = location.startsWith('postgres://') || location.startsWith('postgresql://')
-    ? openPostgres(location)
+    ? openPostgres(location, log)
     : openSqlite(location);
   const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
   const { error, results } = await migrator.migrateToLatest();
@@ -64,7 +69,7 @@ function withStatementCache(database: SQLite.Database, limit = 500) {
   };
 }
 
-function openPostgres(url: string): Store {
+function openPostgres(url: string, log?: StoreLog): Store {
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
@@ -75,9 +80,11 @@ function openPostgres(url: string): Store {
   // pg-pool detaches its own error listener from a client before ending it, and resolves
   // end() before the socket closes; a server-side disconnect in that gap (a failover, or
   // DROP DATABASE ... WITH (FORCE)) would otherwise crash the process as an unhandled
-  // 'error'. A client that fails while checked out still reports to its query.
-  pool.on('connect', (client) => client.on('error', () => undefined));
-  pool.on('error', () => undefined);
+  // 'error'. A client that fails while checked out still reports to its query; these are
+  // only logged.
+  const report = (error: Error) => log?.warn({ err: error.message }, 'a PostgreSQL connection failed outside a query; the pool replaces it');
+  pool.on('connect', (client) => client.on('error', report));
+  pool.on('error', () => undefined); // the same error, already reported by the client's listener
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   const safe = new URL(url);
   safe.password = '';
