@@ -12,13 +12,13 @@ import { parseArgs } from 'node:util';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 let values;
 try {
-  ({ values } = parseArgs({ options: { port: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+  ({ values } = parseArgs({ options: { port: { type: 'string' }, 'data-dir': { type: 'string' }, web: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
 } catch (error) {
-  console.error(`npm start: ${error.message}\nUsage: npm start -- [--port N] [--data-dir DIR]`);
+  console.error(`npm start: ${error.message}\nUsage: npm start -- [--port N] [--data-dir DIR] [--web]`);
   process.exit(2);
 }
 if (values.help) {
-  console.log('Usage: npm start -- [--port N] [--data-dir DIR]\n  --port      the API port (default 8787, or STINT_PORT; 0 picks a free one)\n  --data-dir  the dev server\'s data folder (default .stint-dev)');
+  console.log('Usage: npm start -- [--port N] [--data-dir DIR] [--web]\n  --port      the API port (default 8787, or STINT_PORT; 0 picks a free one)\n  --data-dir  the dev server\'s data folder (default .stint-dev)\n  --web       the UI in your browser even where Electron is installed (npm run start:web)');
   process.exit(0);
 }
 const port = values.port ?? process.env.STINT_PORT ?? '8787';
@@ -56,7 +56,7 @@ await new Promise((resolve) => {
 // The server says where it listens (with --port 0 only it knows): dev.json in its data folder.
 const serverUrl = JSON.parse(readFileSync(join(dataDir, 'dev.json'), 'utf8')).serverUrl;
 
-const binary = electronBinary();
+const binary = values.web ? null : electronBinary();
 const build = (workspace, output) => {
   if (existsSync(join(root, output))) return;
   console.log(`Building ${workspace} (first start)...`);
@@ -73,7 +73,7 @@ if (binary) {
   build('@stint/electron', 'electron/dist/main.cjs');
   run('Stint (Electron)', binary, [join(root, 'electron')], { STINT_SERVER_URL: serverUrl });
 } else {
-  console.log('The Electron binary is not installed here (it was skipped with ELECTRON_SKIP_BINARY_DOWNLOAD); starting Stint in web mode in your browser instead.');
+  if (!values.web) console.log('The Electron binary is not installed here (it was skipped with ELECTRON_SKIP_BINARY_DOWNLOAD); starting Stint in web mode in your browser instead.');
   const agent = run('The Stint agent', process.execPath, ['--import', 'tsx', 'cli/src/main.ts', 'agent', '--web'], { STINT_SERVER_URL: serverUrl });
   agent.stdout.on('data', (d) => {
     const url = /Open Stint in your browser: (\S+)/.exec(String(d))?.[1];
