@@ -41,4 +41,13 @@ export async function startTsChild<T>(file: string, args: string[] = [], env: No
 }
 
 export const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+/** `figure_p50`, `figure_p99`... and `figure_max` of some lateness samples, printed and returned. */
+export function latencyFigures(figure: string, what: string, samples: number[], percentiles: readonly number[]): Record<string, { value: number; unit: string }> {
+  const out: Record<string, { value: number; unit: string }> = {};
+  for (const p of percentiles) out[`${figure}_p${p}`] = { value: Math.round(percentile(samples, p)), unit: 'ms' };
+  out[`${figure}_max`] = { value: Math.round(Math.max(...samples)), unit: 'ms' };
+  console.log(`${what}: ${Object.entries(out).map(([key, { value }]) => `${key.slice(figure.length + 1)} ${value} ms`).join(', ')}`);
+  return out;
+}
 export const isMain = (url: string) => url === `file://${process.argv[1]}`;

@@ -25,7 +25,7 @@ import { ServerConfig } from '../server/src/config/schema';
 import type { ProviderFactory } from '../server/src/providers/provider';
 import { startServer } from '../server/src/server';
 import type { Database } from '../server/src/store/schema';
-import { isMain, percentile } from './processes';
+import { isMain, latencyFigures } from './processes';
 
 const { values } = parseArgs({ options: { grants: { type: 'string', default: '100000' }, window: { type: 'string', default: '120' } } });
 
@@ -89,13 +89,8 @@ export async function benchRevokeLateness(grants = Number(values.grants), window
     const timeout = first + windowSeconds * 1000 + 120_000 - Date.now();
     await Promise.race([done, new Promise((r) => setTimeout(r, timeout))]);
     if (deadlines.size > 0) throw new Error(`${deadlines.size} grants were not revoked within 2 minutes of the window's end`);
-    const p50 = percentile(lateness, 50);
-    const p99 = percentile(lateness, 99);
-    console.log(`server revoke after the deadline over ${grants} grants: p50 ${p50} ms, p99 ${p99} ms, max ${Math.max(...lateness)} ms`);
     return {
-      server_revoke_lateness_ms_p50: { value: p50, unit: 'ms' },
-      server_revoke_lateness_ms_p99: { value: p99, unit: 'ms' },
-      server_revoke_lateness_ms_max: { value: Math.max(...lateness), unit: 'ms' },
+      ...latencyFigures('server_revoke_lateness_ms', `server revoke after the deadline over ${grants} grants`, lateness, [50, 99]),
       server_revoke_grants: { value: grants, unit: 'grants' },
       server_revoke_window_s: { value: windowSeconds, unit: 's' },
     };

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { signedInClient } from './client';
-import { isMain, percentile } from './processes';
+import { isMain, latencyFigures } from './processes';
 
 const { values } = parseArgs({ options: { grants: { type: 'string', default: '60' } } });
 
@@ -29,14 +29,7 @@ export async function benchWipeLateness(grants = Number(values.grants)) {
       .filter((n) => expiresAt.has(n.notice.grantId))
       .map((n) => n.at - expiresAt.get(n.notice.grantId)!);
     if (lateness.length !== grants) throw new Error(`only ${lateness.length} of ${grants} grants were wiped`);
-    const p50 = percentile(lateness, 50);
-    const p99 = percentile(lateness, 99);
-    console.log(`client wipe after the deadline over ${grants} grants: p50 ${p50} ms, p99 ${p99} ms, max ${Math.max(...lateness)} ms`);
-    return {
-      client_wipe_lateness_ms_p50: { value: p50, unit: 'ms' },
-      client_wipe_lateness_ms_p99: { value: p99, unit: 'ms' },
-      client_wipe_lateness_ms_max: { value: Math.max(...lateness), unit: 'ms' },
-    };
+    return latencyFigures('client_wipe_lateness_ms', `client wipe after the deadline over ${grants} grants`, lateness, [50, 99]);
   } finally {
     await client.stop();
   }
