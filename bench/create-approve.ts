@@ -3,14 +3,14 @@
  * over loopback HTTP with real JWT verification, on SQLite and on PostgreSQL. The server runs
  * in its own process (bench/bench-server.ts); this process is the load tool, with 32 clients on
  * keep-alive connections. Each approval activates a grant (demo provider issue, audit, events).
- * Run alone: npx tsx bench/create-approve.ts [--pairs 3000] [--concurrency 32]
+ * Run alone: npx tsx bench/create-approve.ts [--pairs 3000] [--concurrency 32] [--engine sqlite]
  */
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { createDatabase, startPostgresCluster } from '../test-support/postgres';
 import { isMain, startTsChild } from './processes';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '3000' }, concurrency: { type: 'string', default: '32' } } });
+const { values } = parseArgs({ options: { pairs: { type: 'string', default: '3000' }, concurrency: { type: 'string', default: '32' }, engine: { type: 'string' } } });
 const PAIRS = Number(values.pairs);
 const CONCURRENCY = Number(values.concurrency);
 
@@ -52,6 +52,7 @@ async function measure(engine: string, database?: string): Promise<number> {
 
 export async function benchCreateApprove() {
   const sqlite = await measure('sqlite');
+  if (values.engine === 'sqlite') return { create_approve_per_s_sqlite: { value: sqlite, unit: 'pairs/s' } };
   const cluster = await startPostgresCluster({ name: 'bench' });
   try {
     const db = await createDatabase(cluster.adminUrl);
