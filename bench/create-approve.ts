@@ -50,7 +50,7 @@ async function measure(engine: string, database?: string): Promise<number> {
   }
 }
 
-export async function benchCreateApprove() {
+export async function benchCreateApprove(): Promise<Record<string, { value: number; unit: string }>> {
   const sqlite = await measure('sqlite');
   if (values.engine === 'sqlite') return { create_approve_per_s_sqlite: { value: sqlite, unit: 'pairs/s' } };
   const cluster = await startPostgresCluster({ name: 'bench' });
