@@ -167,7 +167,8 @@ export class StintCore {
 
   /**
    * The identity provider's issuer once the server has named it (sign-in asks for it first):
-   * the Electron shell opens sign-in pages only there.
+   * the Electron shell lets plain-http sign-in pages through only at a loopback issuer's own
+   * origin (electron/src/security.ts, isAllowedSignInUrl).
    */
   get identityProviderIssuer(): string | null {
     return this.oidc?.issuer ?? null;
@@ -430,8 +431,7 @@ export class StintCore {
    */
   private wipe(grantId: string, reason: WipeReason): Promise<void> {
     // The clock, the server's "ended" event and a release can all reach one grant at once:
-    // one wipe, one receipt; the others wait for it.
-    // A store still in flight (the grant ended while its credential was being fetched) is let
+    // one wipe, one receipt; the others wait for it. A store still in flight (the grant ended while its credential was being fetched) is let
     // finish first, so the wipe then finds and removes what it wrote.
     let wiping = this.wiping.get(grantId);
     if (!wiping) {
