@@ -8,7 +8,7 @@ import { appendEvents } from '../events/log';
 import type { IssuedCredential } from '../providers/provider';
 import { forUpdate } from '../store/database';
 import type { Database, GrantRow, RequestRow } from '../store/schema';
-import { ApiProblem, notFound, parseList, requesterAudience, systemFor, toGrant, type AccessContext } from './context';
+import { ApiProblem, GRANT_VIEW_COLUMNS, notFound, parseList, requesterAudience, systemFor, toGrant, type AccessContext } from './context';
 import { createRequest, reviewsFor, stateChangeEffects } from './requests';
 
 type ExtendInput = z.output<typeof ExtendBody>;
@@ -400,7 +400,7 @@ export async function readCredential(ctx: AccessContext, user: Principal, id: st
 }
 
 export async function listGrants(ctx: AccessContext, user: Principal, query: { scope: 'mine' | 'all'; active?: 'true' | 'false' | undefined; limit: number }) {
-  let q = ctx.store.db.selectFrom('grants').selectAll().orderBy('starts_at', 'desc').limit(query.limit);
+  let q = ctx.store.db.selectFrom('grants').select(GRANT_VIEW_COLUMNS).orderBy('starts_at', 'desc').limit(query.limit);
   if (query.scope === 'mine') q = q.where('grantee_sub', '=', user.sub);
   else if (!user.isAdmin && !user.isAuditor) throw new ApiProblem(403, 'not_an_auditor', 'Only admins and auditors may list every grant.');
   if (query.active === 'true') q = q.where('state', 'in', ['issuing', 'active']);
