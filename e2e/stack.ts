@@ -113,6 +113,17 @@ export function grantFor(agent: Agent, requestId: string, ms = 15_000): Promise<
   return until(`a stored grant for request ${requestId}`, () => stintJson<LocalGrantJson[]>(agent, ['grants']).find((g) => g.requestId === requestId && g.stored), ms);
 }
 
+/**
+ * A demo-sandbox grant (approved at once) for the person, held in their app, its token kept for
+ * the scan after the journeys.
+ */
+export async function sandboxGrant(stack: Stack, agent: Agent, duration: string, reason: string): Promise<{ requestId: string; grant: LocalGrantJson }> {
+  const request = stintJson<{ id: string }>(agent, ['request', 'demo-sandbox', '--for', duration, '--reason', reason]);
+  const grant = await grantFor(agent, request.id);
+  stack.remember(stintJson<Record<string, string>>(agent, ['env', 'demo-sandbox']).SANDBOX_TOKEN!);
+  return { requestId: request.id, grant };
+}
+
 /** What `secret-tool` (libsecret, not Stint) finds in the person's keychain. */
 export function keychainLookup(agent: Agent, account: string): string | null {
   const result = spawnSync('secret-tool', ['lookup', 'service', agent.keychainService, 'username', account], { encoding: 'utf8' });

@@ -1,6 +1,6 @@
 // Journey 4: the other ways a request ends (denied, cancelled, expired while pending), and a
 // grant extended from its reminder.
-import { expect, grantFor, notified, openUi, snap, stintJson, test, until } from '../stack';
+import { expect, notified, openUi, sandboxGrant, snap, stintJson, test, until } from '../stack';
 
 interface RequestJson {
   id: string;
@@ -57,9 +57,7 @@ test('extend from a reminder: the toast’s Extend gives more time under the sam
   await stack.ensureSignedIn('alice');
   const page = await openUi(browser, alice);
   // demo-sandbox approves at once; 70 s puts the default one-minute reminder 10 s away.
-  const request = stintJson<RequestJson>(alice, ['request', 'demo-sandbox', '--for', '70s', '--reason', 'try a migration']);
-  const grant = await grantFor(alice, request.id);
-  stack.remember(stintJson<Record<string, string>>(alice, ['env', 'demo-sandbox']).SANDBOX_TOKEN!);
+  const { grant } = await sandboxGrant(stack, alice, '70s', 'try a migration');
   await notified(alice, new RegExp(`notice grant-reminder: demo-sandbox grant ${grant.grantId} ends in \\d+s \\(extend`), 30_000);
   const toast = page.getByRole('status').locator('.toast').filter({ hasText: 'Access to demo-sandbox ends in' });
   await expect(toast).toBeVisible();

@@ -1,13 +1,11 @@
 // Journey 7: the app is killed outright during a grant and comes back after the deadline: the
 // credential is wiped before anything else happens.
-import { expect, grantFor, keychainLookup, sleepUntil, stintJson, test, until } from '../stack';
+import { expect, keychainLookup, sandboxGrant, sleepUntil, stintJson, test, until } from '../stack';
 
 test('SIGKILL mid-grant, restart after the deadline: wiped first', async ({ stack }) => {
   const { alice } = stack.people;
   await stack.ensureSignedIn('alice');
-  const request = stintJson<{ id: string }>(alice, ['request', 'demo-sandbox', '--for', '12s', '--reason', 'crash test']);
-  const grant = await grantFor(alice, request.id);
-  stack.remember(stintJson<Record<string, string>>(alice, ['env', 'demo-sandbox']).SANDBOX_TOKEN!);
+  const { grant } = await sandboxGrant(stack, alice, '12s', 'crash test');
 
   await alice.stop('SIGKILL');
   await sleepUntil(Date.parse(grant.expiresAt) + 2000);

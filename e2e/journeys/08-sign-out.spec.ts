@@ -1,12 +1,10 @@
 // Journey 8: signing out in the middle of a grant leaves nothing of Stint in the keychain.
-import { expect, grantFor, keychainItems, keychainLookup, notified, stintJson, test } from '../stack';
+import { expect, keychainItems, keychainLookup, notified, sandboxGrant, stintJson, test } from '../stack';
 
 test('sign-out mid-grant wipes every credential and token from the keychain', async ({ stack }) => {
   const { alice } = stack.people;
   await stack.ensureSignedIn('alice');
-  const request = stintJson<{ id: string }>(alice, ['request', 'demo-sandbox', '--for', '10m', '--reason', 'last task of the day']);
-  const grant = await grantFor(alice, request.id);
-  stack.remember(stintJson<Record<string, string>>(alice, ['env', 'demo-sandbox']).SANDBOX_TOKEN!);
+  const { requestId, grant } = await sandboxGrant(stack, alice, '10m', 'last task of the day');
   expect(keychainItems(alice)).toEqual(expect.arrayContaining(['session:refresh-token', `grant:${grant.grantId}`]));
 
   const out = alice.stint(['logout']);
@@ -16,6 +14,6 @@ test('sign-out mid-grant wipes every credential and token from the keychain', as
   expect(keychainLookup(alice, 'session:refresh-token')).toBeNull();
   expect(stintJson<{ auth: { status: string } }>(alice, ['status']).auth.status).toBe('signed-out');
   // The server ended the grant too.
-  const view = await stack.server.api('alice', 'GET', `/v1/requests/${request.id}`);
+  const view = await stack.server.api('alice', 'GET', `/v1/requests/${requestId}`);
   expect(view.body.grant.state).toBe('ended');
 });
