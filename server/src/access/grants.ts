@@ -399,13 +399,21 @@ export async function readCredential(ctx: AccessContext, user: Principal, id: st
   return { grantId: grant.id, systemId: grant.system_id, expiresAt: new Date(grant.expires_at).toISOString(), fields, env };
 }
 
-export async function listGrants(ctx: AccessContext, user: Principal, query: { scope: 'mine' | 'all'; active?: 'true' | 'false' | undefined; limit: number }) {
-  let q = ctx.store.db.selectFrom('grants').select(GRANT_VIEW_COLUMNS).orderBy('starts_at', 'desc').limit(query.limit);
+export type GrantListQuery = { scope: 'mine' | 'all'; active?: 'true' | 'false' | undefined; limit: number };
+
+/** Everyone may list their own grants; only admins and auditors may list every grant. */
+export function mayListGrants(user: Principal, scope: GrantListQuery['scope']): void {
+  if (scope === 'all' && !user.isAdmin && !user.isAuditor) throw new ApiProblem(403, 'not_an_auditor', 'Only admins and auditors may list every grant.');
+}
+
+/** A listing a person may read, as a query not yet run (see GrantListings, which runs it). */
+export function grantListQuery(db: Kysely<Database>, user: Principal, query: GrantListQuery) {
+  mayListGrants(user, query.scope);
+  let q = db.selectFrom('grants').select(GRANT_VIEW_COLUMNS).orderBy('starts_at', 'desc').limit(query.limit);
   if (query.scope === 'mine') q = q.where('grantee_sub', '=', user.sub);
-  else if (!user.isAdmin && !user.isAuditor) throw new ApiProblem(403, 'not_an_auditor', 'Only admins and auditors may list every grant.');
   if (query.active === 'true') q = q.where('state', 'in', ['issuing', 'active']);
   if (query.active === 'false') q = q.where('state', 'in', ['revoking', 'ended']);
-  return (await q.execute()).map(toGrant);
+  return q;
 }
 
 export async function countRevoking(db: Kysely<Database>): Promise<number> {

@@ -21,11 +21,12 @@ import {
   AuditResponse,
   ClientConfigResponse,
 } from '@stint/contract';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { ApiProblem } from '../access/context';
-import { extendGrant, listGrants, readCredential, releaseGrant, revokeGrant } from '../access/grants';
+import { extendGrant, readCredential, releaseGrant, revokeGrant } from '../access/grants';
+import { GrantListings } from '../access/grant-listings';
 import { maySee, previewPolicy } from '../access/policy';
 import { cancelRequest, createRequest, getRequest, listRequests, reviewRequest } from '../access/requests';
 import { exportAudit, toAuditEntry } from '../audit/chain';
@@ -44,6 +45,13 @@ const who = (request: FastifyRequest): Principal => {
   if (!request.principal) throw new ApiProblem(401, 'unauthorized', 'Sign in to Stint first.');
   return request.principal;
 };
+
+/**
+ * Sends JSON text that the route's response schema already encoded (GrantListings does so when
+ * it renders). Fastify passes a string through without serializing it again, which the route's
+ * typed reply does not model, hence the untyped reply here.
+ */
+const sendEncoded = (reply: FastifyReply, json: string) => reply.type('application/json; charset=utf-8').send(json);
 
 export function registerRoutes(app: StintApp, deps: AppDeps): void {
   const { ctx } = deps;
@@ -111,9 +119,10 @@ export function registerRoutes(app: StintApp, deps: AppDeps): void {
     cancelRequest(ctx, who(request), request.params.id),
   );
 
-  app.get('/v1/grants', { schema: { querystring: GrantListQuery, response: { 200: GrantsResponse, ...errors } } }, async (request) => ({
-    grants: await listGrants(ctx, who(request), request.query),
-  }));
+  const grantListings = new GrantListings(ctx);
+  app.get('/v1/grants', { schema: { querystring: GrantListQuery, response: { 200: GrantsResponse, ...errors } } }, async (request, reply) =>
+    sendEncoded(reply, await grantListings.json(who(request), request.query)),
+  );
   app.get('/v1/grants/:id/credential', { schema: { params: IdParams, response: { 200: CredentialResponse, ...errors } } }, async (request, reply) => {
     const credential = await readCredential(ctx, who(request), request.params.id);
     reply.header('cache-control', 'no-store');

@@ -13,21 +13,39 @@ export interface Store {
   dialect: Dialect;
   /** Where the data lives, for logs (no password). */
   description: string;
+  /** SQLite in a file only; see {@link SnapshotReader}. */
+  snapshot?: SnapshotReader;
   close(): Promise<void>;
 }
 
-const INT8_OID = 20;
+/**
+ * A second, read-only SQLite connection. It sees committed data only, never a transaction the
+ * writer connection has open (Kysely holds that one across awaits), and its reads do not queue
+ * behind writes. `version()` moves after every commit this server makes (the writer counts
+ * them, see `countingCommits`), so a result read here stays exactly current until it moves.
+ * A commit by another process on the file (Stint never does that: SQLite serves one server,
+ * replicas need PostgreSQL) is seen through `PRAGMA data_version` within a second; asking SQLite
+ * on every call would cost a read transaction (~7 us, a quarter of a cached listing's time).
+ */
+export interface SnapshotReader {
+  version(): number;
+  all<T>(sql: string, parameters: readonly unknown[]): T[];
+  close(): void;
+}
 
-/** Opens SQLite (a file path) or PostgreSQL (a postgres:// URL) and brings the schema up to date. */
+const INT8_OID = 20;
+const FOREIGN_COMMIT_CHECK_MS = 1000;
+
 /** Where a connection that fails outside any query is reported (a failover, a restart). */
 export interface StoreLog {
   warn(fields: object, message: string): void;
 }
 
+/** Opens SQLite (a file path) or PostgreSQL (a postgres:// URL) and brings the schema up to date. */
 export async function openStore(location: string, log?: StoreLog): Promise<Store> {
-  const store = location.startsWith('postgres://') || location.startsWith('postgresql://')
-    ? openPostgres(location, log)
-    : openSqlite(location);
+  const isPostgres = location.startsWith('postgres://') || location.startsWith('postgresql://');
+  const commits = { count: 0 };
+  const store = isPostgres ? openPostgres(location, log) : openSqlite(location, commits);
   const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
@@ -35,29 +53,61 @@ export async function openStore(location: string, log?: StoreLog): Promise<Store
     await store.close();
     throw new Error(`Database migration ${failed} failed on ${store.description}: ${String(error)}`);
   }
-  return store;
+  // Opened after the migrations, so the file and its tables exist; an in-memory database is
+  // private to one connection and has no second one.
+  if (isPostgres || location === ':memory:') return store;
+  const snapshot = openSnapshotReader(location, commits);
+  return {
+    ...store,
+    snapshot,
+    async close() {
+      snapshot.close();
+      await store.close();
+    },
+  };
 }
 
-function openSqlite(path: string): Store {
+function openSqlite(path: string, commits: { count: number }): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SQLite(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: countingCommits(withStatementCache(database), commits) }) });
   return { db, dialect: 'sqlite', description: `sqlite:${path}`, close: () => db.destroy() };
 }
+
+function openSnapshotReader(path: string, commits: { count: number }, now = Date.now): SnapshotReader {
+  const database = new SQLite(path, { readonly: true, fileMustExist: true });
+  database.pragma('busy_timeout = 5000');
+  const statements = withStatementCache(database);
+  const dataVersion = database.prepare('PRAGMA data_version').pluck();
+  let foreign = { seen: dataVersion.get() as number, bumps: 0, checkedAt: now() };
+  return {
+    version() {
+      if (now() - foreign.checkedAt >= FOREIGN_COMMIT_CHECK_MS) {
+        const seen = dataVersion.get() as number;
+        foreign = { seen, bumps: foreign.bumps + (seen === foreign.seen ? 0 : 1), checkedAt: now() };
+      }
+      return commits.count + foreign.bumps * 2 ** 32;
+    },
+    all: <T>(sql: string, parameters: readonly unknown[]) => statements.prepare(sql).all(...parameters) as T[],
+    close: () => database.close(),
+  };
+}
+
+type Statement = Pick<SQLite.Statement, 'reader' | 'readonly' | 'all' | 'run' | 'iterate'>;
 
 /**
  * Kysely's SQLite driver prepares every statement anew; compiling SQL is a large share of a
  * request's time. The same few hundred statements repeat, so keep them prepared.
  */
 function withStatementCache(database: SQLite.Database, limit = 500) {
-  const cache = new Map<string, SQLite.Statement>();
+  const cache = new Map<string, Statement>();
   return {
     close: () => database.close(),
-    prepare(sql: string) {
+    prepare(sql: string): Statement {
       let statement = cache.get(sql);
       if (!statement) {
         if (cache.size >= limit) cache.clear();
@@ -65,6 +115,42 @@ function withStatementCache(database: SQLite.Database, limit = 500) {
         cache.set(sql, statement);
       }
       return statement;
+    },
+  };
+}
+
+/**
+ * Counts, after they run, the writer's statements that change data or end a transaction, for
+ * the snapshot reader's version. SQLite calls COMMIT read-only (it only times the changes of
+ * other statements), so transaction ends are named here: counting only the changes, before the
+ * commit, would let a reader keep what it read in between, which the commit then replaced.
+ */
+function countingCommits(statements: ReturnType<typeof withStatementCache>, commits: { count: number }) {
+  const counted = new WeakMap<Statement, Statement>();
+  const afterwards = <T>(run: () => T): T => {
+    try {
+      return run();
+    } finally {
+      commits.count++;
+    }
+  };
+  return {
+    close: statements.close,
+    prepare(sql: string): Statement {
+      const statement = statements.prepare(sql);
+      if (statement.readonly && !/^\s*(commit|end|rollback|release)\b/i.test(sql)) return statement;
+      let wrapped = counted.get(statement);
+      if (!wrapped) {
+        wrapped = {
+          reader: statement.reader,
+          readonly: statement.readonly,
+          all: (...parameters) => afterwards(() => statement.all(...parameters)),
+          run: (...parameters) => afterwards(() => statement.run(...parameters)),
+          iterate: (...parameters) => afterwards(() => statement.iterate(...parameters)),
+        };
+        counted.set(statement, wrapped);
+      }
+      return wrapped;
     },
   };
 }
