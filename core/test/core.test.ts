@@ -70,7 +70,14 @@ describe('core: sign-in, live approval, keychain vault, wipe at the deadline', (
     expect(alice.core.getState().grants).toEqual([]);
     expect((await alice.core.env([])).grants).toEqual([]);
     // The app's own clock and the server's "ended" event both reach this grant: one receipt.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Wait until the server's sweeper has really ended it (so its event is on the way), then
+    // give the event stream the time the release test gives it.
+    for (const deadline = Date.now() + 8000; ; await new Promise((r) => setTimeout(r, 50))) {
+      const onServer = await dev.api('alice', 'GET', `/v1/requests/${request.id}`);
+      if (onServer.body.grant?.state === 'ended') break;
+      if (Date.now() > deadline) throw new Error(`the server did not end grant ${grant.grantId} within 8 s of its deadline`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
     expect(alice.notices.filter((n) => n.kind === 'grant-wiped' && n.grantId === grant.grantId)).toHaveLength(1);
   });
 
