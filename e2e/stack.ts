@@ -64,6 +64,8 @@ export interface Stack {
   signIn(person: PersonName): Promise<void>;
   /** Signs in only when not signed in already (a journey run alone, or after journey 8). */
   ensureSignedIn(person: PersonName): Promise<void>;
+  /** Opens a URL the way the person's system browser would: in the browser they signed in with. */
+  openInBrowser(person: PersonName, url: string): Promise<Page>;
 }
 
 export const run = {
@@ -203,6 +205,8 @@ export const test = base.extend<object, { stack: Stack }>({
         });
       }
       const decisions: Decision[] = [];
+      // The browser context each person signed in with holds their session at the IdP.
+      const signInPages = new Map<PersonName, Page>();
       const stack: Stack = {
         dir,
         cluster,
@@ -242,7 +246,9 @@ export const test = base.extend<object, { stack: Stack }>({
           const agent = people[person];
           const login = agent.stintAsync(['login']);
           const url = await agent.nextBrowserUrl();
-          await idpLoginOpener(browser, person).open(url);
+          const opener = idpLoginOpener(browser, person);
+          await opener.open(url);
+          signInPages.set(person, opener.lastPage()!);
           const result = await login;
           expect(result.status, result.stderr).toBe(0);
           expect(result.stdout).toMatch(/^Signed in as/);
@@ -252,6 +258,12 @@ export const test = base.extend<object, { stack: Stack }>({
         async ensureSignedIn(person) {
           const { auth } = stintJson<{ auth: { status: string } }>(people[person], ['status']);
           if (auth.status !== 'signed-in') await stack.signIn(person);
+        },
+        async openInBrowser(person, url) {
+          const signedIn = signInPages.get(person);
+          const page = signedIn ? await signedIn.context().newPage() : await browser.newPage();
+          await page.goto(url);
+          return page;
         },
       };
       // Bearer tokens the journeys send to the server themselves (stack.server.api): a log line

@@ -88,7 +88,9 @@ describe('stint CLI and shell hooks', () => {
     }
     expect(agent.stint(['prompt']).stdout).toMatch(/^staging-db \d+s\n$/);
 
-    // The secret never reached a command line or a shell's history.
+    // The secret never reached a command line or a shell's history. For bash the `set -x` check
+    // above is the strong one (xtrace prints every command the hook runs, with its arguments);
+    // `ps` adds what every process's argv holds at this instant.
     expect(spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout).not.toContain(env.STAGING_DB_TOKEN);
     const history = await shells.bash!.read('$(history | grep -cF -- "$STAGING_DB_TOKEN")');
     expect(history, shells.bash!.screen()).toBe('0');

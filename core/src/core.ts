@@ -15,6 +15,7 @@ import type { z } from 'zod';
 import { ApiClient, ApiError } from './api/client';
 import { EventStream } from './api/events';
 import { OidcClient, SignInError, type BrowserOpener, type Tokens } from './auth/oidc';
+import { openSignOutPage } from './auth/sign-out-page';
 import { ExpiryClock } from './clock/expiry-clock';
 import type { ClockEvent } from './clock/schedule';
 import { silentLog, type CoreLog, type Notifier } from './platform';
@@ -292,7 +293,10 @@ export class StintCore {
     if (this.oidc) {
       if (refreshToken) await this.oidc.revokeRefreshToken(refreshToken);
       const endSession = await this.oidc.endSessionUrl(idToken).catch(() => null);
-      if (endSession) await this.platform.opener.open(endSession).catch(() => undefined);
+      if (endSession) {
+        const page = await openSignOutPage(endSession);
+        await this.platform.opener.open(page.url).catch(() => page.close());
+      }
     }
   }
 

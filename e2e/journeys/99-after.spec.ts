@@ -1,6 +1,7 @@
-// After the journeys: what they left behind. No issued secret may be anywhere but the keychain
-// (agents' settings, runtime folders and logs, the server's data folder, database and log), the
-// audit chain verifies, and the audit export holds every decision the journeys made.
+// After the journeys: what they left behind. No issued secret, and no access or ID token, may be
+// anywhere but the keychain and memory (agents' settings, runtime folders and logs, the server's
+// data folder, database and log), the audit chain verifies, and the audit export holds every
+// decision the journeys made.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,9 +15,10 @@ function filesUnder(dir: string): string[] {
   });
 }
 
+const SIGNED_JWT = /eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}/;
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 
-test('no issued secret appears in any file Stint wrote: settings, runtime, logs, database', ({ stack }) => {
+test('no issued secret or token appears in any file Stint wrote: settings, runtime, logs, database', ({ stack }) => {
   const secrets = [...new Set(lines(run.secretsFile()).map((line) => JSON.parse(line) as string))];
   // Journey 1 alone issues a PostgreSQL password, a database URL and a refresh token.
   expect(secrets.length).toBeGreaterThanOrEqual(3);
@@ -33,6 +35,9 @@ test('no issued secret appears in any file Stint wrote: settings, runtime, logs,
     bytes += content.length;
     const text = content.toString('latin1');
     for (const secret of secrets) if (text.includes(secret)) found.push(`${file} holds a secret beginning ${secret.slice(0, 4)}…`);
+    // Access and ID tokens live only in the agents' memory, so they cannot be listed above;
+    // any signed JWT at all in a file would be one of them.
+    if (SIGNED_JWT.test(text)) found.push(`${file} holds a signed JWT (an access or ID token)`);
   }
   console.log(`scanned ${files.length} files (${Math.round(bytes / 1024)} KiB) for ${secrets.length} issued secrets`);
   expect(found).toEqual([]);

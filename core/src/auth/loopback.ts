@@ -44,11 +44,11 @@ export async function openLoopbackRedirect(): Promise<LoopbackRedirect> {
 
   const server = createServer((req, res) => {
     const path = pathAndQuery(req);
-    if (!path || path.pathname !== CALLBACK_PATH) return send(res, 404, page('Not found', 'There is nothing here.'));
-    if (req.method !== 'GET') return send(res, 405, page('Not allowed', 'This address only takes the sign-in redirect.'));
+    if (!path || path.pathname !== CALLBACK_PATH) return send(res, 404, page('Not found', ['There is nothing here.']));
+    if (req.method !== 'GET') return send(res, 405, page('Not allowed', ['This address only takes the sign-in redirect.']));
     // One authorization response per sign-in (RFC 9700 §4.2.4 / code replay): a second request
     // can only arrive on a connection that was open before we stopped listening.
-    if (consumed || finishing) return send(res, 410, page('Already used', 'This sign-in link was already used. Return to Stint.'));
+    if (consumed || finishing) return send(res, 410, page('Already used', ['This sign-in link was already used. Return to Stint.']));
     consumed = true;
     waiting = res;
     // Stop accepting connections at once, before the (slower) token exchange runs.
@@ -79,8 +79,8 @@ export async function openLoopbackRedirect(): Promise<LoopbackRedirect> {
       waiting = undefined;
       if (res && !res.headersSent) {
         const html = outcome.ok
-          ? page('Signed in to Stint', 'You are signed in to Stint. You can close this tab and return to Stint.')
-          : page('Stint could not sign you in', outcome.reason, 'Return to Stint and sign in again.');
+          ? page('Signed in to Stint', ['You are signed in to Stint. You can close this tab and return to Stint.'])
+          : page('Stint could not sign you in', [outcome.reason, 'Return to Stint and sign in again.']);
         await new Promise<void>((resolve) => send(res, outcome.ok ? 200 : 400, html, resolve));
       }
       // Keep-alive and preconnected sockets would otherwise hold the server open after close().
@@ -101,15 +101,20 @@ function pathAndQuery(req: IncomingMessage): URL | undefined {
   }
 }
 
-function send(res: ServerResponse, status: number, html: string, done?: () => void): void {
+/**
+ * Defence in depth against XSS on this origin (other loopback apps share "127.0.0.1"): no
+ * script, no remote resource, no form, no framing, even if an escape were ever missed.
+ */
+export const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'";
+
+export function send(res: ServerResponse, status: number, html: string, done?: () => void, csp = PAGE_CSP): void {
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
-    // Defence in depth against XSS on this origin (other loopback apps share "127.0.0.1"): no
-    // script, no remote resource, no framing, even if an escape were ever missed.
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'",
+    'content-security-policy': csp,
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',
-    // The URL holds the authorization code: keep it out of caches and of any Referer.
+    // The URL holds the authorization code (or the sign-out page's key): keep it out of caches
+    // and of any Referer.
     'cache-control': 'no-store',
     'referrer-policy': 'no-referrer',
     connection: 'close',
@@ -117,15 +122,18 @@ function send(res: ServerResponse, status: number, html: string, done?: () => vo
   res.end(html, done);
 }
 
-/** A self-contained page; every text goes through escapeHtml because `reason` may quote the IdP. */
-function page(title: string, ...paragraphs: string[]): string {
+/**
+ * A self-contained page; every text goes through escapeHtml because `reason` may quote the IdP.
+ * `markup` is HTML the caller built from escaped parts (the sign-out page's form).
+ */
+export function page(title: string, paragraphs: readonly string[], markup = ''): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:15vh auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}</style>
-</head><body><h1>${escapeHtml(title)}</h1>${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('')}</body></html>`;
+</head><body><h1>${escapeHtml(title)}</h1>${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('')}${markup}</body></html>`;
 }
 
-function escapeHtml(text: string): string {
+export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

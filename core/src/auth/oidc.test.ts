@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startHostileIdp, type HostileIdp } from './hostile-idp.fixture';
 import { OidcClient, SignInError, type BrowserOpener, type SignInErrorCode, type Tokens } from './oidc';
 import { portRefuses } from './port-probe.fixture';
+import { openSignOutPage } from './sign-out-page';
 
 /**
  * The part of server/src/dev/idp.ts used here. Its dev IdP is the real OpenID Provider the app
@@ -220,6 +221,34 @@ describe('OidcClient against the dev IdP, with Chromium as the system browser', 
 
     const withoutHint = new URL((await client.endSessionUrl(null))!);
     expect(withoutHint.searchParams.has('id_token_hint')).toBe(false);
+  });
+
+  it('hands sign-out to the browser through a one-time loopback address: no ID token on a command line', async () => {
+    const client = new OidcClient({ issuer: devIdp.issuer, clientId: devIdp.clientId });
+    const { tokens } = await signInWithChromium(client);
+    const endSession = (await client.endSessionUrl(tokens.idToken))!;
+    const signOut = await openSignOutPage(endSession);
+    // What goes to the browser's command line: a loopback address with a random key, no token.
+    expect(signOut.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/sign-out\/[A-Za-z0-9_-]{22}$/);
+    expect(signOut.url).not.toContain(tokens.idToken!);
+    expect((await fetch(new URL('/sign-out/not-the-key', signOut.url), { redirect: 'manual' })).status).toBe(404);
+
+    const context = await (await launchBrowser()).newContext();
+    try {
+      await context.route((u) => u.hostname !== '127.0.0.1', (route) => route.abort());
+      const page = await context.newPage();
+      const atIdp = page.waitForRequest((r) => r.url().startsWith(`${devIdp.issuer}/session/end?`));
+      await page.goto(signOut.url);
+      // The browser took the token to the IdP itself, and the IdP accepted it (a hint it cannot
+      // verify gets an error page, not this one).
+      expect((await atIdp).url()).toBe(endSession);
+      await page.waitForSelector('text=You are signed out');
+    } finally {
+      await context.close();
+    }
+    expect(await signOut.served).toBe(true);
+    // Answered once, then gone: the key in the address opens nothing any more.
+    await expect(fetch(signOut.url, { redirect: 'manual' })).rejects.toThrow();
   });
 
   it('revokes a refresh token so it can no longer refresh, and never throws', async () => {
