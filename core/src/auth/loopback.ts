@@ -6,7 +6,7 @@
  * `finish`, which answers the waiting browser tab and stops listening, so a later request to
  * the same URL is refused by the operating system rather than by our code.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** The path the IdP redirects to; the IdP registers http://127.0.0.1/callback with any port. */
@@ -55,20 +55,7 @@ export async function openLoopbackRedirect(): Promise<LoopbackRedirect> {
     server.close();
     deliver(new URL(`${redirectUri}${path.search}`));
   });
-  // A browser tab that never finishes its request must not keep the port open for long.
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    // 127.0.0.1, not localhost (RFC 8252 §8.3): "localhost" may resolve to another interface or
-    // to ::1 while the browser tries the other, and an IP literal cannot be re-pointed by DNS.
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   redirectUri = `http://127.0.0.1:${port}${CALLBACK_PATH}`;
   const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
 
@@ -91,6 +78,23 @@ export async function openLoopbackRedirect(): Promise<LoopbackRedirect> {
   }
 
   return { redirectUri, port, received, finish };
+}
+
+/** Listens on 127.0.0.1 with a port the OS picks, for a browser that may never finish a request. */
+export async function listenOnLoopback(server: Server): Promise<number> {
+  // A browser tab that never finishes its request must not keep the port open for long.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // 127.0.0.1, not localhost (RFC 8252 §8.3): "localhost" may resolve to another interface or
+    // to ::1 while the browser tries the other, and an IP literal cannot be re-pointed by DNS.
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
 }
 
 function pathAndQuery(req: IncomingMessage): URL | undefined {

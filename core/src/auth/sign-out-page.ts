@@ -12,8 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { page, send } from './loopback';
+import { listenOnLoopback, page, send } from './loopback';
 
 export interface SignOutPage {
   /** http://127.0.0.1:PORT/sign-out/RANDOM: what may go on the browser's command line. */
@@ -38,15 +37,7 @@ export async function openSignOutPage(endSessionUrl: string, lifetimeMs = LIFETI
     res.writeHead(303, { location: endSessionUrl, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', connection: 'close' });
     res.end(() => void close());
   });
-  server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   // Neither the listener nor its timer keeps a process alive that is otherwise done.
   server.unref();
   const timer = setTimeout(() => void close(), lifetimeMs);
