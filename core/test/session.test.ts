@@ -61,7 +61,7 @@ describe('core: the session', () => {
     }
   });
 
-  it('ends the session at the IdP on sign-out (its end-session endpoint, with the ID token as hint)', async () => {
+  it('ends the session at the IdP on sign-out (its end-session endpoint, with the ID token as hint, through a loopback hand-off)', async () => {
     const opened: string[] = [];
     const login = idpLoginOpener(browser, 'alice');
     const alice = await makeCore({
@@ -81,7 +81,12 @@ describe('core: the session', () => {
     await alice.core.stop();
     const discovery = (await (await fetch(`${dev.issuer}/.well-known/openid-configuration`)).json()) as { end_session_endpoint: string };
     expect(opened).toHaveLength(2);
-    const endSession = new URL(opened[1]!);
+    // The browser is handed a one-time loopback address, never the ID token itself...
+    expect(opened[1]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/sign-out\/[A-Za-z0-9_-]{22}$/);
+    // ...which sends it on to the IdP's end-session endpoint with the token as hint.
+    const handOff = await fetch(opened[1]!, { redirect: 'manual' });
+    expect(handOff.status).toBe(303);
+    const endSession = new URL(handOff.headers.get('location')!);
     expect(`${endSession.origin}${endSession.pathname}`).toBe(discovery.end_session_endpoint);
     expect(endSession.searchParams.get('id_token_hint')).toMatch(/^ey/);
     expect(keychainLookup(alice.service, 'session:refresh-token')).toBeNull();
