@@ -15,7 +15,7 @@ import type { z } from 'zod';
 import { ApiClient, ApiError } from './api/client';
 import { EventStream } from './api/events';
 import { OidcClient, SignInError, type BrowserOpener, type Tokens } from './auth/oidc';
-import { openSignOutPage } from './auth/sign-out-page';
+import { openSignOutPage, type SignOutPage } from './auth/sign-out-page';
 import { ExpiryClock } from './clock/expiry-clock';
 import type { ClockEvent } from './clock/schedule';
 import { silentLog, type CoreLog, type Notifier } from './platform';
@@ -67,6 +67,7 @@ export class StintCore {
   private stream: EventStream | null = null;
   private oidc: OidcClient | null = null;
   private tokens: Tokens | null = null;
+  private signOutPage: SignOutPage | null = null;
   private refreshing: Promise<boolean> | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
   private signInAbort: AbortController | null = null;
@@ -173,6 +174,14 @@ export class StintCore {
    */
   get identityProviderIssuer(): string | null {
     return this.oidc?.issuer ?? null;
+  }
+
+  /**
+   * The one-time loopback address sign-out is handing to the browser (sign-out-page.ts), while
+   * it waits; the Electron shell lets exactly this plain-http address through as well.
+   */
+  get signOutAddress(): string | null {
+    return this.signOutPage?.url ?? null;
   }
 
   private async oidcClient(): Promise<OidcClient> {
@@ -295,6 +304,10 @@ export class StintCore {
       const endSession = await this.oidc.endSessionUrl(idToken).catch(() => null);
       if (endSession) {
         const page = await openSignOutPage(endSession);
+        this.signOutPage = page;
+        void page.served.then(() => {
+          if (this.signOutPage === page) this.signOutPage = null;
+        });
         await this.platform.opener.open(page.url).catch(() => page.close());
       }
     }

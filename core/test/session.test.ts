@@ -84,8 +84,11 @@ describe('core: the session', () => {
     // The browser is handed a one-time loopback address, never the ID token itself...
     expect(opened[1]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/sign-out\/[A-Za-z0-9_-]{22}$/);
     // ...which sends it on to the IdP's end-session endpoint with the token as hint.
+    expect(alice.core.signOutAddress).toBe(opened[1]); // what the Electron shell lets through
     const handOff = await fetch(opened[1]!, { redirect: 'manual' });
     expect(handOff.status).toBe(303);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(alice.core.signOutAddress).toBeNull(); // served once: nothing to let through any more
     const endSession = new URL(handOff.headers.get('location')!);
     expect(`${endSession.origin}${endSession.pathname}`).toBe(discovery.end_session_endpoint);
     expect(endSession.searchParams.get('id_token_hint')).toMatch(/^ey/);

@@ -112,7 +112,7 @@ const pageLinks: ExternalOpener = {
 const signInOpener = {
   async open(url: string): Promise<void> {
     const issuer = host?.core.identityProviderIssuer ?? null;
-    if (!isAllowedSignInUrl(url, issuer)) throw new Error(`Refusing to open the sign-in address: it is not an https page (nor your development identity provider ${issuer ?? ''}). Check the server URL in Stint's settings.`);
+    if (!isAllowedSignInUrl(url, issuer, host?.core.signOutAddress ?? null)) throw new Error(`Refusing to open the sign-in address: it is not an https page (nor your development identity provider ${issuer ?? ''}). Check the server URL in Stint's settings.`);
     await shell.openExternal(url);
   },
 };

@@ -161,4 +161,11 @@ describe('isAllowedSignInUrl', () => {
     expect(isAllowedSignInUrl('http://127.0.0.1:8788/auth', null)).toBe(false);
     expect(isAllowedSignInUrl('not a url', issuer)).toBe(false);
   });
+  it('opens core’s own sign-out address over loopback http, that exact address only', () => {
+    const own = 'http://127.0.0.1:41234/sign-out/T3T-l7EIFJizBwzu7thsqw';
+    expect(isAllowedSignInUrl(own, issuer, own)).toBe(true);
+    expect(isAllowedSignInUrl(own, issuer, null)).toBe(false);
+    expect(isAllowedSignInUrl('http://127.0.0.1:41234/sign-out/another-key-of-22-chars', issuer, own)).toBe(false);
+    expect(isAllowedSignInUrl(`${own}?next=file:///etc/passwd`, issuer, own)).toBe(false);
+  });
 });

@@ -109,12 +109,15 @@ export function isAllowedExternalUrl(url: string, idpOrigin: string | null): boo
  * sends the sign-in over plain http, and credentials hidden in a URL for phishing. https to
  * any host is allowed, since providers put their login pages on other hosts than their issuer
  * (Cognito, some Azure tenants); plain http only to the issuer's own origin when that issuer is
- * a development IdP on this machine's loopback, never to another loopback port. (Which hosts
+ * a development IdP on this machine's loopback, never to another loopback port, except the one
+ * address core serves at sign-out (it carries the ID token to the IdP off the command line). (Which hosts
  * are the provider's is the approval server's to say: a hostile server could name any issuer,
  * so this check is about schemes and the loopback exception, and core's discovery checks
  * insist on https endpoints as well.)
  */
-export function isAllowedSignInUrl(url: string, issuer: string | null): boolean {
+export function isAllowedSignInUrl(url: string, issuer: string | null, signOutAddress: string | null = null): boolean {
+  // Core's own one-time sign-out address (http://127.0.0.1:PORT/sign-out/KEY), exactly.
+  if (signOutAddress !== null && url === signOutAddress) return true;
   if (!URL.canParse(url)) return false;
   const target = new URL(url);
   if (target.username || target.password) return false;
