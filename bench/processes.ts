@@ -11,9 +11,12 @@ export interface Child<T> {
   stop(): Promise<void>;
 }
 
+/** BENCH_PROFILE=<dir>: the benchmark server writes a CPU profile there when it stops (node --cpu-prof). */
+const profiling = (file: string) => (process.env.BENCH_PROFILE && file === 'bench/bench-server.ts' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
+
 /** Runs a TypeScript file under tsx and resolves with the first JSON line it prints. */
 export async function startTsChild<T>(file: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Child<T>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, file), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [...profiling(file), '--import', 'tsx', join(REPO, file), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   const info = await new Promise<T>((resolvePromise, reject) => {
     const timer = setTimeout(() => reject(new Error(`${file} printed nothing within 60 s:\n${output}`)), 60_000);

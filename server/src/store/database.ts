@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SelectQueryBuilder } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Driver, type SelectQueryBuilder } from 'kysely';
 import pg from 'pg';
+import { GroupCommitDriver, type SqliteStatements } from './group-commit';
 import { migrationProvider } from './migrations';
 import type { Database as Schema } from './schema';
 
@@ -74,8 +75,23 @@ function openSqlite(path: string, commits: { count: number }): Store {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: countingCommits(withStatementCache(database), commits) }) });
+  const statements = countingCommits(withStatementCache(database), commits);
+  const db = new Kysely<Schema>({ dialect: new GroupCommitSqliteDialect(database, statements) });
   return { db, dialect: 'sqlite', description: `sqlite:${path}`, close: () => db.destroy() };
+}
+
+/** Kysely's SQLite dialect with its driver swapped for {@link GroupCommitDriver}. */
+class GroupCommitSqliteDialect extends SqliteDialect {
+  constructor(
+    private readonly database: SQLite.Database,
+    private readonly statements: SqliteStatements,
+  ) {
+    super({ database });
+  }
+
+  override createDriver(): Driver {
+    return new GroupCommitDriver(this.database, this.statements);
+  }
 }
 
 function openSnapshotReader(path: string, commits: { count: number }, now = Date.now): SnapshotReader {
