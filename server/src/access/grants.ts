@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newRowId } from '../store/ids';
 import type { Credential, ExtendBody, GrantEndReason } from '@stint/contract';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
@@ -7,9 +7,9 @@ import { SYSTEM_ACTOR, type Principal } from '../auth/principal';
 import { appendEvents } from '../events/log';
 import type { IssuedCredential } from '../providers/provider';
 import { forUpdate } from '../store/database';
-import type { Database, GrantRow, RequestRow } from '../store/schema';
+import type { Database, GrantRow, RequestRow, ReviewRow } from '../store/schema';
 import { ApiProblem, GRANT_VIEW_COLUMNS, notFound, parseList, requesterAudience, systemFor, toGrant, type AccessContext } from './context';
-import { createRequest, reviewsFor, stateChangeEffects } from './requests';
+import { createRequest, loadRequestView, reviewsFor, stateChangeEffects } from './requests';
 
 type ExtendInput = z.output<typeof ExtendBody>;
 
@@ -31,48 +31,64 @@ function personOf(row: RequestRow) {
 const describeError = (error: unknown) => String((error as Error)?.message ?? error).replace(/\/\/[^@\s]*@/g, '//***@').slice(0, 500);
 
 /**
- * Turns an approved request into an active grant: the window starts now. The grant row is
- * claimed first (one per request, enforced by a unique key), then the provider issues
- * outside any transaction, then the result is recorded.
+ * Claims the grant of an approved request inside the caller's transaction (the one that
+ * approves it, so approval and claim commit together): the window starts now, the grant is
+ * `issuing`, and the unique key on its request id makes it one per request. The caller sets
+ * the request's `grant_id` in the same transaction; {@link issueGrant} then asks the provider.
+ */
+export async function claimGrant(ctx: AccessContext, trx: Kysely<Database>, request: RequestRow, startsAt: number): Promise<GrantRow> {
+  const grant: GrantRow = {
+    id: newRowId(),
+    request_id: request.id,
+    system_id: request.system_id,
+    grantee_sub: request.requester_sub,
+    grantee_name: request.requester_name,
+    grantee_email: request.requester_email,
+    provider: systemFor(ctx, request.system_id)?.provider.type ?? 'unknown',
+    state: 'issuing',
+    starts_at: startsAt,
+    expires_at: startsAt + request.duration_seconds * 1000,
+    ended_at: null,
+    end_reason: null,
+    env_names: '[]',
+    credential_sealed: null,
+    provider_state: null,
+    warned: 0,
+    revoke_attempts: 0,
+    next_attempt_at: null,
+    lease_owner: null,
+    lease_until: null,
+    revoke_count: 0,
+    last_error: null,
+  };
+  await trx.insertInto('grants').values(grant).execute();
+  return grant;
+}
+
+/**
+ * Activates an approved request that has no grant yet (after a crash between approval and
+ * claim, on a database written before approval and claim shared a transaction).
  */
 export async function activateRequest(ctx: AccessContext, requestId: string): Promise<void> {
-  const { db } = ctx.store;
   const startsAt = ctx.now();
-  const claimed = await db.transaction().execute(async (trx) => {
+  const claimed = await ctx.store.db.transaction().execute(async (trx) => {
     const request = await forUpdate(ctx.store, trx.selectFrom('requests').selectAll().where('id', '=', requestId)).executeTakeFirst();
     if (!request || request.state !== 'approved' || request.grant_id) return null;
     const existing = await trx.selectFrom('grants').select('id').where('request_id', '=', requestId).executeTakeFirst();
     if (existing) return null;
-    const grant: GrantRow = {
-      id: randomUUID(),
-      request_id: requestId,
-      system_id: request.system_id,
-      grantee_sub: request.requester_sub,
-      grantee_name: request.requester_name,
-      grantee_email: request.requester_email,
-      provider: systemFor(ctx, request.system_id)?.provider.type ?? 'unknown',
-      state: 'issuing',
-      starts_at: startsAt,
-      expires_at: startsAt + request.duration_seconds * 1000,
-      ended_at: null,
-      end_reason: null,
-      env_names: '[]',
-      credential_sealed: null,
-      provider_state: null,
-      warned: 0,
-      revoke_attempts: 0,
-      next_attempt_at: null,
-      lease_owner: null,
-      lease_until: null,
-      revoke_count: 0,
-      last_error: null,
-    };
-    await trx.insertInto('grants').values(grant).execute();
+    const grant = await claimGrant(ctx, trx, request, startsAt);
     await trx.updateTable('requests').set({ grant_id: grant.id, updated_at: startsAt }).where('id', '=', requestId).execute();
-    return { grant, request };
+    return { grant, request: { ...request, grant_id: grant.id, updated_at: startsAt } };
   });
-  if (!claimed) return;
-  const { grant, request } = claimed;
+  if (claimed) await issueGrant(ctx, claimed.grant, claimed.request);
+}
+
+/**
+ * Asks the provider for a claimed grant's credential, outside any transaction (it may take a
+ * network round trip), then records the result. Answers with the request and grant as that
+ * record left them, for the API's reply.
+ */
+export async function issueGrant(ctx: AccessContext, grant: GrantRow, request: RequestRow, reviews?: readonly ReviewRow[]) {
   const system = systemFor(ctx, grant.system_id);
   const provider = ctx.providers.forSystem(grant.system_id);
 
@@ -82,7 +98,7 @@ export async function activateRequest(ctx: AccessContext, requestId: string): Pr
     if (!system || !provider) throw new Error(`system ${grant.system_id} is no longer configured`);
     issued = await provider.issue({
       grantId: grant.id,
-      requestId,
+      requestId: request.id,
       system,
       user: personOf(request),
       startsAt: grant.starts_at,
@@ -93,12 +109,12 @@ export async function activateRequest(ctx: AccessContext, requestId: string): Pr
     failure = describeError(error);
     ctx.log.error({ grantId: grant.id, systemId: grant.system_id, err: failure }, 'provider failed to issue a credential');
   }
-  await recordIssue(ctx, grant, issued, failure);
+  return recordIssue(ctx, grant, issued, failure, reviews);
 }
 
-async function recordIssue(ctx: AccessContext, grant: GrantRow, issued: IssuedCredential | null, failure: string | null) {
+async function recordIssue(ctx: AccessContext, grant: GrantRow, issued: IssuedCredential | null, failure: string | null, knownReviews?: readonly ReviewRow[]) {
   const now = ctx.now();
-  await ctx.store.db.transaction().execute(async (trx) => {
+  const recorded = await ctx.store.db.transaction().execute(async (trx) => {
     const request = await forUpdate(ctx.store, trx.selectFrom('requests').selectAll().where('id', '=', grant.request_id)).executeTakeFirstOrThrow();
     let updated: GrantRow;
     let requestState: 'active' | 'revoked';
@@ -120,18 +136,43 @@ async function recordIssue(ctx: AccessContext, grant: GrantRow, issued: IssuedCr
       requestState = 'revoked';
       audit.push({ actor: SYSTEM_ACTOR, action: 'grant.issue_failed', targetType: 'grant', targetId: grant.id, detail: { requestId: grant.request_id, systemId: grant.system_id, error: failure } });
     }
-    await trx.updateTable('grants').set(updated).where('id', '=', grant.id).execute();
+    const { id: _id, ...changes } = updated;
+    const moved = await trx.updateTable('grants').set(changes).where('id', '=', grant.id).where('state', '=', 'issuing').executeTakeFirst();
+    if (Number(moved.numUpdatedRows) === 0) {
+      // Already recorded: recovery gave this issue up as failed (it ran past the 30 s that
+      // recovery waits) and its revoke ran with nothing to go on. A credential the provider
+      // made after all must not outlive that: revoke it again, this time with its own state.
+      if (issued) {
+        await trx
+          .updateTable('grants')
+          .set({ state: 'revoking', provider_state: JSON.stringify(issued.state), next_attempt_at: now, lease_owner: null, lease_until: null })
+          .where('id', '=', grant.id)
+          .execute();
+        await appendAudit(ctx.store, trx, now, [
+          { actor: SYSTEM_ACTOR, action: 'grant.late_credential_revoked', targetType: 'grant', targetId: grant.id, detail: { requestId: grant.request_id, systemId: grant.system_id } },
+        ]);
+      }
+      return null;
+    }
     await trx.updateTable('requests').set({ state: requestState, updated_at: now }).where('id', '=', grant.request_id).execute();
-    const effects = stateChangeEffects({ ...request, state: requestState, updated_at: now }, await reviewsFor(trx, [request.id]), SYSTEM_ACTOR);
+    const reviews = knownReviews ?? (await reviewsFor(trx, [request.id]));
+    const effects = stateChangeEffects({ ...request, state: requestState, updated_at: now }, reviews, SYSTEM_ACTOR);
     await appendAudit(ctx.store, trx, now, [...audit, effects.audit]);
     await appendEvents(ctx.store, trx, now, [
       ...effects.events,
       { audience: requesterAudience(request), event: { type: issued ? 'grant.activated' : 'grant.ended', grant: toGrant(updated) } },
     ]);
+    return { request: effects.view, grant: updated };
   });
-  if (issued) ctx.metrics.grantsActivated.inc();
-  ctx.eventsCommitted();
-  if (!issued) await runRevocation(ctx, grant.id);
+  if (recorded && issued) {
+    ctx.metrics.grantsActivated.inc();
+    ctx.eventsCommitted();
+    return { request: recorded.request, grant: toGrant(recorded.grant) };
+  }
+  if (recorded) ctx.eventsCommitted();
+  await runRevocation(ctx, grant.id);
+  const request = await loadRequestView(ctx.store.db, grant.request_id);
+  return { request: request!, grant: (await loadGrant(ctx.store.db, grant.id))! };
 }
 
 /**
@@ -214,17 +255,23 @@ export async function runRevocation(ctx: AccessContext, grantId: string): Promis
     return 'retrying';
   }
   const done = ctx.now();
-  await db.transaction().execute(async (trx) => {
-    await trx
+  return db.transaction().execute(async (trx) => {
+    const ended = await trx
       .updateTable('grants')
       .set((eb) => ({ state: 'ended', revoke_count: eb('revoke_count', '+', 1), lease_owner: null, lease_until: null, next_attempt_at: null, last_error: null }))
       .where('id', '=', grantId)
-      .execute();
+      // A credential recorded while this revoke ran (see recordIssue) still needs its own.
+      .where((eb) => (claim.provider_state === null ? eb('provider_state', 'is', null) : eb('provider_state', '=', claim.provider_state)))
+      .executeTakeFirst();
+    if (Number(ended.numUpdatedRows) === 0) {
+      await trx.updateTable('grants').set({ lease_owner: null, lease_until: null }).where('id', '=', grantId).where('lease_owner', '=', ctx.replicaId).execute();
+      return 'retrying';
+    }
     await appendAudit(ctx.store, trx, done, [
       { actor: SYSTEM_ACTOR, action: 'grant.credential_revoked', targetType: 'grant', targetId: grantId, detail: { systemId: claim.system_id, attempts: claim.revoke_attempts + 1 } },
     ]);
+    return 'ended' as const;
   });
-  return 'ended';
 }
 
 async function revokeAll(ctx: AccessContext, ids: readonly string[], concurrency = 16): Promise<void> {

@@ -1,4 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { newRowId } from '../store/ids';
 import type { RequestState } from '@stint/contract';
 import type { z } from 'zod';
 import type { Kysely } from 'kysely';
@@ -7,7 +8,7 @@ import { appendAudit, type AuditRecord } from '../audit/chain';
 import { SYSTEM_ACTOR, type Principal } from '../auth/principal';
 import { appendEvents, type Audience } from '../events/log';
 import { forUpdate } from '../store/database';
-import type { Database, RequestRow, ReviewRow } from '../store/schema';
+import type { Database, GrantRow, RequestRow, ReviewRow } from '../store/schema';
 import {
   ApiProblem,
   maySeeRequest,
@@ -19,7 +20,7 @@ import {
   toAccessRequest,
   type AccessContext,
 } from './context';
-import { activateRequest, applyExtension, loadGrant } from './grants';
+import { applyExtension, claimGrant, issueGrant, loadGrant } from './grants';
 import { decideRequest, maySee, reviewRefusal } from './policy';
 import { assertTransition, isPendingExpired, stateAfterReviews } from './request-machine';
 
@@ -44,7 +45,7 @@ export function stateChangeEffects(row: RequestRow, reviews: readonly ReviewRow[
   ];
   if (row.approvals_required > 0) events.push({ audience: reviewerAudience(row), event: { type: 'review.updated', request: view } });
   const audit: AuditRecord = { actor, action: `request.${row.state}`, targetType: 'request', targetId: row.id, detail: { systemId: row.system_id, ...detail } };
-  return { events, audit };
+  return { view, events, audit };
 }
 
 const bodyHash = (body: unknown) => createHash('sha256').update(JSON.stringify(body)).digest('hex');
@@ -72,7 +73,7 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
   const now = ctx.now();
   const approved = decision.outcome !== 'review';
   const row: RequestRow = {
-    id: randomUUID(),
+    id: newRowId(),
     system_id: system.id,
     requester_sub: user.sub,
     requester_name: user.name,
@@ -95,8 +96,9 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
     grant_id: null,
   };
 
+  let claimed: GrantRow | null = null;
   try {
-    await db.transaction().execute(async (trx) => {
+    claimed = await db.transaction().execute(async (trx) => {
       await trx.insertInto('requests').values(row).execute();
       if (idempotencyKey) {
         await trx.insertInto('idempotency').values({ user_sub: user.sub, key: idempotencyKey, body_hash: hash, request_id: row.id, created_at: now }).execute();
@@ -117,6 +119,11 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
       if (!approved) {
         await appendEvents(ctx.store, trx, now, [{ audience: reviewerAudience(row), event: { type: 'review.requested', request: toAccessRequest(row, []) } }]);
       }
+      if (!approved || row.extends_grant_id) return null;
+      // Approved by policy: the grant is claimed in the same commit as the request.
+      const grant = await claimGrant(ctx, trx, row, now);
+      await trx.updateTable('requests').set({ grant_id: grant.id }).where('id', '=', row.id).execute();
+      return grant;
     });
   } catch (error) {
     // A concurrent twin with the same Idempotency-Key won the insert: answer with its result.
@@ -129,10 +136,9 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
   ctx.metrics.requestsCreated.inc({ outcome: decision.outcome });
   ctx.eventsCommitted();
 
-  if (approved) {
-    if (row.extends_grant_id) await applyExtension(ctx, row.id);
-    else await activateRequest(ctx, row.id);
-  }
+  if (claimed) return { ...(await issueGrant(ctx, claimed, { ...row, grant_id: claimed.id }, [])), replayed: false };
+  if (!approved) return { request: toAccessRequest(row, []), grant: null, replayed: false };
+  await applyExtension(ctx, row.id);
   const request = await loadRequestView(db, row.id);
   if (!request) throw new Error(`request ${row.id} vanished after creation`);
   return { request, grant: request.grantId ? await loadGrant(db, request.grantId) : null, replayed: false };
@@ -168,7 +174,7 @@ export async function reviewRequest(ctx: AccessContext, reviewer: Principal, req
       throw new ApiProblem(409, 'already_reviewed', 'You have already reviewed this request; each person counts once.');
     }
     const review: ReviewRow = {
-      id: randomUUID(),
+      id: newRowId(),
       request_id: requestId,
       reviewer_sub: reviewer.sub,
       reviewer_name: reviewer.name,
@@ -184,10 +190,13 @@ export async function reviewRequest(ctx: AccessContext, reviewer: Principal, req
       { actor: reviewer.sub, action: `review.${input.decision}`, targetType: 'request', targetId: requestId, detail: { systemId: row.system_id, comment: review.comment } },
     ];
     let updated = row;
+    let claimed: GrantRow | null = null;
     if (next !== 'pending') {
       assertTransition(row.state as RequestState, next);
-      updated = { ...row, state: next, updated_at: now };
-      await trx.updateTable('requests').set({ state: next, updated_at: now }).where('id', '=', requestId).execute();
+      // Approval and the grant's claim commit together (an extension moves its grant instead).
+      if (next === 'approved' && !row.extends_grant_id) claimed = await claimGrant(ctx, trx, row, now);
+      updated = { ...row, state: next, updated_at: now, grant_id: claimed?.id ?? row.grant_id };
+      await trx.updateTable('requests').set({ state: next, updated_at: now, grant_id: updated.grant_id }).where('id', '=', requestId).execute();
     }
     const effects = stateChangeEffects(updated, reviews, reviewer.sub);
     if (next !== 'pending') audit.push(effects.audit);
@@ -195,13 +204,12 @@ export async function reviewRequest(ctx: AccessContext, reviewer: Principal, req
     // The requester hears of every review (a "1 of 2 approvals" shows live in their app), and
     // other reviewers see the request change either way.
     await appendEvents(ctx.store, trx, now, effects.events);
-    return { next, extendsGrant: row.extends_grant_id };
+    return { next, row: updated, reviews, view: effects.view, claimed };
   });
   ctx.eventsCommitted();
-  if (outcome.next === 'approved') {
-    if (outcome.extendsGrant) await applyExtension(ctx, requestId);
-    else await activateRequest(ctx, requestId);
-  }
+  if (outcome.claimed) return issueGrant(ctx, outcome.claimed, outcome.row, outcome.reviews);
+  if (outcome.next !== 'approved') return { request: outcome.view, grant: outcome.row.grant_id ? await loadGrant(db, outcome.row.grant_id) : null };
+  await applyExtension(ctx, requestId);
   const request = await loadRequestView(db, requestId);
   if (!request) throw notFound('request', requestId);
   return { request, grant: request.grantId ? await loadGrant(db, request.grantId) : null };

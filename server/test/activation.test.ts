@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { verifyAudit } from '../src/audit/chain';
+import { demoProvider } from '../src/providers/demo';
+import type { ProviderFactory } from '../src/providers/provider';
+import { ENGINES, startHarness, type Harness } from './harness';
+
+/** A named test double: the demo provider, whose issue waits until the test lets it finish. */
+function gatedProvider() {
+  const state = { issuing: [] as (() => void)[], revoked: [] as Record<string, unknown>[] };
+  const factory: ProviderFactory = (system) => {
+    const demo = demoProvider(system);
+    return {
+      ...demo,
+      async issue(input) {
+        await new Promise<void>((resolve) => state.issuing.push(resolve));
+        return demo.issue(input);
+      },
+      async revoke(input) {
+        state.revoked.push(input.state);
+      },
+    };
+  };
+  const issueStarted = async () => {
+    while (state.issuing.length === 0) await new Promise((r) => setTimeout(r, 5));
+  };
+  return { state, factory, issueStarted };
+}
+
+const staging = { systemId: 'staging-db', durationSeconds: 600, reason: 'deploy' };
+let open: Harness[] = [];
+afterEach(async () => {
+  for (const h of open) await h.close();
+  open = [];
+});
+
+describe.each(ENGINES)('activating an approved request on %s', (engine) => {
+  it('claims the grant in the commit that approves: while the provider issues, the request names its issuing grant', async () => {
+    const gated = gatedProvider();
+    const h = await startHarness({ engine, providers: { demo: gated.factory }, manualSweep: true });
+    open.push(h);
+    const created = await h.api('alice', 'POST', '/v1/requests', staging);
+    expect(created.body.request.state).toBe('pending');
+    const review = h.api('bob', 'POST', `/v1/requests/${created.body.request.id}/reviews`, { decision: 'approve' });
+    await gated.issueStarted();
+
+    const request = await h.server.store.db.selectFrom('requests').selectAll().where('id', '=', created.body.request.id).executeTakeFirstOrThrow();
+    expect(request.state).toBe('approved');
+    expect(request.grant_id).not.toBeNull();
+    const grant = await h.server.store.db.selectFrom('grants').selectAll().where('id', '=', request.grant_id!).executeTakeFirstOrThrow();
+    expect(grant).toMatchObject({ state: 'issuing', request_id: request.id, grantee_sub: 'alice' });
+
+    gated.state.issuing.shift()!();
+    const reviewed = await review;
+    expect(reviewed.status).toBe(200);
+    expect(reviewed.body.request).toMatchObject({ state: 'active', grantId: grant.id });
+    expect(reviewed.body.grant).toMatchObject({ id: grant.id, state: 'active' });
+    // The answer is what a fresh read shows.
+    const fresh = await h.api('alice', 'GET', `/v1/requests/${created.body.request.id}`);
+    expect(fresh.body).toEqual({ request: reviewed.body.request, grant: reviewed.body.grant });
+  });
+
+  it('revokes a credential that arrives after recovery gave its issue up, with the credential’s own state', async () => {
+    const gated = gatedProvider();
+    const h = await startHarness({ engine, providers: { demo: gated.factory }, manualSweep: true });
+    open.push(h);
+    const created = await h.api('alice', 'POST', '/v1/requests', staging);
+    const review = h.api('bob', 'POST', `/v1/requests/${created.body.request.id}/reviews`, { decision: 'approve' });
+    await gated.issueStarted();
+
+    // The provider is slow past the 30 s recovery waits for: recovery records a failure.
+    h.clock.advance(31_000);
+    await h.server.sweeper.runOnce();
+    const { grant_id: grantId } = await h.server.store.db.selectFrom('requests').select('grant_id').where('id', '=', created.body.request.id).executeTakeFirstOrThrow();
+    expect(gated.state.revoked).toEqual([{}]);
+
+    // Then the provider answers after all: its credential must not become usable.
+    gated.state.issuing.shift()!();
+    const reviewed = await review;
+    expect(reviewed.body.request.state).toBe('revoked');
+    expect(reviewed.body.grant).toMatchObject({ id: grantId, state: 'ended', endReason: 'failed' });
+    expect(gated.state.revoked).toHaveLength(2);
+    expect(gated.state.revoked[1]).toHaveProperty('tokenSuffix');
+    expect((await h.api('alice', 'GET', `/v1/grants/${grantId}/credential`)).status).toBe(410);
+    const actions = (await h.server.store.db.selectFrom('audit').select('action').where('target_id', '=', grantId!).orderBy('seq').execute()).map((r) => r.action);
+    expect(actions).toEqual(['grant.issue_failed', 'grant.credential_revoked', 'grant.late_credential_revoked', 'grant.credential_revoked']);
+    expect(await verifyAudit(h.server.store.db)).toMatchObject({ ok: true });
+  });
+});
