@@ -88,7 +88,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     config: () => config,
     providers: registry,
     sealer: new CredentialSealer(options.credentialKey),
-    eventsCommitted: () => hub.kick(),
+    eventsCommitted: (events) => hub.kick(events),
     now: options.now ?? Date.now,
     log,
     metrics,

@@ -6,6 +6,7 @@ import type { Metrics } from '../observability/metrics';
 import type { ProviderRegistry } from '../providers/provider';
 import type { Store } from '../store/database';
 import type { GrantRow, RequestRow, ReviewRow } from '../store/schema';
+import type { LoggedEvent } from '../events/log';
 import type { CredentialSealer } from './sealer';
 
 /** Everything the access flows need, passed in so tests can set the clock and the providers. */
@@ -14,8 +15,8 @@ export interface AccessContext {
   config(): ServerConfig;
   providers: ProviderRegistry;
   sealer: CredentialSealer;
-  /** Wakes this replica's event delivery after a commit. */
-  eventsCommitted(): void;
+  /** Wakes this replica's event delivery after a commit, with the events it wrote (appendEvents' answer). */
+  eventsCommitted(events: readonly LoggedEvent[]): void;
   now(): number;
   log: Logger;
   metrics: Metrics;

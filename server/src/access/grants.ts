@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import { appendAudit, type AuditRecord } from '../audit/chain';
 import { SYSTEM_ACTOR, type Principal } from '../auth/principal';
-import { appendEvents } from '../events/log';
+import { appendEvents, type LoggedEvent } from '../events/log';
 import type { IssuedCredential } from '../providers/provider';
 import { forUpdate } from '../store/database';
 import type { Database, GrantRow, RequestRow, ReviewRow } from '../store/schema';
@@ -158,18 +158,17 @@ async function recordIssue(ctx: AccessContext, grant: GrantRow, issued: IssuedCr
     const reviews = knownReviews ?? (await reviewsFor(trx, [request.id]));
     const effects = stateChangeEffects({ ...request, state: requestState, updated_at: now }, reviews, SYSTEM_ACTOR);
     await appendAudit(ctx.store, trx, now, [...audit, effects.audit]);
-    await appendEvents(ctx.store, trx, now, [
+    const events = await appendEvents(ctx.store, trx, now, [
       ...effects.events,
       { audience: requesterAudience(request), event: { type: issued ? 'grant.activated' : 'grant.ended', grant: toGrant(updated) } },
     ]);
-    return { request: effects.view, grant: updated };
+    return { request: effects.view, grant: updated, events };
   });
+  if (recorded) ctx.eventsCommitted(recorded.events);
   if (recorded && issued) {
     ctx.metrics.grantsActivated.inc();
-    ctx.eventsCommitted();
     return { request: recorded.request, grant: toGrant(recorded.grant) };
   }
-  if (recorded) ctx.eventsCommitted();
   await runRevocation(ctx, grant.id);
   const request = await loadRequestView(ctx.store.db, grant.request_id);
   return { request: request!, grant: (await loadGrant(ctx.store.db, grant.id))! };
@@ -181,6 +180,7 @@ async function recordIssue(ctx: AccessContext, grant: GrantRow, issued: IssuedCr
  */
 async function endGrants(ctx: AccessContext, ids: readonly string[], reason: GrantEndReason, actor: string, detail: Record<string, unknown> = {}): Promise<GrantRow[]> {
   const now = ctx.now();
+  let events: LoggedEvent[] = [];
   const ended = await ctx.store.db.transaction().execute(async (trx) => {
     // The state check makes ending idempotent across replicas: a grant leaves "active" once.
     const rows = await trx
@@ -205,7 +205,7 @@ async function endGrants(ctx: AccessContext, ids: readonly string[], reason: Gra
       ...rows.map((g) => ({ actor, action: `grant.${reason}`, targetType: 'grant', targetId: g.id, detail: { systemId: g.system_id, grantee: g.grantee_sub, ...detail } })),
       ...effects.map((e) => e.audit),
     ]);
-    await appendEvents(ctx.store, trx, now, [
+    events = await appendEvents(ctx.store, trx, now, [
       ...rows.map((g) => ({ audience: { subs: [g.grantee_sub], groups: [], notSubs: [] }, event: { type: 'grant.ended' as const, grant: toGrant(g) } })),
       ...effects.flatMap((e) => e.events),
     ]);
@@ -215,7 +215,7 @@ async function endGrants(ctx: AccessContext, ids: readonly string[], reason: Gra
     ctx.metrics.grantsEnded.inc({ reason });
     if (reason === 'expired') ctx.metrics.revokeLateness.observe(Math.max(0, now - row.expires_at) / 1000);
   }
-  if (ended.length > 0) ctx.eventsCommitted();
+  if (ended.length > 0) ctx.eventsCommitted(events);
   return ended;
 }
 
@@ -312,6 +312,7 @@ export async function retryRevocations(ctx: AccessContext, limit = 100): Promise
 export async function noticeExpiringGrants(ctx: AccessContext): Promise<number> {
   const now = ctx.now();
   const horizon = now + ctx.config().expiringNotice * 1000;
+  let events: LoggedEvent[] = [];
   const count = await ctx.store.db.transaction().execute(async (trx) => {
     const rows = await trx
       .updateTable('grants')
@@ -322,13 +323,13 @@ export async function noticeExpiringGrants(ctx: AccessContext): Promise<number> 
       .where('expires_at', '>', now)
       .returningAll()
       .execute();
-    await appendEvents(ctx.store, trx, now, rows.map((g) => ({
+    events = await appendEvents(ctx.store, trx, now, rows.map((g) => ({
       audience: { subs: [g.grantee_sub], groups: [], notSubs: [] },
       event: { type: 'grant.expiring' as const, grant: toGrant(g), secondsLeft: Math.max(0, Math.round((g.expires_at - now) / 1000)) },
     })));
     return rows.length;
   });
-  if (count > 0) ctx.eventsCommitted();
+  if (count > 0) ctx.eventsCommitted(events);
   return count;
 }
 
@@ -403,9 +404,9 @@ export async function applyExtension(ctx: AccessContext, requestId: string): Pro
       failure = `the provider could not extend the credential: ${describeError(error)}`;
     }
   }
-  await db.transaction().execute(async (trx) => {
+  const logged = await db.transaction().execute(async (trx) => {
     const locked = await forUpdate(ctx.store, trx.selectFrom('requests').selectAll().where('id', '=', requestId)).executeTakeFirstOrThrow();
-    if (locked.state !== 'approved') return;
+    if (locked.state !== 'approved') return [];
     const current = grant && (await trx.selectFrom('grants').selectAll().where('id', '=', grant.id).executeTakeFirst());
     if (!failure && current?.state !== 'active') failure = 'the grant ended before the extension was applied';
     const state = failure ? 'revoked' : 'active';
@@ -425,9 +426,9 @@ export async function applyExtension(ctx: AccessContext, requestId: string): Pro
       audit.push({ actor: SYSTEM_ACTOR, action: 'grant.extended', targetType: 'grant', targetId: current.id, detail: { requestId, expiresAt: new Date(expiresAt).toISOString() } });
     }
     await appendAudit(ctx.store, trx, now, audit);
-    await appendEvents(ctx.store, trx, now, events);
+    return appendEvents(ctx.store, trx, now, events);
   });
-  ctx.eventsCommitted();
+  ctx.eventsCommitted(logged);
 }
 
 /** GET /v1/grants/:id/credential: the grantee alone, while active; every read is audited. */

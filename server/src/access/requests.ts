@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import type { CreateRequestBody as CreateRequestSchema, ReviewBody as ReviewSchema } from '@stint/contract';
 import { appendAudit, type AuditRecord } from '../audit/chain';
 import { SYSTEM_ACTOR, type Principal } from '../auth/principal';
-import { appendEvents, type Audience } from '../events/log';
+import { appendEvents, type Audience, type LoggedEvent } from '../events/log';
 import { forUpdate } from '../store/database';
 import type { Database, GrantRow, RequestRow, ReviewRow } from '../store/schema';
 import {
@@ -97,6 +97,7 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
   };
 
   let claimed: GrantRow | null = null;
+  let events: LoggedEvent[] = [];
   try {
     claimed = await db.transaction().execute(async (trx) => {
       await trx.insertInto('requests').values(row).execute();
@@ -117,7 +118,7 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
       }
       await appendAudit(ctx.store, trx, now, audit);
       if (!approved) {
-        await appendEvents(ctx.store, trx, now, [{ audience: reviewerAudience(row), event: { type: 'review.requested', request: toAccessRequest(row, []) } }]);
+        events = await appendEvents(ctx.store, trx, now, [{ audience: reviewerAudience(row), event: { type: 'review.requested', request: toAccessRequest(row, []) } }]);
       }
       if (!approved || row.extends_grant_id) return null;
       // Approved by policy: the grant is claimed in the same commit as the request.
@@ -134,7 +135,7 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
     throw error;
   }
   ctx.metrics.requestsCreated.inc({ outcome: decision.outcome });
-  ctx.eventsCommitted();
+  ctx.eventsCommitted(events);
 
   if (claimed) return { ...(await issueGrant(ctx, claimed, { ...row, grant_id: claimed.id }, [])), replayed: false };
   if (!approved) return { request: toAccessRequest(row, []), grant: null, replayed: false };
@@ -203,10 +204,10 @@ export async function reviewRequest(ctx: AccessContext, reviewer: Principal, req
     await appendAudit(ctx.store, trx, now, audit);
     // The requester hears of every review (a "1 of 2 approvals" shows live in their app), and
     // other reviewers see the request change either way.
-    await appendEvents(ctx.store, trx, now, effects.events);
-    return { next, row: updated, reviews, view: effects.view, claimed };
+    const events = await appendEvents(ctx.store, trx, now, effects.events);
+    return { next, row: updated, reviews, view: effects.view, claimed, events };
   });
-  ctx.eventsCommitted();
+  ctx.eventsCommitted(outcome.events);
   if (outcome.claimed) return issueGrant(ctx, outcome.claimed, outcome.row, outcome.reviews);
   if (outcome.next !== 'approved') return { request: outcome.view, grant: outcome.row.grant_id ? await loadGrant(db, outcome.row.grant_id) : null };
   await applyExtension(ctx, requestId);
@@ -218,7 +219,7 @@ export async function reviewRequest(ctx: AccessContext, reviewer: Principal, req
 /** POST /v1/requests/:id/cancel: the requester withdraws a pending request. */
 export async function cancelRequest(ctx: AccessContext, user: Principal, requestId: string) {
   const now = ctx.now();
-  await ctx.store.db.transaction().execute(async (trx) => {
+  const events = await ctx.store.db.transaction().execute(async (trx) => {
     const row = await forUpdate(ctx.store, trx.selectFrom('requests').selectAll().where('id', '=', requestId)).executeTakeFirst();
     if (!row || !maySeeRequest(row, user)) throw notFound('request', requestId);
     if (row.requester_sub !== user.sub) throw new ApiProblem(403, 'not_requester', 'Only the requester can cancel a request.');
@@ -228,9 +229,9 @@ export async function cancelRequest(ctx: AccessContext, user: Principal, request
     await trx.updateTable('requests').set({ state: 'cancelled', updated_at: now }).where('id', '=', requestId).execute();
     const effects = stateChangeEffects(updated, await reviewsFor(trx, [requestId]), user.sub);
     await appendAudit(ctx.store, trx, now, [effects.audit]);
-    await appendEvents(ctx.store, trx, now, effects.events);
+    return appendEvents(ctx.store, trx, now, effects.events);
   });
-  ctx.eventsCommitted();
+  ctx.eventsCommitted(events);
   const request = await loadRequestView(ctx.store.db, requestId);
   if (!request) throw notFound('request', requestId);
   return { request, grant: null };
@@ -241,7 +242,7 @@ export async function expirePendingRequests(ctx: AccessContext, limit = 500): Pr
   const now = ctx.now();
   const expired = await ctx.store.db.transaction().execute(async (trx) => {
     const due = await trx.selectFrom('requests').select('id').where('state', '=', 'pending').where('pending_expires_at', '<=', now).limit(limit).execute();
-    if (due.length === 0) return 0;
+    if (due.length === 0) return { count: 0, events: [] };
     const rows = await trx
       .updateTable('requests')
       .set({ state: 'expired', updated_at: now })
@@ -252,11 +253,10 @@ export async function expirePendingRequests(ctx: AccessContext, limit = 500): Pr
     const reviews = await reviewsFor(trx, rows.map((r) => r.id));
     const effects = rows.map((row) => stateChangeEffects(row, reviews, SYSTEM_ACTOR, { why: 'pending_ttl' }));
     await appendAudit(ctx.store, trx, now, effects.map((e) => e.audit));
-    await appendEvents(ctx.store, trx, now, effects.flatMap((e) => e.events));
-    return rows.length;
+    return { count: rows.length, events: await appendEvents(ctx.store, trx, now, effects.flatMap((e) => e.events)) };
   });
-  if (expired > 0) ctx.eventsCommitted();
-  return expired;
+  if (expired.count > 0) ctx.eventsCommitted(expired.events);
+  return expired.count;
 }
 
 export async function listRequests(ctx: AccessContext, user: Principal, query: { scope: 'mine' | 'review' | 'all'; state?: string | undefined; limit: number }) {

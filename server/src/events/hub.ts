@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal';
 import type { Store } from '../store/database';
-import { isFor, lastEventId, PG_EVENT_CHANNEL, readEventsAfter } from './log';
+import { isFor, lastEventId, PG_EVENT_CHANNEL, readEventsAfter, type LoggedEvent } from './log';
 
 export interface Subscriber {
   user: Pick<Principal, 'sub' | 'groups'>;
@@ -31,7 +31,7 @@ export class EventHub {
   ) {}
 
   async start(): Promise<void> {
-    this.cursor = await lastEventId(this.store.db);
+    this.cursor = await lastEventId(this.store.reader);
     if (this.options.pgUrl) await this.listen(this.options.pgUrl);
     this.poll = setInterval(() => this.kick(), this.options.pollMs ?? 2000);
     this.poll.unref();
@@ -60,9 +60,14 @@ export class EventHub {
     return () => this.subscribers.delete(subscriber);
   }
 
-  /** Something was committed: deliver everything after the cursor. Calls coalesce. */
-  kick(): void {
+  /**
+   * Something was committed: deliver everything after the cursor. Calls coalesce. Events this
+   * process just committed may come along: when they follow the cursor directly (they usually
+   * do) they go out as they are, without reading them back; otherwise the log is read.
+   */
+  kick(committed: readonly LoggedEvent[] = []): void {
     if (this.closed) return;
+    if (!this.pumping && this.deliverInOrder(committed)) return;
     if (this.pumping) {
       this.again = true;
       return;
@@ -78,13 +83,27 @@ export class EventHub {
       });
   }
 
+  /** Delivers events that continue the cursor without a gap; false if any did not. */
+  private deliverInOrder(committed: readonly LoggedEvent[]): boolean {
+    if (committed.length === 0) return false;
+    for (const logged of committed) {
+      const id = Number(logged.envelope.id);
+      if (id <= this.cursor) continue; // already read from the log
+      if (id !== this.cursor + 1) return false;
+      this.deliver(logged);
+    }
+    return true;
+  }
+
+  private deliver({ audience, envelope }: LoggedEvent): void {
+    this.cursor = Number(envelope.id);
+    for (const subscriber of this.subscribers) if (isFor(audience, subscriber.user)) subscriber.send(envelope);
+  }
+
   private async pump(): Promise<void> {
     for (;;) {
-      const batch = await readEventsAfter(this.store.db, this.cursor, 500);
-      for (const { audience, envelope } of batch) {
-        this.cursor = Number(envelope.id);
-        for (const subscriber of this.subscribers) if (isFor(audience, subscriber.user)) subscriber.send(envelope);
-      }
+      const batch = await readEventsAfter(this.store.reader, this.cursor, 500);
+      for (const logged of batch) if (Number(logged.envelope.id) > this.cursor) this.deliver(logged);
       if (batch.length < 500) return;
     }
   }

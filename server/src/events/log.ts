@@ -18,21 +18,36 @@ export function isFor(audience: Audience, user: Pick<Principal, 'sub' | 'groups'
   return audience.subs.includes(user.sub) || audience.groups.some((g) => user.groups.includes(g));
 }
 
-/** Records events inside the caller's transaction; with PostgreSQL every replica hears of it at commit. */
+/**
+ * Records events inside the caller's transaction, and returns them as logged (with their ids)
+ * for the caller to hand to `ctx.eventsCommitted` once the transaction has committed. With
+ * PostgreSQL every replica also hears of them at commit.
+ */
 export async function appendEvents(
   store: Pick<Store, 'dialect'>,
   trx: Kysely<Database>,
   at: number,
   events: readonly { audience: Audience; event: StintEvent }[],
-): Promise<void> {
-  if (events.length === 0) return;
+): Promise<LoggedEvent[]> {
+  if (events.length === 0) return [];
   await lockAppendLog(store, trx);
-  await trx
+  const insert = trx
     .insertInto('events')
-    .values(events.map(({ audience, event }) => ({ at, type: event.type, audience: JSON.stringify(audience), payload: JSON.stringify(event) })))
-    .execute();
-  // NOTIFY is transactional: it is delivered only if and when this transaction commits.
-  if (store.dialect === 'postgres') await sql`select pg_notify(${PG_EVENT_CHANNEL}, '')`.execute(trx);
+    .values(events.map(({ audience, event }) => ({ at, type: event.type, audience: JSON.stringify(audience), payload: JSON.stringify(event) })));
+  // One statement's rows take ascending ids in the order given, contiguous under the append
+  // lock. SQLite reports the last id (RETURNING would cost it twice the insert); PostgreSQL
+  // returns them, in no promised order.
+  let firstId: number;
+  if (store.dialect === 'postgres') {
+    const ids = (await insert.returning('id').execute()).map((row) => Number(row.id));
+    firstId = Math.min(...ids);
+    // NOTIFY is transactional: it is delivered only if and when this transaction commits.
+    await sql`select pg_notify(${PG_EVENT_CHANNEL}, '')`.execute(trx);
+  } else {
+    firstId = Number((await insert.executeTakeFirstOrThrow()).insertId) - events.length + 1;
+  }
+  const when = new Date(at).toISOString();
+  return events.map(({ audience, event }, i) => ({ audience, envelope: { id: String(firstId + i), at: when, event } }));
 }
 
 export interface LoggedEvent {

@@ -54,7 +54,7 @@ export async function streamEvents(deps: AppDeps, user: Principal, request: Fast
   if (after !== undefined) {
     try {
       for (let cursor = after; ; ) {
-        const batch = await readEventsAfter(deps.ctx.store.db, cursor, 500);
+        const batch = await readEventsAfter(deps.ctx.store.reader, cursor, 500);
         for (const logged of batch) if (isFor(logged.audience, user)) send(logged.envelope);
         if (batch.length < 500) break;
         cursor = Number(batch.at(-1)!.envelope.id);
