@@ -7,6 +7,7 @@ import { SYSTEM_ACTOR, type Principal } from '../auth/principal';
 import { appendEvents, type LoggedEvent } from '../events/log';
 import type { IssuedCredential } from '../providers/provider';
 import { forUpdate } from '../store/database';
+import { insertRows } from '../store/insert';
 import type { Database, GrantRow, RequestRow, ReviewRow } from '../store/schema';
 import { ApiProblem, GRANT_VIEW_COLUMNS, notFound, parseList, requesterAudience, systemFor, toGrant, type AccessContext } from './context';
 import { createRequest, loadRequestView, reviewsFor, stateChangeEffects } from './requests';
@@ -61,7 +62,7 @@ export async function claimGrant(ctx: AccessContext, trx: Kysely<Database>, requ
     revoke_count: 0,
     last_error: null,
   };
-  await trx.insertInto('grants').values(grant).execute();
+  await insertRows(ctx.store, trx, 'grants', [grant]);
   return grant;
 }
 
@@ -116,13 +117,12 @@ async function recordIssue(ctx: AccessContext, grant: GrantRow, issued: IssuedCr
   const now = ctx.now();
   const recorded = await ctx.store.db.transaction().execute(async (trx) => {
     const request = await forUpdate(ctx.store, trx.selectFrom('requests').selectAll().where('id', '=', grant.request_id)).executeTakeFirstOrThrow();
-    let updated: GrantRow;
+    let changes: Partial<GrantRow>;
     let requestState: 'active' | 'revoked';
     const audit: AuditRecord[] = [];
     if (issued) {
       const credential = JSON.stringify({ fields: issued.fields, env: issued.env });
-      updated = {
-        ...grant,
+      changes = {
         state: 'active',
         env_names: JSON.stringify(Object.keys(issued.env)),
         credential_sealed: ctx.sealer.seal(credential, grant.id),
@@ -132,11 +132,11 @@ async function recordIssue(ctx: AccessContext, grant: GrantRow, issued: IssuedCr
       audit.push({ actor: SYSTEM_ACTOR, action: 'grant.activated', targetType: 'grant', targetId: grant.id, detail: { requestId: grant.request_id, systemId: grant.system_id, grantee: grant.grantee_sub, expiresAt: new Date(grant.expires_at).toISOString() } });
     } else {
       // Whatever the provider half-made is cleaned up by the same revoke path as any ending.
-      updated = { ...grant, state: 'revoking', end_reason: 'failed', ended_at: now, next_attempt_at: now, last_error: failure, provider_state: '{}' };
+      changes = { state: 'revoking', end_reason: 'failed', ended_at: now, next_attempt_at: now, last_error: failure, provider_state: '{}' };
       requestState = 'revoked';
       audit.push({ actor: SYSTEM_ACTOR, action: 'grant.issue_failed', targetType: 'grant', targetId: grant.id, detail: { requestId: grant.request_id, systemId: grant.system_id, error: failure } });
     }
-    const { id: _id, ...changes } = updated;
+    const updated: GrantRow = { ...grant, ...changes };
     const moved = await trx.updateTable('grants').set(changes).where('id', '=', grant.id).where('state', '=', 'issuing').executeTakeFirst();
     if (Number(moved.numUpdatedRows) === 0) {
       // Already recorded: recovery gave this issue up as failed (it ran past the 30 s that

@@ -8,6 +8,7 @@ import { appendAudit, type AuditRecord } from '../audit/chain';
 import { SYSTEM_ACTOR, type Principal } from '../auth/principal';
 import { appendEvents, type Audience, type LoggedEvent } from '../events/log';
 import { forUpdate } from '../store/database';
+import { insertRows } from '../store/insert';
 import type { Database, GrantRow, RequestRow, ReviewRow } from '../store/schema';
 import {
   ApiProblem,
@@ -100,7 +101,7 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
   let events: LoggedEvent[] = [];
   try {
     claimed = await db.transaction().execute(async (trx) => {
-      await trx.insertInto('requests').values(row).execute();
+      await insertRows(ctx.store, trx, 'requests', [row]);
       if (idempotencyKey) {
         await trx.insertInto('idempotency').values({ user_sub: user.sub, key: idempotencyKey, body_hash: hash, request_id: row.id, created_at: now }).execute();
       }
@@ -184,7 +185,7 @@ export async function reviewRequest(ctx: AccessContext, reviewer: Principal, req
       comment: input.comment ?? null,
       created_at: now,
     };
-    await trx.insertInto('reviews').values(review).execute();
+    await insertRows(ctx.store, trx, 'reviews', [review]);
     const reviews = [...existing, review];
     const next = stateAfterReviews(row.approvals_required, reviews.map((r) => ({ reviewerSub: r.reviewer_sub, decision: r.decision as 'approve' | 'deny' })));
     const audit: AuditRecord[] = [

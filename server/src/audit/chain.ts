@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AuditEntry } from '@stint/contract';
 import type { Kysely } from 'kysely';
 import { lockAppendLog, type Store } from '../store/database';
+import { insertRows } from '../store/insert';
 import type { AuditRow, Database } from '../store/schema';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -44,7 +45,7 @@ export async function appendAudit(store: Pick<Store, 'dialect'>, trx: Kysely<Dat
     prevHash = hash;
     return { ...base, hash };
   });
-  await trx.insertInto('audit').values(rows).execute();
+  await insertRows(store, trx, 'audit', rows);
 }
 
 export function toAuditEntry(row: AuditRow): AuditEntry {

@@ -2,6 +2,7 @@ import type { StintEvent, StintEventEnvelope } from '@stint/contract';
 import { sql, type Kysely } from 'kysely';
 import type { Principal } from '../auth/principal';
 import { lockAppendLog, type Store } from '../store/database';
+import { insertRows } from '../store/insert';
 import type { Database, EventRow } from '../store/schema';
 
 /** Who an event is for: named people, members of groups, minus some (the requester of a review). */
@@ -31,21 +32,14 @@ export async function appendEvents(
 ): Promise<LoggedEvent[]> {
   if (events.length === 0) return [];
   await lockAppendLog(store, trx);
-  const insert = trx
-    .insertInto('events')
-    .values(events.map(({ audience, event }) => ({ at, type: event.type, audience: JSON.stringify(audience), payload: JSON.stringify(event) })));
+  const rows = events.map(({ audience, event }) => ({ at, type: event.type, audience: JSON.stringify(audience), payload: JSON.stringify(event) }));
   // One statement's rows take ascending ids in the order given, contiguous under the append
   // lock. SQLite reports the last id (RETURNING would cost it twice the insert); PostgreSQL
   // returns them, in no promised order.
-  let firstId: number;
-  if (store.dialect === 'postgres') {
-    const ids = (await insert.returning('id').execute()).map((row) => Number(row.id));
-    firstId = Math.min(...ids);
-    // NOTIFY is transactional: it is delivered only if and when this transaction commits.
-    await sql`select pg_notify(${PG_EVENT_CHANNEL}, '')`.execute(trx);
-  } else {
-    firstId = Number((await insert.executeTakeFirstOrThrow()).insertId) - events.length + 1;
-  }
+  const inserted = await insertRows(store, trx, 'events', rows, { returningId: true });
+  const firstId = store.dialect === 'postgres' ? Math.min(...inserted.ids) : Number(inserted.insertId) - events.length + 1;
+  // NOTIFY is transactional: it is delivered only if and when this transaction commits.
+  if (store.dialect === 'postgres') await sql`select pg_notify(${PG_EVENT_CHANNEL}, '')`.execute(trx);
   const when = new Date(at).toISOString();
   return events.map(({ audience, event }, i) => ({ audience, envelope: { id: String(firstId + i), at: when, event } }));
 }
