@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Driver, type SelectQueryBuilder } from 'kysely';
 import pg from 'pg';
-import { GroupCommitDriver, type SqliteStatements } from './group-commit';
+import { GroupCommitDriver } from './group-commit';
 import { migrationProvider } from './migrations';
 import type { Database as Schema } from './schema';
 
@@ -22,6 +22,8 @@ export interface Store {
    * commit short), otherwise `db` itself.
    */
   reader: Kysely<Schema>;
+  /** SQLite only: see {@link GroupCommitDriver.generation}. */
+  writeGeneration?: () => number;
   close(): Promise<void>;
 }
 
@@ -84,22 +86,22 @@ function openSqlite(path: string, commits: { count: number }): Store {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const statements = countingCommits(withStatementCache(database), commits);
-  const db = new Kysely<Schema>({ dialect: new GroupCommitSqliteDialect(database, statements) });
-  return { db, reader: db, dialect: 'sqlite', description: `sqlite:${path}`, close: () => db.destroy() };
+  const driver = new GroupCommitDriver(database, countingCommits(withStatementCache(database), commits));
+  const db = new Kysely<Schema>({ dialect: new GroupCommitSqliteDialect(database, driver) });
+  return { db, reader: db, dialect: 'sqlite', description: `sqlite:${path}`, writeGeneration: () => driver.generation, close: () => db.destroy() };
 }
 
 /** Kysely's SQLite dialect with its driver swapped for {@link GroupCommitDriver}. */
 class GroupCommitSqliteDialect extends SqliteDialect {
   constructor(
-    private readonly database: SQLite.Database,
-    private readonly statements: SqliteStatements,
+    database: SQLite.Database,
+    private readonly driver: GroupCommitDriver,
   ) {
     super({ database });
   }
 
   override createDriver(): Driver {
-    return new GroupCommitDriver(this.database, this.statements);
+    return this.driver;
   }
 }
 

@@ -60,6 +60,8 @@ export class GroupCommitDriver implements Driver {
   private held = false;
   private batch: Batch | null = null;
   private closed = false;
+  private dataVersion: number | null = null;
+  private changes = 0;
 
   constructor(
     private readonly database: { inTransaction: boolean },
@@ -69,6 +71,17 @@ export class GroupCommitDriver implements Driver {
   ) {}
 
   async init(): Promise<void> {}
+
+  /**
+   * Moves whenever what this connection wrote might not be what the database holds: a
+   * transaction rolled back, a shared commit failed, a write ran outside any transaction, or
+   * another connection committed (seen through PRAGMA data_version when a shared transaction
+   * begins; it holds the write lock until its commit, so nobody else writes in between). What a
+   * caller remembers of its own writes (the audit chain's head) holds while this stays put.
+   */
+  get generation(): number {
+    return this.changes;
+  }
 
   async acquireConnection(): Promise<DatabaseConnection> {
     await this.lock();
@@ -80,6 +93,9 @@ export class GroupCommitDriver implements Driver {
     if (!this.batch) {
       this.run('begin immediate');
       this.batch = { waiting: [], flushQueued: false };
+      const dataVersion = this.statements.prepare('pragma data_version').all()[0] as { data_version: number };
+      if (dataVersion.data_version !== this.dataVersion) this.changes++;
+      this.dataVersion = dataVersion.data_version;
     }
     // One name serves: transactions take turns on the connection, never nest.
     lease.savepoint = 'stint_tx';
@@ -102,6 +118,7 @@ export class GroupCommitDriver implements Driver {
     const lease = connection as Lease;
     // Already given back: its commit failed, and that rolled the whole batch back.
     if (lease.released) return;
+    this.changes++;
     const batch = this.batch;
     if (batch && this.database.inTransaction) {
       if (batch.waiting.length === 0) {
@@ -151,6 +168,7 @@ export class GroupCommitDriver implements Driver {
     if (!lease.savepoint) this.commitBatch();
     const statement = this.statements.prepare(query.sql);
     if (statement.reader) return { rows: statement.all(...query.parameters) };
+    if (!lease.savepoint) this.changes++;
     const { changes, lastInsertRowid } = statement.run(...query.parameters);
     return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
   }
@@ -182,6 +200,7 @@ export class GroupCommitDriver implements Driver {
     try {
       this.run('commit');
     } catch (error) {
+      this.changes++;
       if (this.database.inTransaction) this.run('rollback');
       for (const waiter of batch.waiting) waiter.reject(error);
       return;

@@ -1,0 +1,55 @@
+import SQLite from 'better-sqlite3';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../store/database';
+import { appendAudit, GENESIS_HASH, hashAuditRow, verifyAudit, type AuditRecord } from './chain';
+
+const record = (action: string): AuditRecord => ({ actor: 'alice', action, targetType: 'request', targetId: 'r1' });
+
+describe('the audit chain on SQLite, with the head remembered between appends', () => {
+  let store: Store;
+  let path: string;
+  const append = (...actions: string[]) => store.db.transaction().execute((trx) => appendAudit(store, trx, Date.now(), actions.map(record)));
+  const actions = async () => (await store.db.selectFrom('audit').select('action').orderBy('seq').execute()).map((r) => r.action);
+
+  beforeEach(async () => {
+    path = join(mkdtempSync(join(tmpdir(), 'stint-chain-')), 'audit.sqlite');
+    store = await openStore(path);
+  });
+  afterEach(async () => store.close());
+
+  it('chains after a transaction that appended and then rolled back', async () => {
+    await append('first');
+    const refused = store.db.transaction().execute(async (trx) => {
+      await appendAudit(store, trx, Date.now(), [record('rolled back')]);
+      throw new Error('refused after auditing');
+    });
+    await expect(refused).rejects.toThrow('refused after auditing');
+    await append('second', 'third');
+    expect(await actions()).toEqual(['first', 'second', 'third']);
+    expect(await verifyAudit(store.db)).toEqual({ ok: true, rows: 3 });
+  });
+
+  it('chains after rows another process appended to the same file', async () => {
+    await append('by the server');
+    const other = new SQLite(path);
+    const head = other.prepare('select seq, hash from audit order by seq desc limit 1').get() as { seq: number; hash: string };
+    const row = { seq: head.seq + 1, at: Date.now(), actor: 'ops', action: 'by another process', target_type: 'request', target_id: 'r2', detail: '{}', prev_hash: head.hash };
+    other.prepare('insert into audit (seq, at, actor, action, target_type, target_id, detail, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      ...Object.values(row),
+      hashAuditRow(row),
+    );
+    other.close();
+    await append('by the server again');
+    expect(await actions()).toEqual(['by the server', 'by another process', 'by the server again']);
+    expect(await verifyAudit(store.db)).toEqual({ ok: true, rows: 3 });
+  });
+
+  it('starts from the genesis hash on an empty chain', async () => {
+    await append('only');
+    const row = await store.db.selectFrom('audit').selectAll().executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ seq: 1, prev_hash: GENESIS_HASH });
+  });
+});
