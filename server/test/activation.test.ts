@@ -4,19 +4,27 @@ import { demoProvider } from '../src/providers/demo';
 import type { ProviderFactory } from '../src/providers/provider';
 import { ENGINES, startHarness, type Harness } from './harness';
 
-/** A named test double: the demo provider, whose issue waits until the test lets it finish. */
-function gatedProvider() {
-  const state = { issuing: [] as (() => void)[], revoked: [] as Record<string, unknown>[] };
+/**
+ * A named test double: the demo provider, whose issue waits until the test lets it finish;
+ * with `holdFirstRevoke` the first revoke waits too; `emptyState` issues with state {} (as a
+ * webhook receiver that keeps its own may).
+ */
+function gatedProvider(options: { holdFirstRevoke?: boolean; emptyState?: boolean } = {}) {
+  const state = { issuing: [] as (() => void)[], revoking: [] as (() => void)[], revoked: [] as { state: Record<string, unknown>; afterIssue: boolean }[], issued: false };
   const factory: ProviderFactory = (system) => {
     const demo = demoProvider(system);
     return {
       ...demo,
       async issue(input) {
         await new Promise<void>((resolve) => state.issuing.push(resolve));
-        return demo.issue(input);
+        const issued = await demo.issue(input);
+        state.issued = true;
+        return options.emptyState ? { ...issued, state: {} } : issued;
       },
       async revoke(input) {
-        state.revoked.push(input.state);
+        const afterIssue = state.issued;
+        if (options.holdFirstRevoke && state.revoked.length === 0 && state.revoking.length === 0) await new Promise<void>((resolve) => state.revoking.push(resolve));
+        state.revoked.push({ state: input.state, afterIssue });
       },
     };
   };
@@ -71,7 +79,7 @@ describe.each(ENGINES)('activating an approved request on %s', (engine) => {
     h.clock.advance(31_000);
     await h.server.sweeper.runOnce();
     const { grant_id: grantId } = await h.server.store.db.selectFrom('requests').select('grant_id').where('id', '=', created.body.request.id).executeTakeFirstOrThrow();
-    expect(gated.state.revoked).toEqual([{}]);
+    expect(gated.state.revoked).toEqual([{ state: {}, afterIssue: false }]);
 
     // Then the provider answers after all: its credential must not become usable.
     gated.state.issuing.shift()!();
@@ -79,10 +87,39 @@ describe.each(ENGINES)('activating an approved request on %s', (engine) => {
     expect(reviewed.body.request.state).toBe('revoked');
     expect(reviewed.body.grant).toMatchObject({ id: grantId, state: 'ended', endReason: 'failed' });
     expect(gated.state.revoked).toHaveLength(2);
-    expect(gated.state.revoked[1]).toHaveProperty('tokenSuffix');
+    expect(gated.state.revoked[1]!.state).toHaveProperty('tokenSuffix');
+    expect(gated.state.revoked[1]!.afterIssue).toBe(true);
     expect((await h.api('alice', 'GET', `/v1/grants/${grantId}/credential`)).status).toBe(410);
     const actions = (await h.server.store.db.selectFrom('audit').select('action').where('target_id', '=', grantId!).orderBy('seq').execute()).map((r) => r.action);
     expect(actions).toEqual(['grant.issue_failed', 'grant.credential_revoked', 'grant.late_credential_revoked', 'grant.credential_revoked']);
+    expect(await verifyAudit(h.server.store.db)).toMatchObject({ ok: true });
+  });
+
+  it('revokes a late credential even while recovery’s own revoke is still running, and credits that revoke once', async () => {
+    // The issue comes back with state {} (the same as recovery's placeholder), and recovery's
+    // revoke, sent before the credential existed, is still in flight when it does.
+    const gated = gatedProvider({ holdFirstRevoke: true, emptyState: true });
+    const h = await startHarness({ engine, providers: { demo: gated.factory }, manualSweep: true });
+    open.push(h);
+    const created = await h.api('alice', 'POST', '/v1/requests', staging);
+    const review = h.api('bob', 'POST', `/v1/requests/${created.body.request.id}/reviews`, { decision: 'approve' });
+    await gated.issueStarted();
+    h.clock.advance(31_000);
+    const sweep = h.server.sweeper.runOnce();
+    while (gated.state.revoking.length === 0) await new Promise((r) => setTimeout(r, 5));
+
+    gated.state.issuing.shift()!();
+    const reviewed = await review;
+    gated.state.revoking.shift()!();
+    await sweep;
+
+    const grantId = reviewed.body.grant.id as string;
+    const grant = await h.server.store.db.selectFrom('grants').selectAll().where('id', '=', grantId).executeTakeFirstOrThrow();
+    expect(grant).toMatchObject({ state: 'ended', end_reason: 'failed', revoke_count: 1, lease_owner: null });
+    // A revoke reached the provider after the credential existed.
+    expect(gated.state.revoked.some((r) => r.afterIssue)).toBe(true);
+    const actions = (await h.server.store.db.selectFrom('audit').select('action').where('target_id', '=', grantId).orderBy('seq').execute()).map((r) => r.action);
+    expect(actions).toEqual(['grant.issue_failed', 'grant.late_credential_revoked', 'grant.credential_revoked']);
     expect(await verifyAudit(h.server.store.db)).toMatchObject({ ok: true });
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { newRowId } from '../store/ids';
 import type { Credential, ExtendBody, GrantEndReason } from '@stint/contract';
 import type { Kysely } from 'kysely';
@@ -226,9 +227,12 @@ async function endGrants(ctx: AccessContext, ids: readonly string[], reason: Gra
 export async function runRevocation(ctx: AccessContext, grantId: string): Promise<'ended' | 'retrying' | 'skipped'> {
   const { db } = ctx.store;
   const now = ctx.now();
+  // The lease names this replica and this attempt: an attempt whose lease was taken away (the
+  // late credential in recordIssue clears it) must not end or release the next one's.
+  const lease = `${ctx.replicaId}/${randomUUID()}`;
   const claim = await db
     .updateTable('grants')
-    .set({ lease_owner: ctx.replicaId, lease_until: now + REVOKE_LEASE_MS })
+    .set({ lease_owner: lease, lease_until: now + REVOKE_LEASE_MS })
     .where('id', '=', grantId)
     .where('state', '=', 'revoking')
     .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
@@ -248,7 +252,7 @@ export async function runRevocation(ctx: AccessContext, grantId: string): Promis
       .updateTable('grants')
       .set({ revoke_attempts: attempts, next_attempt_at: retryAt, lease_owner: null, lease_until: null, last_error: message })
       .where('id', '=', grantId)
-      .where('lease_owner', '=', ctx.replicaId)
+      .where('lease_owner', '=', lease)
       .execute();
     ctx.metrics.revokeFailures.inc({ provider: claim.provider });
     ctx.log.warn({ grantId, systemId: claim.system_id, attempts, retryInMs: retryAt - ctx.now(), err: message }, 'revoke failed; will retry');
@@ -260,13 +264,11 @@ export async function runRevocation(ctx: AccessContext, grantId: string): Promis
       .updateTable('grants')
       .set((eb) => ({ state: 'ended', revoke_count: eb('revoke_count', '+', 1), lease_owner: null, lease_until: null, next_attempt_at: null, last_error: null }))
       .where('id', '=', grantId)
-      // A credential recorded while this revoke ran (see recordIssue) still needs its own.
-      .where((eb) => (claim.provider_state === null ? eb('provider_state', 'is', null) : eb('provider_state', '=', claim.provider_state)))
+      // Lost the lease: a credential was recorded while this revoke ran (see recordIssue), and
+      // the attempt that holds the lease now revokes that one.
+      .where('lease_owner', '=', lease)
       .executeTakeFirst();
-    if (Number(ended.numUpdatedRows) === 0) {
-      await trx.updateTable('grants').set({ lease_owner: null, lease_until: null }).where('id', '=', grantId).where('lease_owner', '=', ctx.replicaId).execute();
-      return 'retrying';
-    }
+    if (Number(ended.numUpdatedRows) === 0) return 'retrying';
     await appendAudit(ctx.store, trx, done, [
       { actor: SYSTEM_ACTOR, action: 'grant.credential_revoked', targetType: 'grant', targetId: grantId, detail: { systemId: claim.system_id, attempts: claim.revoke_attempts + 1 } },
     ]);

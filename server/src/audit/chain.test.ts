@@ -47,6 +47,18 @@ describe('the audit chain on SQLite, with the head remembered between appends', 
     expect(await verifyAudit(store.db)).toEqual({ ok: true, rows: 3 });
   });
 
+  it('chains after an append undone by rolling back to a savepoint', async () => {
+    await append('first');
+    const trx = await store.db.startTransaction().execute();
+    const inner = await trx.savepoint('before_audit').execute();
+    await appendAudit(store, inner, Date.now(), [record('undone')]);
+    await inner.rollbackToSavepoint('before_audit').execute();
+    await trx.commit().execute();
+    await append('second');
+    expect(await actions()).toEqual(['first', 'second']);
+    expect(await verifyAudit(store.db)).toEqual({ ok: true, rows: 2 });
+  });
+
   it('starts from the genesis hash on an empty chain', async () => {
     await append('only');
     const row = await store.db.selectFrom('audit').selectAll().executeTakeFirstOrThrow();

@@ -67,7 +67,12 @@ export class EventHub {
    */
   kick(committed: readonly LoggedEvent[] = []): void {
     if (this.closed) return;
-    if (!this.pumping && this.deliverInOrder(committed)) return;
+    try {
+      if (!this.pumping && this.deliverInOrder(committed)) return;
+    } catch (error) {
+      // Runs in the committing caller: a subscriber's failure must not fail a committed write.
+      this.log.warn({ err: (error as Error).message }, 'event delivery failed; reading the log instead');
+    }
     if (this.pumping) {
       this.again = true;
       return;

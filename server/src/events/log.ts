@@ -37,9 +37,15 @@ export async function appendEvents(
   // lock. SQLite reports the last id (RETURNING would cost it twice the insert); PostgreSQL
   // returns them, in no promised order.
   const inserted = await insertRows(store, trx, 'events', rows, { returningId: true });
-  const firstId = store.dialect === 'postgres' ? Math.min(...inserted.ids) : Number(inserted.insertId) - events.length + 1;
-  // NOTIFY is transactional: it is delivered only if and when this transaction commits.
-  if (store.dialect === 'postgres') await sql`select pg_notify(${PG_EVENT_CHANNEL}, '')`.execute(trx);
+  let firstId = Number(inserted.insertId) - events.length + 1;
+  if (store.dialect === 'postgres') {
+    // NOTIFY is transactional: it is delivered only if and when this transaction commits.
+    await sql`select pg_notify(${PG_EVENT_CHANNEL}, '')`.execute(trx);
+    const ids = inserted.ids.sort((a, b) => a - b);
+    firstId = ids[0]!;
+    // Not one contiguous run (a sequence cache, say): let the hub read them from the log.
+    if (ids.at(-1)! - firstId + 1 !== events.length) return [];
+  }
   const when = new Date(at).toISOString();
   return events.map(({ audience, event }, i) => ({ audience, envelope: { id: String(firstId + i), at: when, event } }));
 }

@@ -27,6 +27,7 @@ function openNotes(maxBatch?: number) {
       const statement = database.prepare(text);
       return {
         reader: statement.reader,
+        readonly: statement.readonly,
         all: (...parameters) => (trail.push(text), statement.all(...parameters)),
         run: (...parameters) => (trail.push(text), statement.run(...parameters)),
       };
@@ -119,6 +120,21 @@ describe('group commit on SQLite', () => {
     await dropped.insertInto('notes').values({ body: 'dropped' }).execute();
     await dropped.rollback().execute();
     expect(notes.storedBodies()).toEqual(['kept']);
+  });
+
+  it('refuses a query on a transaction that is over, even before its commit, so it cannot land in the next one', async () => {
+    let kept: Kysely<Tables> | undefined;
+    const first = notes.db.transaction().execute(async (trx) => {
+      kept = trx;
+      await trx.insertInto('notes').values({ body: 'inside' }).execute();
+    });
+    await notes.released(1); // done, its commit not made yet: Kysely still thinks it open
+    const second = notes.db.transaction().execute(async (trx) => {
+      await trx.insertInto('notes').values({ body: 'next' }).execute();
+      await expect(kept!.insertInto('notes').values({ body: 'stray' }).execute()).rejects.toThrow(/already over/);
+    });
+    await Promise.all([first, second]);
+    expect(notes.storedBodies()).toEqual(['inside', 'next']);
   });
 
   it('commits what is pending when the store closes', async () => {

@@ -4,14 +4,18 @@ import { CompiledQuery, type DatabaseConnection, type Driver, type QueryResult }
 export interface SqliteStatements {
   prepare(sql: string): {
     reader: boolean;
+    readonly: boolean;
     all(...parameters: unknown[]): unknown[];
     run(...parameters: unknown[]): { changes: number; lastInsertRowid: number | bigint };
   };
   close(): void;
 }
 
+const TRANSACTION_SAVEPOINT = 'stint_tx';
+
 function savepointName(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`savepoint name ${JSON.stringify(name)} is not a plain identifier`);
+  if (name === TRANSACTION_SAVEPOINT) throw new Error(`savepoint name ${name} is the driver's own`);
   return name;
 }
 
@@ -21,11 +25,20 @@ class Lease implements DatabaseConnection {
   savepoint: string | null = null;
   /** Set when the connection went back early (a committed transaction waits for its commit). */
   released = false;
+  /** Set when its transaction committed or rolled back: nothing more may run on it. */
+  finished = false;
 
   constructor(private readonly driver: GroupCommitDriver) {}
 
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    return Promise.resolve(this.driver.runOn(this, query) as QueryResult<R>);
+    // A stray query on a transaction that is over would otherwise run on whoever holds the
+    // connection now, inside their savepoint.
+    if (this.released || this.finished) return Promise.reject(new Error('this transaction is already over; run the query in a new one'));
+    try {
+      return Promise.resolve(this.driver.runOn(this, query) as QueryResult<R>);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   // eslint-disable-next-line require-yield -- the interface asks for a generator; nothing here streams
@@ -47,12 +60,13 @@ interface Batch {
  * savepoint; when it succeeds its savepoint is released and the connection goes to the next
  * transaction at once, but its caller hears "committed" only after the shared COMMIT, which
  * runs once the transactions queued in this turn of the event loop have had their go. So no
- * caller answers a client before its data is durable (a crash loses only unacknowledged
- * work), and a transaction that fails rolls back to its savepoint and takes nobody else's work
- * with it. If the COMMIT itself fails, every transaction in it is told so.
+ * caller answers a client before its data is committed: in WAL mode with synchronous=NORMAL, as
+ * Stint runs SQLite, a crash of the server loses only unacknowledged work (a power cut may lose
+ * the last commits, grouped or not). A transaction that fails rolls back to its savepoint and
+ * takes nobody else's work with it; if the COMMIT itself fails, every transaction in it is told.
  *
  * A query outside any transaction commits what is pending first, then runs by itself: it never
- * reads another caller's work before that is durable, and a write it makes is committed before
+ * reads another caller's work before that is committed, and a write it makes is committed before
  * it returns, as without this driver.
  */
 export class GroupCommitDriver implements Driver {
@@ -92,13 +106,16 @@ export class GroupCommitDriver implements Driver {
     const lease = connection as Lease;
     if (!this.batch) {
       this.run('begin immediate');
-      this.batch = { waiting: [], flushQueued: false };
+      const batch: Batch = { waiting: [], flushQueued: false };
+      this.batch = batch;
+      // Queued now, so the write lock is let go even if this transaction never gets going.
+      this.queueFlush(batch);
       const dataVersion = this.statements.prepare('pragma data_version').all()[0] as { data_version: number };
       if (dataVersion.data_version !== this.dataVersion) this.changes++;
       this.dataVersion = dataVersion.data_version;
     }
     // One name serves: transactions take turns on the connection, never nest.
-    lease.savepoint = 'stint_tx';
+    lease.savepoint = TRANSACTION_SAVEPOINT;
     this.run(`savepoint ${lease.savepoint}`);
   }
 
@@ -107,6 +124,7 @@ export class GroupCommitDriver implements Driver {
     const batch = this.batch!;
     this.run(`release ${lease.savepoint}`);
     lease.savepoint = null;
+    lease.finished = true;
     const durable = new Promise<void>((resolve, reject) => batch.waiting.push({ resolve, reject }));
     if (batch.waiting.length >= this.maxBatch) this.commitBatch();
     else this.queueFlush(batch);
@@ -119,6 +137,7 @@ export class GroupCommitDriver implements Driver {
     // Already given back: its commit failed, and that rolled the whole batch back.
     if (lease.released) return;
     this.changes++;
+    lease.finished = true;
     const batch = this.batch;
     if (batch && this.database.inTransaction) {
       if (batch.waiting.length === 0) {
@@ -143,6 +162,7 @@ export class GroupCommitDriver implements Driver {
   }
 
   async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    this.changes++;
     this.runOn(connection as Lease, CompiledQuery.raw(`rollback to ${savepointName(name)}`));
   }
 
@@ -156,10 +176,13 @@ export class GroupCommitDriver implements Driver {
 
   async destroy(): Promise<void> {
     await this.lock();
-    this.commitBatch();
-    this.closed = true;
-    this.statements.close();
-    this.unlock();
+    try {
+      this.commitBatch();
+    } finally {
+      this.closed = true;
+      this.statements.close();
+      this.unlock();
+    }
   }
 
   /** Runs a query for a lease; outside a transaction, after committing what is pending. */
@@ -167,8 +190,8 @@ export class GroupCommitDriver implements Driver {
     if (this.closed) throw new Error('the database is closed');
     if (!lease.savepoint) this.commitBatch();
     const statement = this.statements.prepare(query.sql);
+    if (!lease.savepoint && !statement.readonly) this.changes++;
     if (statement.reader) return { rows: statement.all(...query.parameters) };
-    if (!lease.savepoint) this.changes++;
     const { changes, lastInsertRowid } = statement.run(...query.parameters);
     return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
   }
@@ -184,7 +207,9 @@ export class GroupCommitDriver implements Driver {
     setImmediate(() => {
       void this.lock().then(() => {
         try {
-          if (this.batch === batch) this.commitBatch();
+          if (this.batch === batch && !this.closed) this.commitBatch();
+        } catch {
+          // commitBatch has told every waiter; nobody else is listening here.
         } finally {
           this.unlock();
         }
@@ -201,8 +226,11 @@ export class GroupCommitDriver implements Driver {
       this.run('commit');
     } catch (error) {
       this.changes++;
-      if (this.database.inTransaction) this.run('rollback');
-      for (const waiter of batch.waiting) waiter.reject(error);
+      try {
+        if (this.database.inTransaction) this.run('rollback');
+      } finally {
+        for (const waiter of batch.waiting) waiter.reject(error);
+      }
       return;
     }
     for (const waiter of batch.waiting) waiter.resolve();
