@@ -111,13 +111,25 @@ export async function issueGrant(ctx: AccessContext, grant: GrantRow, request: R
     failure = describeError(error);
     ctx.log.error({ grantId: grant.id, systemId: grant.system_id, err: failure }, 'provider failed to issue a credential');
   }
-  return recordIssue(ctx, grant, issued, failure, reviews);
+  return recordIssue(ctx, grant, issued, failure, { request, ...(reviews ? { reviews } : {}) });
 }
 
-async function recordIssue(ctx: AccessContext, grant: GrantRow, issued: IssuedCredential | null, failure: string | null, knownReviews?: readonly ReviewRow[]) {
+/**
+ * Records what the provider answered, once: only a grant still `issuing` moves. The caller may
+ * pass the request (and its reviews) as its own transaction left them: while its grant is
+ * issuing, an approved request does not change (cancel and expiry take pending ones only).
+ */
+async function recordIssue(
+  ctx: AccessContext,
+  grant: GrantRow,
+  issued: IssuedCredential | null,
+  failure: string | null,
+  known: { request?: RequestRow; reviews?: readonly ReviewRow[] } = {},
+) {
   const now = ctx.now();
+  const knownReviews = known.reviews;
   const recorded = await ctx.store.db.transaction().execute(async (trx) => {
-    const request = await forUpdate(ctx.store, trx.selectFrom('requests').selectAll().where('id', '=', grant.request_id)).executeTakeFirstOrThrow();
+    const request = known.request ?? (await forUpdate(ctx.store, trx.selectFrom('requests').selectAll().where('id', '=', grant.request_id)).executeTakeFirstOrThrow());
     let changes: Partial<GrantRow>;
     let requestState: 'active' | 'revoked';
     const audit: AuditRecord[] = [];

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from '../random-pool';
 
 /**
  * Seals credentials at rest with AES-256-GCM. The grant id is bound as associated data, so a
@@ -19,7 +20,7 @@ export class CredentialSealer {
   }
 
   seal(plaintext: string, grantId: string): string {
-    const iv = randomBytes(12);
+    const iv = pooledRandomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     cipher.setAAD(Buffer.from(grantId));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
