@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../src/audit/chain';
 import { demoProvider } from '../src/providers/demo';
 import type { ProviderFactory } from '../src/providers/provider';
-import { ENGINES, startHarness, type Harness } from './harness';
+import { ENGINES, startHarness, type Engine, type Harness } from './harness';
 
 /**
  * A named test double: the demo provider, whose issue waits until the test lets it finish;
@@ -41,17 +41,23 @@ afterEach(async () => {
   open = [];
 });
 
+/** A server whose provider is still issuing the credential of Bob's approval of Alice's request. */
+async function approvalStillIssuing(engine: Engine, options: Parameters<typeof gatedProvider>[0] = {}) {
+  const gated = gatedProvider(options);
+  const h = await startHarness({ engine, providers: { demo: gated.factory }, manualSweep: true });
+  open.push(h);
+  const created = await h.api('alice', 'POST', '/v1/requests', staging);
+  expect(created.body.request.state).toBe('pending');
+  const requestId = created.body.request.id as string;
+  const review = h.api('bob', 'POST', `/v1/requests/${requestId}/reviews`, { decision: 'approve' });
+  await gated.issueStarted();
+  return { gated, h, requestId, review };
+}
+
 describe.each(ENGINES)('activating an approved request on %s', (engine) => {
   it('claims the grant in the commit that approves: while the provider issues, the request names its issuing grant', async () => {
-    const gated = gatedProvider();
-    const h = await startHarness({ engine, providers: { demo: gated.factory }, manualSweep: true });
-    open.push(h);
-    const created = await h.api('alice', 'POST', '/v1/requests', staging);
-    expect(created.body.request.state).toBe('pending');
-    const review = h.api('bob', 'POST', `/v1/requests/${created.body.request.id}/reviews`, { decision: 'approve' });
-    await gated.issueStarted();
-
-    const request = await h.server.store.db.selectFrom('requests').selectAll().where('id', '=', created.body.request.id).executeTakeFirstOrThrow();
+    const { gated, h, requestId, review } = await approvalStillIssuing(engine);
+    const request = await h.server.store.db.selectFrom('requests').selectAll().where('id', '=', requestId).executeTakeFirstOrThrow();
     expect(request.state).toBe('approved');
     expect(request.grant_id).not.toBeNull();
     const grant = await h.server.store.db.selectFrom('grants').selectAll().where('id', '=', request.grant_id!).executeTakeFirstOrThrow();
@@ -63,22 +69,16 @@ describe.each(ENGINES)('activating an approved request on %s', (engine) => {
     expect(reviewed.body.request).toMatchObject({ state: 'active', grantId: grant.id });
     expect(reviewed.body.grant).toMatchObject({ id: grant.id, state: 'active' });
     // The answer is what a fresh read shows.
-    const fresh = await h.api('alice', 'GET', `/v1/requests/${created.body.request.id}`);
+    const fresh = await h.api('alice', 'GET', `/v1/requests/${requestId}`);
     expect(fresh.body).toEqual({ request: reviewed.body.request, grant: reviewed.body.grant });
   });
 
   it('revokes a credential that arrives after recovery gave its issue up, with the credential’s own state', async () => {
-    const gated = gatedProvider();
-    const h = await startHarness({ engine, providers: { demo: gated.factory }, manualSweep: true });
-    open.push(h);
-    const created = await h.api('alice', 'POST', '/v1/requests', staging);
-    const review = h.api('bob', 'POST', `/v1/requests/${created.body.request.id}/reviews`, { decision: 'approve' });
-    await gated.issueStarted();
-
+    const { gated, h, requestId, review } = await approvalStillIssuing(engine);
     // The provider is slow past the 30 s recovery waits for: recovery records a failure.
     h.clock.advance(31_000);
     await h.server.sweeper.runOnce();
-    const { grant_id: grantId } = await h.server.store.db.selectFrom('requests').select('grant_id').where('id', '=', created.body.request.id).executeTakeFirstOrThrow();
+    const { grant_id: grantId } = await h.server.store.db.selectFrom('requests').select('grant_id').where('id', '=', requestId).executeTakeFirstOrThrow();
     expect(gated.state.revoked).toEqual([{ state: {}, afterIssue: false }]);
 
     // Then the provider answers after all: its credential must not become usable.
@@ -98,12 +98,7 @@ describe.each(ENGINES)('activating an approved request on %s', (engine) => {
   it('revokes a late credential even while recovery’s own revoke is still running, and credits that revoke once', async () => {
     // The issue comes back with state {} (the same as recovery's placeholder), and recovery's
     // revoke, sent before the credential existed, is still in flight when it does.
-    const gated = gatedProvider({ holdFirstRevoke: true, emptyState: true });
-    const h = await startHarness({ engine, providers: { demo: gated.factory }, manualSweep: true });
-    open.push(h);
-    const created = await h.api('alice', 'POST', '/v1/requests', staging);
-    const review = h.api('bob', 'POST', `/v1/requests/${created.body.request.id}/reviews`, { decision: 'approve' });
-    await gated.issueStarted();
+    const { gated, h, review } = await approvalStillIssuing(engine, { holdFirstRevoke: true, emptyState: true });
     h.clock.advance(31_000);
     const sweep = h.server.sweeper.runOnce();
     while (gated.state.revoking.length === 0) await new Promise((r) => setTimeout(r, 5));
