@@ -126,6 +126,7 @@ export class GroupCommitDriver implements Driver {
     lease.savepoint = null;
     lease.finished = true;
     const durable = new Promise<void>((resolve, reject) => batch.waiting.push({ resolve, reject }));
+    void durable.catch(() => undefined); // awaited below; this only keeps a throw before then from going unhandled
     if (batch.waiting.length >= this.maxBatch) this.commitBatch();
     else this.queueFlush(batch);
     this.giveBack(lease);
