@@ -38,10 +38,13 @@ export class GrantListings {
     const key = `${query.scope === 'mine' ? user.sub : '*'}\n${query.active ?? ''}\n${query.limit}`;
     let json = this.kept.get(key);
     if (json === undefined) {
-      const { sql, parameters } = grantListQuery(db, user, query).compile();
-      json = render(snapshot.all<GrantView>(sql, parameters));
-      if (this.kept.size >= this.maxKept) this.kept.delete(this.kept.keys().next().value!);
-      this.kept.set(key, json);
+      json = render(await grantListQuery(snapshot.db, user, query).execute());
+      // Kept only if nothing was committed while the query waited its turn (what it read could
+      // then predate that commit).
+      if (snapshot.version() === version) {
+        if (this.kept.size >= this.maxKept) this.kept.delete(this.kept.keys().next().value!);
+        this.kept.set(key, json);
+      }
     }
     return json;
   }

@@ -30,8 +30,8 @@ export interface Store {
 /**
  * A second, read-only SQLite connection. It sees committed data only, never a transaction the
  * writer connection has open (Kysely holds that one across awaits), and its reads do not queue
- * behind writes. `version()` moves after every commit this server makes (the writer counts
- * them, see `countingCommits`), so a result read here stays exactly current until it moves.
+ * behind writes. `version()` moves after every commit this server makes (the writer's
+ * `GroupCommitDriver.commits`), so a result read here stays exactly current until it moves.
  * A commit by another process on the file (Stint never does that: SQLite serves one server,
  * replicas need PostgreSQL) is seen through `PRAGMA data_version` within a second; asking SQLite
  * on every call would cost a read transaction (~7 us, a quarter of a cached listing's time).
@@ -40,7 +40,6 @@ export interface SnapshotReader {
   /** The same connection for Kysely queries. */
   db: Kysely<Schema>;
   version(): number;
-  all<T>(sql: string, parameters: readonly unknown[]): T[];
   close(): void;
 }
 
@@ -55,8 +54,8 @@ export interface StoreLog {
 /** Opens SQLite (a file path) or PostgreSQL (a postgres:// URL) and brings the schema up to date. */
 export async function openStore(location: string, log?: StoreLog): Promise<Store> {
   const isPostgres = location.startsWith('postgres://') || location.startsWith('postgresql://');
-  const commits = { count: 0 };
-  const store = isPostgres ? openPostgres(location, log) : openSqlite(location, commits);
+  let writerCommits = () => 0;
+  const store = isPostgres ? openPostgres(location, log) : openSqlite(location, (driver) => (writerCommits = () => driver.commits));
   const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
@@ -67,7 +66,7 @@ export async function openStore(location: string, log?: StoreLog): Promise<Store
   // Opened after the migrations, so the file and its tables exist; an in-memory database is
   // private to one connection and has no second one.
   if (isPostgres || location === ':memory:') return store;
-  const snapshot = openSnapshotReader(location, commits);
+  const snapshot = openSnapshotReader(location, writerCommits);
   return {
     ...store,
     snapshot,
@@ -79,14 +78,15 @@ export async function openStore(location: string, log?: StoreLog): Promise<Store
   };
 }
 
-function openSqlite(path: string, commits: { count: number }): Store {
+function openSqlite(path: string, onDriver: (driver: GroupCommitDriver) => void = () => undefined): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SQLite(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const driver = new GroupCommitDriver(database, countingCommits(withStatementCache(database), commits));
+  const driver = new GroupCommitDriver(database, withStatementCache(database));
+  onDriver(driver);
   const db = new Kysely<Schema>({ dialect: new GroupCommitSqliteDialect(database, driver) });
   return { db, reader: db, dialect: 'sqlite', description: `sqlite:${path}`, writeGeneration: () => driver.generation, close: () => db.destroy() };
 }
@@ -105,7 +105,7 @@ class GroupCommitSqliteDialect extends SqliteDialect {
   }
 }
 
-function openSnapshotReader(path: string, commits: { count: number }, now = Date.now): SnapshotReader {
+function openSnapshotReader(path: string, writerCommits: () => number, now = Date.now): SnapshotReader {
   const database = new SQLite(path, { readonly: true, fileMustExist: true });
   database.pragma('busy_timeout = 5000');
   const statements = withStatementCache(database);
@@ -120,9 +120,8 @@ function openSnapshotReader(path: string, commits: { count: number }, now = Date
         const seen = dataVersion.get() as number;
         foreign = { seen, bumps: foreign.bumps + (seen === foreign.seen ? 0 : 1), checkedAt: now() };
       }
-      return commits.count + foreign.bumps * 2 ** 32;
+      return writerCommits() + foreign.bumps * 2 ** 32;
     },
-    all: <T>(sql: string, parameters: readonly unknown[]) => statements.prepare(sql).all(...parameters) as T[],
     close: () => database.close(),
   };
 }
@@ -145,42 +144,6 @@ function withStatementCache(database: SQLite.Database, limit = 500) {
         cache.set(sql, statement);
       }
       return statement;
-    },
-  };
-}
-
-/**
- * Counts, after they run, the writer's statements that change data or end a transaction, for
- * the snapshot reader's version. SQLite calls COMMIT read-only (it only times the changes of
- * other statements), so transaction ends are named here: counting only the changes, before the
- * commit, would let a reader keep what it read in between, which the commit then replaced.
- */
-function countingCommits(statements: ReturnType<typeof withStatementCache>, commits: { count: number }) {
-  const counted = new WeakMap<Statement, Statement>();
-  const afterwards = <T>(run: () => T): T => {
-    try {
-      return run();
-    } finally {
-      commits.count++;
-    }
-  };
-  return {
-    close: statements.close,
-    prepare(sql: string): Statement {
-      const statement = statements.prepare(sql);
-      if (statement.readonly && !/^\s*(commit|end|rollback|release)\b/i.test(sql)) return statement;
-      let wrapped = counted.get(statement);
-      if (!wrapped) {
-        wrapped = {
-          reader: statement.reader,
-          readonly: statement.readonly,
-          all: (...parameters) => afterwards(() => statement.all(...parameters)),
-          run: (...parameters) => afterwards(() => statement.run(...parameters)),
-          iterate: (...parameters) => afterwards(() => statement.iterate(...parameters)),
-        };
-        counted.set(statement, wrapped);
-      }
-      return wrapped;
     },
   };
 }

@@ -76,6 +76,7 @@ export class GroupCommitDriver implements Driver {
   private closed = false;
   private dataVersion: number | null = null;
   private changes = 0;
+  private committed = 0;
 
   constructor(
     private readonly database: { inTransaction: boolean },
@@ -95,6 +96,15 @@ export class GroupCommitDriver implements Driver {
    */
   get generation(): number {
     return this.changes;
+  }
+
+  /**
+   * How many times this connection has committed (a shared COMMIT, or a write outside any
+   * transaction), counted once the commit is made: what another connection reads after this
+   * moves can differ from what it read before.
+   */
+  get commits(): number {
+    return this.committed;
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
@@ -191,10 +201,15 @@ export class GroupCommitDriver implements Driver {
     if (this.closed) throw new Error('the database is closed');
     if (!lease.savepoint) this.commitBatch();
     const statement = this.statements.prepare(query.sql);
-    if (!lease.savepoint && !statement.readonly) this.changes++;
-    if (statement.reader) return { rows: statement.all(...query.parameters) };
-    const { changes, lastInsertRowid } = statement.run(...query.parameters);
-    return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+    const autocommit = !lease.savepoint && !statement.readonly;
+    if (autocommit) this.changes++;
+    try {
+      if (statement.reader) return { rows: statement.all(...query.parameters) };
+      const { changes, lastInsertRowid } = statement.run(...query.parameters);
+      return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+    } finally {
+      if (autocommit) this.committed++;
+    }
   }
 
   private run(sql: string): void {
@@ -234,6 +249,7 @@ export class GroupCommitDriver implements Driver {
       }
       return;
     }
+    this.committed++;
     for (const waiter of batch.waiting) waiter.resolve();
   }
 
