@@ -1,8 +1,13 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isCredentialEnvName } from '@stint/contract';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { grantVariables, quote, renderEnv, SHELLS, type Shell } from './shell';
 
-const run = (shell: Shell, script: string) => spawnSync(shell, shell === 'fish' ? ['--no-config', '-c', script] : ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+const run = (shell: Shell, script: string) => spawnSync(shell, shell === 'fish' ? ['--no-config', '-c', script] : ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
 const hostile = `it's "quoted" $HOME \`id\` $(id) \\ back\nnew line ; rm -rf / #`;
 
 describe.each(SHELLS)('%s output', (shell) => {
@@ -32,5 +37,48 @@ describe('grant variables', () => {
       STINT_EXPIRES_AT: String(Date.parse('2026-11-24T10:30:00Z') / 1000),
       STINT_SYSTEMS: 'prod-db dev-ssh',
     });
+  });
+});
+
+// `stint env` output is eval'd by every hooked shell at its next prompt, so it must be data
+// whatever a server (or a spoofed socket) sends: for any names and any values, the shell runs
+// nothing, holds exactly the allowed names, and reads back exactly the bytes of each value.
+describe.each(SHELLS)('%s evaluating `stint env` output for any bytes (property, run by the real shell)', (shell) => {
+  const canary = join(mkdtempSync(join(tmpdir(), 'stint-eval-')), 'ran');
+  const fragments = ["'", '"', '\\', '`', '$', '$(', ')', '${', '}', '\n', '\r', ';', '&', '|', '#', '%', '*', '?', '~', '!', ' ', '\t', `touch ${canary}`, "'\\''", '\u001b[2K', '\u202e', '\u00ff', '\ud800', '\uf600', '\u{1f600}', 'é'];
+  const value = fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.array(fc.constantFrom(...fragments), { maxLength: 12 }).map((parts) => parts.join('')));
+  const name = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('PGPASSWORD', 'PROMPT_COMMAND', 'LD_PRELOAD', 'PATH', 'STINT_RUNTIME_DIR', 'X', 'a b', 'A;touch', '1X', `X$(touch ${canary})`));
+
+  it('never runs anything and reproduces each allowed value exactly', () => {
+    fc.assert(
+      fc.property(fc.dictionary(name, value, { maxKeys: 5 }), fc.array(name, { maxLength: 4 }), (env, previous) => {
+        const vars = grantVariables([{ grantId: crypto.randomUUID(), systemId: 'prod-db', expiresAt: '2026-11-24T11:00:00.000Z', env }]);
+        for (const varName of vars.keys()) expect(isCredentialEnvName(varName) || varName.startsWith('STINT_'), varName).toBe(true);
+        const names = [...vars.keys()];
+        const show = names.map((n) => (shell === 'fish' ? `printf '%s\\0' "$${n}"` : `printf '%s\\0' "\${${n}}"`)).join('; ');
+        const result = spawnSync(shell, shell === 'fish' ? ['--no-config', '-c', `${renderEnv(shell, vars, previous)}\n${show}`] : ['-c', `${renderEnv(shell, vars, previous)}\n${show}`], {
+          env: { PATH: process.env.PATH, LC_ALL: 'C.UTF-8' },
+          stdio: ['ignore', 'pipe', 'pipe'], // bash with a piped stdin and a bare environment starts ~0.6 s slower here
+        });
+        expect(result.status, result.stderr.toString()).toBe(0);
+        expect(existsSync(canary), 'the eval ran a command').toBe(false);
+        const expected = Buffer.concat(names.map((n) => Buffer.concat([Buffer.from(vars.get(n)!, 'utf8'), Buffer.from([0])])));
+        expect(result.stdout.toString('hex')).toBe(expected.toString('hex'));
+      }),
+      { numRuns: 100 },
+    );
+  }, 60_000);
+});
+
+describe('refused names', () => {
+  it('never exports a name the server refuses, whatever the socket sent', () => {
+    const vars = grantVariables([
+      { grantId: crypto.randomUUID(), systemId: 'prod-db', expiresAt: '2026-11-24T11:00:00.000Z', env: { PROMPT_COMMAND: 'id', LD_PRELOAD: '/tmp/x.so', STINT_RUNTIME_DIR: '/tmp/evil', BASH_ENV: '/tmp/x', PGHOST: 'db', NUL: 'a\0b' } },
+    ]);
+    expect([...vars.keys()].filter((n) => !n.startsWith('STINT_') || n === 'STINT_RUNTIME_DIR')).toEqual(['PGHOST']);
+  });
+
+  it('unsets only names Stint could have exported', () => {
+    expect(renderEnv('bash', new Map(), ['PATH', 'HOME', 'OLD_TOKEN', 'STINT_EXPIRES_AT'])).toBe("unset OLD_TOKEN\nunset STINT_EXPIRES_AT\n__STINT_VARS=''\n");
   });
 });

@@ -4,3 +4,5 @@ export * from './events';
 export * from './duration';
 export * from './bridge';
 export * from './routes';
+export * from './text';
+export * from './env-names';

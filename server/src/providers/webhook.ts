@@ -4,6 +4,7 @@ import { Agent, request } from 'node:https';
 import { isAbsolute, resolve } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { z } from 'zod';
+import { CredentialEnvName, CredentialEnvValue } from '@stint/contract';
 import { readSecret } from '../config/load';
 import { SecretRef } from '../config/schema';
 import type { IssueInput, IssuedCredential, Provider, ProviderFactory, RevokeInput } from './provider';
@@ -78,15 +79,6 @@ export const MIN_SECRET_LENGTH = 32;
 // Wire payloads (documented in docs/webhook-provider.md; webhook.schema.json is generated from these)
 // ---------------------------------------------------------------------------------------------
 
-/** Variables that change how shells and programs start: a receiver must not set them in an engineer's shell (code execution on their machine). */
-export const REFUSED_ENV_NAMES = [
-  'PATH', 'HOME', 'SHELL', 'IFS', 'ENV', 'BASH_ENV', 'PROMPT_COMMAND', 'PS1', 'PS2', 'PS4',
-  'NODE_OPTIONS', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONSTARTUP', 'PERL5OPT', 'PERL5LIB', 'RUBYOPT',
-  'JAVA_TOOL_OPTIONS', 'GIT_SSH_COMMAND', 'GIT_ASKPASS', 'SSH_ASKPASS', 'EDITOR', 'VISUAL', 'PAGER',
-] as const;
-export const REFUSED_ENV_PREFIXES = ['LD_', 'DYLD_'] as const;
-const ENV_NAME = new RegExp(`^(?!(?:${REFUSED_ENV_PREFIXES.join('|')})|(?:${REFUSED_ENV_NAMES.join('|')})$)[A-Z_][A-Z0-9_]*$`);
-
 /** The size of an answer Stint reads; more is refused so a broken receiver cannot exhaust memory. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
 
@@ -142,10 +134,7 @@ export const CredentialResponse = z
   .strictObject({
     fields: z.record(z.string(), z.string()).describe('Named values shown to the user (host, user name, password...)'),
     env: z
-      .record(
-        z.string().regex(ENV_NAME, `an upper-case environment variable name (A-Z, 0-9, _), not one that changes how programs start (${REFUSED_ENV_NAMES.slice(0, 3).join(', ')}, ${REFUSED_ENV_PREFIXES.join('*, ')}*...)`),
-        z.string().refine((v) => !v.includes('\0'), 'an environment value cannot contain NUL'),
-      )
+      .record(CredentialEnvName, CredentialEnvValue)
       .describe("Environment variables for the user's shells and `stint exec`"),
     state: z
       .record(z.string(), z.unknown())

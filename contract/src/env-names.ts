@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+// Which environment variable names a credential may set in an engineer's shell. One list for
+// both ends: the server refuses a provider's answer that names one of these, and the client
+// (`stint env`, `stint exec`) refuses to export one even if a server, a receiver or a spoofed
+// local socket sends it. Threat: a variable that changes how shells and programs start runs
+// code as the engineer (PROMPT_COMMAND runs at the next prompt; LD_PRELOAD loads a library into
+// every program), or points Stint itself somewhere else (STINT_RUNTIME_DIR).
+
+/** Names that change how shells, linkers, interpreters and tools start or where they look. */
+export const REFUSED_ENV_NAMES = [
+  'PATH', 'HOME', 'SHELL', 'IFS', 'ENV', 'BASH_ENV', 'PROMPT_COMMAND', 'PS0', 'PS1', 'PS2', 'PS3', 'PS4',
+  'SHELLOPTS', 'BASHOPTS', 'CDPATH', 'GLOBIGNORE', 'HISTFILE', 'ZDOTDIR', 'TMPDIR',
+  'NODE_OPTIONS', 'NODE_PATH', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONSTARTUP', 'PYTHONWARNINGS', 'PERL5OPT', 'PERL5LIB', 'PERL5DB', 'RUBYOPT', 'RUBYLIB',
+  'JAVA_TOOL_OPTIONS', 'GIT_SSH', 'GIT_SSH_COMMAND', 'GIT_ASKPASS', 'GIT_EDITOR', 'GIT_PAGER', 'GIT_EXEC_PATH', 'GIT_EXTERNAL_DIFF', 'GIT_TEMPLATE_DIR',
+  'SSH_ASKPASS', 'SSH_AUTH_SOCK', 'EDITOR', 'VISUAL', 'PAGER', 'MANPAGER', 'LESSOPEN', 'LESSCLOSE',
+  // zsh prompts (expanded with PROMPT_SUBST, which many setups turn on) and its function path.
+  'PROMPT', 'PROMPT2', 'PROMPT3', 'PROMPT4', 'RPROMPT', 'RPROMPT2', 'RPS1', 'RPS2', 'SPROMPT', 'FPATH', 'MODULE_PATH',
+  'INPUTRC', 'HOSTFILE', 'EXECIGNORE', 'FIGNORE', 'MAIL', 'MAILPATH', 'TMOUT',
+  // Parameters the shells keep themselves: assigning them changes the user (zsh's UID,
+  // USERNAME), breaks the shell, or cannot be read back as written (bash's `_`, RANDOM).
+  '_', 'UID', 'EUID', 'GID', 'EGID', 'USERNAME', 'PPID', 'PWD', 'OLDPWD', 'SHLVL', 'RANDOM', 'SRANDOM', 'SECONDS',
+  'EPOCHSECONDS', 'EPOCHREALTIME', 'LINENO', 'HISTCMD', 'FUNCNAME', 'GROUPS', 'DIRSTACK', 'OPTIND', 'OPTARG', 'OPTERR',
+  'REPLY', 'COLUMNS', 'LINES', 'CMD_DURATION', 'FISH_VERSION',
+] as const;
+
+/**
+ * Whole families: dynamic linkers, bash's own (BASH_ENV, BASH_XTRACEFD, BASH_FUNC_*), git's
+ * config injection, the XDG folders, Stint's own settings and the hook's own variables.
+ */
+export const REFUSED_ENV_PREFIXES = ['LD_', 'DYLD_', 'BASH', 'GIT_CONFIG', 'XDG_', 'STINT_', '__STINT'] as const;
+
+/** Stint's own names that its SSH provider sets (data, not settings): allowed despite the STINT_ prefix. */
+export const STINT_CREDENTIAL_ENV_NAMES = ['STINT_SSH_HOST', 'STINT_SSH_PORT', 'STINT_SSH_USER'] as const;
+
+/**
+ * Upper-case letters, digits and `_`, not starting with a digit, and none of the refused names.
+ * A regular expression rather than code, so the webhook's JSON Schema carries the same rule.
+ */
+export const CREDENTIAL_ENV_NAME_PATTERN = new RegExp(
+  `^(?:${STINT_CREDENTIAL_ENV_NAMES.join('|')}|(?!(?:${REFUSED_ENV_PREFIXES.join('|')})|(?:${REFUSED_ENV_NAMES.join('|')})$)[A-Z_][A-Z0-9_]*)$`,
+);
+
+export const isCredentialEnvName = (name: string): boolean => CREDENTIAL_ENV_NAME_PATTERN.test(name);
+
+export const CredentialEnvName = z
+  .string()
+  .regex(
+    CREDENTIAL_ENV_NAME_PATTERN,
+    `an upper-case environment variable name (A-Z, 0-9, _), not one that changes how programs start (${REFUSED_ENV_NAMES.slice(0, 3).join(', ')}, ${REFUSED_ENV_PREFIXES.slice(0, 2).join('*, ')}*...)`,
+  );
+
+/** An environment value: a process environment cannot hold NUL. */
+export const CredentialEnvValue = z.string().refine((value) => !value.includes('\0'), 'an environment value cannot contain NUL');
