@@ -29,7 +29,7 @@ export function benchHook() {
   const dir = mkdtempSync(join(tmpdir(), 'stint-hookbench-'));
   const generation = join(dir, 'generation');
   writeFileSync(generation, '7\n');
-  const hook = hookScript('bash', generation, 'stint');
+  const hook = hookScript('bash', { dir, generation }, 'stint');
   writeFileSync(join(dir, 'hook.bash'), hook);
   const bare = bashLoop(':', ':', N, dir);
   // The shell has seen generation 7 already: the state every prompt is in between changes.

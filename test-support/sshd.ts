@@ -2,6 +2,7 @@
 // one user CA and reading a KRL file, on 127.0.0.1. Needs root (sshd's privilege separation
 // and useradd) and Debian's openssh-server and openssh-client packages.
 import { freePort } from './postgres';
+import { withPasswdLock } from './other-user';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -86,19 +87,6 @@ export async function runSsh(options: { port: number; user: string; keyPath: str
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-/** useradd refuses while another process holds /etc/passwd's lock (parallel test files): retry. */
-async function withPasswdLock<T>(run: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await run();
-    } catch (error) {
-      const stderr = String((error as { stderr?: unknown }).stderr ?? '');
-      if (attempt >= 10 || !/lock/i.test(stderr)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-    }
-  }
 }
 
 // sshd started with -D stays in the foreground as our child, but a worker killed outright

@@ -2,8 +2,8 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatDuration, parseDuration, type AccessRequest, type CoreState } from '@stint/contract';
-import { runtimePaths } from '@stint/contract/local';
+import { formatDuration, parseDuration, safeJson, visibleText, type AccessRequest, type CoreState, type GrantEnv } from '@stint/contract';
+import { runtimePaths, runtimeProblem, type RuntimePaths } from '@stint/contract/local';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { childEnv, run } from './exec';
 import { grantsTable, requestsTable, systemsTable } from './format';
@@ -13,7 +13,8 @@ import { CliError, EXIT, SocketClient } from './socket-client';
 
 const EXIT_CODES = `Exit codes:
   0 ok   1 failed   2 bad usage   3 not found (system, request, grant)
-  4 refused by policy   5 Stint is not running   6 not signed in   7 timed out (--wait)`;
+  4 refused by policy   5 Stint is not running   6 not signed in   7 timed out (--wait)
+  8 Stint's runtime folder is not safe to use (another user's, a link, or writable by others)`;
 
 const duration = (text: string) => {
   const seconds = parseDuration(text);
@@ -21,10 +22,25 @@ const duration = (text: string) => {
   return seconds;
 };
 
-const print = (json: boolean | undefined, data: unknown, text: () => string) => console.log(json ? JSON.stringify(data, null, 2) : text());
+/**
+ * Output for people or for programs. Threat: text someone else wrote (a reason, a name from the
+ * IdP) reaching the terminal raw, where escapes rewrite the screen; so text goes out with its
+ * controls made visible (tables escape newlines too), and JSON with bidi characters escaped.
+ */
+const print = (json: boolean | undefined, data: unknown, text: () => string) => console.log(json ? safeJson(data, 2) : visibleText(text(), { multiline: true }));
+/** One value someone else wrote, inside a sentence: escapes even newlines. */
+const v = (text: string | null | undefined) => visibleText(text ?? '');
+
+/** The runtime folder, refused when it is not this user's own (runtimeProblem names the threat). */
+function trustedRuntime(): RuntimePaths {
+  const paths = runtimePaths();
+  const problem = runtimeProblem(paths);
+  if (problem) throw new CliError(problem, EXIT.unsafeRuntime, 'unsafe_runtime');
+  return paths;
+}
 
 async function withSocket<T>(work: (client: SocketClient) => Promise<T>): Promise<T> {
-  const client = await SocketClient.connect(runtimePaths().socket);
+  const client = await SocketClient.connect(trustedRuntime().socket);
   try {
     return await work(client);
   } finally {
@@ -58,7 +74,7 @@ export function program(): Command {
       console.error('Finish signing in in your browser...');
       await c.call('signIn', {});
       const { auth } = await c.call('getState', {});
-      console.log(`Signed in as ${auth.user?.name ?? auth.user?.sub}.`);
+      console.log(`Signed in as ${v(auth.user?.name ?? auth.user?.sub)}.`);
     }),
   );
   cli.command('logout').description('sign out and wipe every credential from the keychain').action(() =>
@@ -73,7 +89,7 @@ export function program(): Command {
       const state = await c.call('getState', {});
       print(o.json, { auth: state.auth, connection: state.connection, serverUrl: state.serverUrl, grants: state.grants }, () =>
         [
-          `${state.auth.status === 'signed-in' ? `Signed in as ${state.auth.user?.name ?? state.auth.user?.sub}` : `Not signed in (${state.auth.status}); run \`stint login\``} at ${state.serverUrl} (${state.connection}).`,
+          `${state.auth.status === 'signed-in' ? `Signed in as ${v(state.auth.user?.name ?? state.auth.user?.sub)}` : `Not signed in (${state.auth.status}); run \`stint login\``} at ${state.serverUrl} (${state.connection}).`,
           state.grants.length ? grantsTable(state.grants) : 'No active grants.',
           state.reviewQueue.length ? `${state.reviewQueue.length} request(s) wait for your review: stint requests` : '',
         ].filter(Boolean).join('\n'),
@@ -141,7 +157,7 @@ export function program(): Command {
           const { reviewQueue } = await c.call('getState', {});
           const request = findRequest(reviewQueue, id);
           const result = await c.call('review', { requestId: request.id, decision, comment: o.comment });
-          print(o.json, result, () => `${decision === 'approve' ? 'Approved' : 'Denied'} ${result.requester.name ?? result.requester.sub}'s request for ${result.systemId}; it is now ${result.state}.`);
+          print(o.json, result, () => `${decision === 'approve' ? 'Approved' : 'Denied'} ${v(result.requester.name ?? result.requester.sub)}'s request for ${result.systemId}; it is now ${result.state}.`);
         }),
       );
   }
@@ -181,14 +197,21 @@ export function program(): Command {
     .addOption(new Option('--shell <shell>', 'output syntax').choices([...SHELLS, 'json']).default('bash'))
     .option('--previous <names>', 'names the hook exported last time (they are unset when gone)', '')
     .option('--json', 'the same as --shell json')
-    .action((systems: string[], o: { shell: Shell | 'json'; previous: string; json?: boolean }) =>
-      withSocket(async (c) => {
-        const { grants } = await c.call('env', { systems });
-        const vars = grantVariables(grants);
-        if (o.json || o.shell === 'json') console.log(JSON.stringify(Object.fromEntries(vars), null, 2));
-        else process.stdout.write(renderEnv(o.shell, vars, o.previous.split(/\s+/).filter(Boolean)));
-      }),
-    );
+    .addOption(new Option('--hook', 'called by the prompt hook: when Stint is not running, unset what was exported and say nothing').hideHelp())
+    .action(async (systems: string[], o: { shell: Shell | 'json'; previous: string; json?: boolean; hook?: boolean }) => {
+      const previous = o.previous.split(/\s+/).filter(Boolean);
+      let grants: GrantEnv[];
+      try {
+        ({ grants } = await withSocket((c) => c.call('env', { systems })));
+      } catch (error) {
+        // The app quit (or crashed) since the last prompt: its credentials leave the shell too.
+        if (!(o.hook && error instanceof CliError && error.exit === EXIT.noAgent && o.shell !== 'json')) throw error;
+        grants = [];
+      }
+      const vars = grantVariables(grants);
+      if (o.json || o.shell === 'json') console.log(safeJson(Object.fromEntries(vars), 2));
+      else process.stdout.write(renderEnv(o.shell, vars, previous));
+    });
 
   cli
     .command('exec <system>')
@@ -211,11 +234,11 @@ export function program(): Command {
     .description('print the prompt hook: eval "$(stint hook bash)" in ~/.bashrc (zsh: ~/.zshrc; fish: stint hook fish | source)')
     .action((shell: string) => {
       if (!SHELLS.includes(shell as Shell)) throw new CliError(`Unknown shell "${shell}"; use bash, zsh or fish.`, EXIT.usage);
-      process.stdout.write(hookScript(shell as Shell, runtimePaths().generation, process.env.STINT_BIN ?? 'stint'));
+      process.stdout.write(hookScript(shell as Shell, runtimePaths(), process.env.STINT_BIN ?? 'stint'));
     });
 
   cli.command('prompt').description('a short segment for PS1 or starship ("prod-db 12m"); no network').action(() => {
-    const segment = promptSegment(runtimePaths().grants);
+    const segment = promptSegment(trustedRuntime().grants);
     if (segment) console.log(segment);
   });
 
@@ -239,10 +262,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT.usage;
     if (error instanceof CliError) {
-      console.error(`stint: ${error.message}`);
+      console.error(`stint: ${visibleText(error.message, { multiline: true })}`);
       return error.exit;
     }
-    console.error(`stint: ${(error as Error).message}`);
+    console.error(`stint: ${visibleText((error as Error).message, { multiline: true })}`);
     return EXIT.failed;
   }
 }

@@ -1,4 +1,5 @@
-import type { GrantEnv } from '@stint/contract';
+import { isCredentialEnvName, type GrantEnv } from '@stint/contract';
+import type { RuntimePaths } from '@stint/contract/local';
 
 export type Shell = 'bash' | 'zsh' | 'fish';
 export const SHELLS: readonly Shell[] = ['bash', 'zsh', 'fish'];
@@ -13,14 +14,18 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const deadlineVar = (systemId: string) => `STINT_${systemId.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_EXPIRES_AT`;
 
 /**
- * The variables a shell should hold for these grants: each credential's own, each system's
+ * The variables a shell should hold for these grants: each credential's own (only names the
+ * contract allows), each system's
  * deadline (epoch seconds, for prompts), and STINT_EXPIRES_AT, the soonest deadline.
  */
 export function grantVariables(grants: readonly GrantEnv[]): Map<string, string> {
   const vars = new Map<string, string>();
   let soonest = Infinity;
   for (const grant of grants) {
-    for (const [name, value] of Object.entries(grant.env)) if (NAME.test(name)) vars.set(name, value);
+    // Defence in depth: the server refuses these names already, but the answer may come from a
+    // spoofed socket or a compromised server; a name that changes how programs start, or a value
+    // no environment can hold, is never exported.
+    for (const [name, value] of Object.entries(grant.env)) if (isCredentialEnvName(name) && !value.includes('\0')) vars.set(name, value);
     const seconds = Math.floor(Date.parse(grant.expiresAt) / 1000);
     vars.set(deadlineVar(grant.systemId), String(seconds));
     soonest = Math.min(soonest, seconds);
@@ -39,7 +44,9 @@ export function grantVariables(grants: readonly GrantEnv[]): Map<string, string>
  */
 export function renderEnv(shell: Shell, vars: ReadonlyMap<string, string>, previous: readonly string[]): string {
   const lines: string[] = [];
-  for (const name of previous) if (NAME.test(name) && !vars.has(name)) lines.push(shell === 'fish' ? `set -e ${name}` : `unset ${name}`);
+  // Only names Stint could have exported are unset: a tampered list must not unset PATH.
+  const ours = (name: string) => NAME.test(name) && (isCredentialEnvName(name) || name.startsWith('STINT_'));
+  for (const name of previous) if (ours(name) && !vars.has(name)) lines.push(shell === 'fish' ? `set -e ${name}` : `unset ${name}`);
   for (const [name, value] of vars) lines.push(shell === 'fish' ? `set -gx ${name} ${quote(shell, value)}` : `export ${name}=${quote(shell, value)}`);
   const names = [...vars.keys()].join(' ');
   lines.push(shell === 'fish' ? `set -g __stint_vars ${quote(shell, names)}` : `__STINT_VARS=${quote(shell, names)}`);
@@ -48,13 +55,18 @@ export function renderEnv(shell: Shell, vars: ReadonlyMap<string, string>, previ
 
 /**
  * The prompt hook. When nothing changed it runs only builtins (`read` of the generation file
- * and a string compare): no process is spawned at a prompt. When the generation moved, it runs
- * `stint env` once and evals the result. xtrace is paused around the eval so `set -x` never
- * prints a secret.
+ * and a string compare): no process is spawned at a prompt. When the generation moved, it
+ * first checks that the runtime folder and the generation file are the user's own and not
+ * symbolic links (builtin tests, no process), then runs `stint env` once and evals the result
+ * only if it succeeded; `stint env` checks the folder again, fully (modes, the socket), before it
+ * connects. Threat: another local user planting the folder so the shell evals their text.
+ * xtrace is paused around the eval so `set -x` never prints a secret.
  */
-export function hookScript(shell: Shell, generationFile: string, stint: string): string {
-  const file = quote(shell, generationFile);
+export function hookScript(shell: Shell, paths: Pick<RuntimePaths, 'dir' | 'generation'>, stint: string): string {
+  const dir = quote(shell, paths.dir);
+  const file = quote(shell, paths.generation);
   const bin = quote(shell, stint);
+  const refusal = quote(shell, `stint: refusing Stint's runtime folder ${paths.dir}: it (or its generation file) is not yours, or is a symbolic link. Someone else may have planted it: remove it (rm -r '${paths.dir}'; in a shared /tmp an administrator may have to) and start Stint again.`);
   if (shell === 'fish') {
     return `# stint: export active grants at each prompt (eval with: stint hook fish | source)
 function __stint_hook --on-event fish_prompt
@@ -62,7 +74,11 @@ function __stint_hook --on-event fish_prompt
     test -r ${file}; and read gen < ${file}
     if test "$gen" != "$__stint_seen"
         set -g __stint_seen $gen
-        ${bin} env --shell fish --previous "$__stint_vars" 2>/dev/null | source
+        if test -L ${dir}; or begin; test -e ${dir}; and not test -O ${dir}; end; or test -L ${file}; or begin; test -e ${file}; and not test -O ${file}; end
+            echo ${refusal} >&2
+        else
+            ${bin} env --shell fish --hook --previous "$__stint_vars" | source
+        end
     end
 end
 `;
@@ -74,14 +90,18 @@ if (( \${precmd_functions[(Ie)__stint_hook]} == 0 )); then precmd_functions=(__s
       : `if [[ ";\${PROMPT_COMMAND[*]:-};" != *";__stint_hook;"* ]]; then PROMPT_COMMAND="__stint_hook\${PROMPT_COMMAND:+;$PROMPT_COMMAND}"; fi`;
   return `# stint: export active grants at each prompt (eval "$(stint hook ${shell})")
 __stint_hook() {
-  local __stint_status=$? __stint_gen=
+  local __stint_status=$? __stint_gen= __stint_out=
   [[ -r ${file} ]] && read -r __stint_gen < ${file}
   if [[ "$__stint_gen" != "\${__STINT_SEEN-}" ]]; then
     __STINT_SEEN=$__stint_gen
-    local __stint_x=\${-//[^x]/}
-    { set +x; } 2>/dev/null
-    eval "$(${bin} env --shell ${shell} --previous "\${__STINT_VARS-}" 2>/dev/null)"
-    [[ -n $__stint_x ]] && set -x
+    if [[ -L ${dir} || ( -e ${dir} && ! -O ${dir} ) || -L ${file} || ( -e ${file} && ! -O ${file} ) ]]; then
+      printf '%s\n' ${refusal} >&2
+    else
+      local __stint_x=\${-//[^x]/}
+      { set +x; } 2>/dev/null
+      __stint_out=$(${bin} env --shell ${shell} --hook --previous "\${__STINT_VARS-}") && eval "$__stint_out"
+      [[ -n $__stint_x ]] && set -x
+    fi
   fi
   return $__stint_status
 }

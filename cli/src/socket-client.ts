@@ -13,7 +13,7 @@ export class CliError extends Error {
   }
 }
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, refused: 4, noAgent: 5, signedOut: 6, timeout: 7 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, refused: 4, noAgent: 5, signedOut: 6, timeout: 7, unsafeRuntime: 8 } as const;
 
 const exitFor = (error: BridgeError) => {
   if (error.code === 'signed_out' || error.code === 'unauthorized') return EXIT.signedOut;

@@ -1,6 +1,7 @@
 // Where the running app (or `stint agent`) listens, shared by core (which serves) and the CLI
 // and shell hooks (which connect). Node-only: exported as '@stint/contract/local', not from the
 // index, so the renderer's bundle never pulls node:os.
+import { lstatSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,4 +29,45 @@ export function runtimePaths(env: NodeJS.ProcessEnv = process.env, platform: Nod
   else dir = join(tmpdir(), `stint-${userInfo().uid}`);
   const socket = platform === 'win32' ? `\\\\.\\pipe\\stint-${userInfo().username}-${Buffer.from(dir).toString('hex').slice(-12)}` : join(dir, 'stint.sock');
   return { dir, socket, generation: join(dir, 'generation'), grants: join(dir, 'grants') };
+}
+
+/**
+ * Why this runtime folder (or a file in it) must not be trusted, or null when it may. Threat:
+ * another local user creating the folder first (in a shared /tmp, or wherever the variables
+ * point) with a socket that answers `stint env` with their own variables, which a hooked shell
+ * would eval. So the folder and each file in it must be the user's own, not a symbolic link,
+ * and not writable by group or others. A missing file is fine (nothing to read); the caller
+ * decides what a missing folder means. Read-only: the CLI and the hooks never repair a folder.
+ */
+export function runtimeProblem(paths: Pick<RuntimePaths, 'dir'> & Partial<Pick<RuntimePaths, 'socket' | 'generation' | 'grants'>>, uid = process.getuid?.()): string | null {
+  if (uid === undefined) return null; // Windows: a named pipe, and the folder is under the profile
+  for (const [path, kind] of [
+    [paths.dir, 'folder'],
+    [paths.socket, 'socket'],
+    [paths.generation, 'file'],
+    [paths.grants, 'file'],
+  ] as const) {
+    if (path === undefined) continue;
+    let stat;
+    try {
+      stat = lstatSync(path);
+    } catch {
+      if (kind === 'folder') return null;
+      continue;
+    }
+    const why = stat.isSymbolicLink()
+      ? 'is a symbolic link'
+      : stat.uid !== uid
+        ? `belongs to another user (uid ${stat.uid})`
+        : (stat.mode & 0o022) !== 0
+          ? `is writable by ${stat.mode & 0o020 ? 'group' : 'others'} (mode ${(stat.mode & 0o777).toString(8)})`
+          : kind === 'folder' && !stat.isDirectory()
+            ? 'is not a folder'
+            : null;
+    if (why) {
+      const remove = kind === 'folder' ? paths.dir : path;
+      return `refusing Stint's runtime ${kind} ${path}: it ${why}. Someone else may have planted it: remove it (rm -r '${remove}'; in a shared /tmp an administrator may have to) and start Stint again.`;
+    }
+  }
+  return null;
 }
