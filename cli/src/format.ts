@@ -1,9 +1,14 @@
-import { formatDuration, type AccessRequest, type LocalGrant, type SystemView } from '@stint/contract';
+import { formatDuration, visibleText, type AccessRequest, type LocalGrant, type SystemView } from '@stint/contract';
 
 export const left = (expiresAt: string, now = Date.now()) => formatDuration(Math.max(0, Math.round((Date.parse(expiresAt) - now) / 1000)));
 
-/** Plain aligned columns: readable in a terminal, greppable in a script. */
-export function table(headers: string[], rows: string[][]): string {
+/**
+ * Plain aligned columns: readable in a terminal, greppable in a script. Every cell is shown
+ * with its control and bidi characters as visible escapes, newlines included, so text someone
+ * else wrote (a reason, a name) can neither move the cursor nor forge a row.
+ */
+export function table(headers: string[], cells: string[][]): string {
+  const rows = cells.map((row) => row.map((cell) => visibleText(cell)));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');

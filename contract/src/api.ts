@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from './text';
 import { AccessRequest, AuditEntry, Credential, Grant, Id, Me, ReviewDecision, SystemId, SystemView } from './domain';
 
 /** Every 4xx/5xx body. `message` says what happened and what to do; it never carries internals. */
@@ -9,8 +10,11 @@ export const ApiError = z.object({
 });
 export type ApiError = z.infer<typeof ApiError>;
 
-const Reason = z.string().trim().max(1000, 'a reason is at most 1000 characters');
-const Ticket = z.string().trim().min(1).max(200);
+// Free text is checked after trimming: no control or bidi characters (text.ts names the threat);
+// reasons and comments may span lines, tickets and keys may not.
+const Reason = safeText({ multiline: true }).max(1000, 'a reason is at most 1000 characters');
+const Ticket = safeText({ multiline: false }).min(1).max(200);
+const Comment = safeText({ multiline: true }).max(1000, 'a comment is at most 1000 characters');
 
 export const CreateRequestBody = z.strictObject({
   systemId: SystemId,
@@ -19,13 +23,13 @@ export const CreateRequestBody = z.strictObject({
   ticket: Ticket.optional(),
   breakGlass: z.boolean().default(false),
   /** OpenSSH public key to certify; required by systems whose provider signs keys. */
-  publicKey: z.string().max(16_384).optional(),
+  publicKey: safeText({ multiline: false }).max(16_384).optional(),
 });
 export type CreateRequestBody = z.input<typeof CreateRequestBody>;
 
 export const ReviewBody = z.strictObject({
   decision: ReviewDecision,
-  comment: z.string().trim().max(1000).optional(),
+  comment: Comment.optional(),
 });
 export type ReviewBody = z.input<typeof ReviewBody>;
 

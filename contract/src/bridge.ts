@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from './text';
 import { AccessRequest, Grant, Id, Me, ReviewDecision, SystemId, SystemView, Timestamp } from './domain';
 
 /** A grant as the desktop holds it: deadline and what is stored, never the secret itself. */
@@ -67,7 +68,7 @@ export const Settings = z.object({
     receipts: z.boolean(),
   }),
   /** One-click requests: system, duration and reason remembered. */
-  pinned: z.array(z.object({ systemId: SystemId, durationSeconds: z.number().int().positive(), reason: z.string().max(1000) })).max(20),
+  pinned: z.array(z.object({ systemId: SystemId, durationSeconds: z.number().int().positive(), reason: safeText({ multiline: true }).max(1000) })).max(20),
   startAtLogin: z.boolean(),
 });
 export type Settings = z.infer<typeof Settings>;
@@ -76,12 +77,12 @@ export const SettingsPatch = Settings.partial().strict();
 export const RequestInput = z.strictObject({
   systemId: SystemId,
   durationSeconds: z.number().int().positive(),
-  reason: z.string().max(1000).default(''),
-  ticket: z.string().max(200).optional(),
+  reason: safeText({ multiline: true }).max(1000).default(''),
+  ticket: safeText({ multiline: false }).max(200).optional(),
   breakGlass: z.boolean().default(false),
 });
-export const ReviewInput = z.strictObject({ requestId: Id, decision: ReviewDecision, comment: z.string().max(1000).optional() });
-export const ExtendInput = z.strictObject({ grantId: Id, durationSeconds: z.number().int().positive(), reason: z.string().max(1000).default('') });
+export const ReviewInput = z.strictObject({ requestId: Id, decision: ReviewDecision, comment: safeText({ multiline: true }).max(1000).optional() });
+export const ExtendInput = z.strictObject({ grantId: Id, durationSeconds: z.number().int().positive(), reason: safeText({ multiline: true }).max(1000).default('') });
 
 const call = <I extends z.ZodType, O extends z.ZodType>(input: I, output: O) => ({ input, output });
 const Nothing = z.strictObject({});

@@ -24,6 +24,12 @@ describe('planNotification', () => {
     }
   });
 
+  it('shows control and bidi characters in names and reasons as visible escapes (a desktop notification cannot be rewritten)', () => {
+    const hostile = request('prod-db', { requester: { sub: 'm', name: 'Mallory\u202e', email: null }, reason: 'fix\u001b[2K\rapproved' });
+    const plan = planNotification({ kind: 'review-requested', request: hostile }, ALL_NOTIFICATIONS, 'linux');
+    expect(plan).toMatchObject({ title: 'Review: Mallory\\u202E asks for prod-db', body: '30m — “fix\\x1B[2K approved”' });
+  });
+
   it('marks break-glass reviews critical', () => {
     const plan = planNotification({ kind: 'review-requested', request: request('prod-db', { breakGlass: true }) }, ALL_NOTIFICATIONS, 'linux');
     expect(plan).toMatchObject({ urgency: 'critical', title: 'Break-glass: Ada asks for prod-db' });

@@ -1,6 +1,6 @@
 // Which desktop notification a notice becomes, as a pure function (STYLE.md, "Glue takes
 // narrow dependencies"); main.ts only hands the plan to Electron's Notification.
-import { formatDuration, type AccessRequest, type Notice, type Settings } from '@stint/contract';
+import { formatDuration, visibleText, type AccessRequest, type Notice, type Settings } from '@stint/contract';
 
 export type NotificationActionId = 'approve' | 'deny' | 'extend' | 'open';
 
@@ -29,10 +29,12 @@ export function supportsNotificationActions(platform: NodeJS.Platform): boolean 
   return platform === 'darwin';
 }
 
-const who = (request: AccessRequest) => request.requester.name ?? request.requester.email ?? request.requester.sub;
+// Names come from the IdP and reasons from other people: their control and bidi characters are
+// shown as visible escapes, so a notification cannot be made to read as something else.
+const who = (request: AccessRequest) => visibleText(request.requester.name ?? request.requester.email ?? request.requester.sub);
 
 const quote = (text: string, max = 120) => {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = visibleText(text.replace(/\s+/g, ' ').trim());
   return flat.length > max ? `“${flat.slice(0, max - 1)}…”` : `“${flat}”`;
 };
 
@@ -74,7 +76,7 @@ export function planNotification(
     case 'request-denied': {
       if (!settings.decisions) return null;
       const denial = notice.request.reviews.find((r) => r.decision === 'deny');
-      const by = denial ? (denial.reviewer.name ?? denial.reviewer.email ?? denial.reviewer.sub) : null;
+      const by = denial ? visibleText(denial.reviewer.name ?? denial.reviewer.email ?? denial.reviewer.sub) : null;
       return {
         title: `Denied: ${notice.request.systemId}`,
         body: [by ? `Denied by ${by}.` : 'Your request was denied.', denial?.comment ? quote(denial.comment) : ''].filter(Boolean).join(' '),

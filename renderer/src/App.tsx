@@ -1,4 +1,5 @@
 import { formatDuration, type CoreState, type Notice, type StintBridge } from '@stint/contract';
+import { Text } from './text';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Run } from './actions';
 import { noticeText, reminderExtension, type ReminderExtension } from './notice';
@@ -183,7 +184,9 @@ export function App({ bridge }: { bridge: StintBridge }) {
         </nav>
         <div className="who">
           <span className={`dot dot-${state.connection}`} aria-label={`Server ${state.connection}`} role="img" />
-          <span>{state.auth.user?.name ?? state.auth.user?.sub}</span>
+          <span>
+            <Text value={state.auth.user?.name ?? state.auth.user?.sub ?? ''} />
+          </span>
           <button type="button" className="secondary" onClick={() => void run(bridge.call('signOut', {}))}>
             Sign out
           </button>

@@ -1,7 +1,14 @@
-import { formatDuration, type CoreState, type Notice } from '@stint/contract';
+import { formatDuration, visibleText, type CoreState, type Notice } from '@stint/contract';
 
-/** One line a person reads in a toast; the same words the tray's notifications use. */
+/**
+ * One line a person reads in a toast; the same words the tray's notifications use. Names come
+ * from the identity provider, so their control characters are made visible (text.tsx).
+ */
 export function noticeText(notice: Notice): string {
+  return visibleText(noticeWords(notice));
+}
+
+function noticeWords(notice: Notice): string {
   switch (notice.kind) {
     case 'review-requested':
       return `${notice.request.requester.name ?? notice.request.requester.sub} asks for ${notice.request.systemId} for ${formatDuration(notice.request.durationSeconds)}.`;

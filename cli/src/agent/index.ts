@@ -1,15 +1,20 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Notice } from '@stint/contract';
+import { visibleText, type Notice } from '@stint/contract';
 import { startHost } from '@stint/core';
 
 /**
  * A headless agent has no desktop to notify, so each notice becomes one line on stderr (the
  * agent's log): which kind, which system, which request or grant. Never a credential: a
- * notice carries only metadata (contract's Notice).
+ * notice carries only metadata (contract's Notice). A name from the IdP or the server's words
+ * could hold terminal escapes, so the line shows them as visible escapes.
  */
 export function noticeLine(notice: Notice): string {
+  return visibleText(noticeWords(notice));
+}
+
+function noticeWords(notice: Notice): string {
   switch (notice.kind) {
     case 'review-requested':
     case 'request-approved':

@@ -2,6 +2,7 @@ import { formatDuration, type AccessRequest, type CoreState, type ReviewDecision
 import { useId, useState } from 'react';
 import type { ScreenProps } from '../actions';
 import { useScrollIntoView } from '../highlight';
+import { plain, Text } from '../text';
 
 /** The inbox; `focusId` (from `#/reviews/<id>`) highlights that request and scrolls to it. */
 export function Approvals({ state, bridge, run, focusId = null }: ScreenProps & { state: CoreState; focusId?: string | null }) {
@@ -28,18 +29,23 @@ function ReviewCard({ request, systemName, focused, bridge, run }: ScreenProps &
   const [busy, setBusy] = useState(false);
   const id = useId();
   const who = request.requester.name ?? request.requester.sub;
+  const label = `${plain(who)} requests ${plain(systemName)}`;
   async function decide(decision: ReviewDecision) {
     setBusy(true);
     await run(bridge.call('review', { requestId: request.id, decision, ...(comment.trim() ? { comment: comment.trim() } : {}) }));
     setBusy(false);
   }
   return (
-    <li ref={ref} className={`card${focused ? ' focused' : ''}`} aria-label={`${who} requests ${systemName}`} aria-current={focused ? 'true' : undefined}>
+    <li ref={ref} className={`card${focused ? ' focused' : ''}`} aria-label={label} aria-current={focused ? 'true' : undefined}>
       <h3>
-        {who} → {systemName} for {formatDuration(request.durationSeconds)}
+        <Text value={who} /> → <Text value={systemName} /> for {formatDuration(request.durationSeconds)}
       </h3>
-      <p>{request.reason || <span className="muted">No reason given.</span>}</p>
-      {request.ticket && <p className="muted">Ticket {request.ticket}</p>}
+      <p className="multiline">{request.reason ? <Text value={request.reason} multiline /> : <span className="muted">No reason given.</span>}</p>
+      {request.ticket && (
+        <p className="muted">
+          Ticket <Text value={request.ticket} />
+        </p>
+      )}
       {request.breakGlass && <p className="risk risk-critical">Break-glass request</p>}
       <p className="muted">
         {request.reviews.filter((r) => r.decision === 'approve').length}/{request.approvalsRequired} approvals · expires{' '}

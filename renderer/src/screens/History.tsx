@@ -1,4 +1,5 @@
 import { formatDuration, type AccessRequest } from '@stint/contract';
+import { Text } from '../text';
 import { useCallback, useEffect, useState } from 'react';
 import type { ScreenProps } from '../actions';
 import { StateBadge } from '../state-badge';
@@ -42,7 +43,9 @@ export function History({ bridge, run }: ScreenProps) {
                 <td>
                   <StateBadge state={r.state} />
                 </td>
-                <td>{r.reason}</td>
+                <td>
+                  <Text value={r.reason} />
+                </td>
               </tr>
             ))}
           </tbody>

@@ -1,4 +1,5 @@
 import { formatDuration, TERMINAL_REQUEST_STATES, type CoreState, type LocalGrant } from '@stint/contract';
+import { Text } from '../text';
 import type { ReactNode } from 'react';
 import type { ScreenProps } from '../actions';
 import { Countdown, useNow } from '../countdown';
@@ -39,7 +40,12 @@ export function MyAccess({
             <RequestRow key={request.id} focused={request.id === focusRequest}>
               <span className="row-main">
                 <strong>{name(request.systemId)}</strong> for {formatDuration(request.durationSeconds)}
-                {request.reason && <span className="muted"> — {request.reason}</span>}
+                {request.reason && (
+                  <span className="muted">
+                    {' '}
+                    — <Text value={request.reason} />
+                  </span>
+                )}
               </span>
               <StateBadge state={request.state} />
               {request.state === 'pending' && (

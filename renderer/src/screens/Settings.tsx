@@ -1,4 +1,5 @@
 import { formatDuration, type Settings as SettingsValue } from '@stint/contract';
+import { Text } from '../text';
 import { useEffect, useState, type FormEvent } from 'react';
 import type { ScreenProps } from '../actions';
 
@@ -112,7 +113,12 @@ export function Settings({ bridge, run }: ScreenProps) {
                 <li key={p.systemId} className="row">
                   <span>
                     <strong>{p.systemId}</strong> for {formatDuration(p.durationSeconds)}
-                    {p.reason && <> — {p.reason}</>}
+                    {p.reason && (
+                      <>
+                        {' '}
+                        — <Text value={p.reason} />
+                      </>
+                    )}
                   </span>
                   <button type="button" className="secondary" onClick={() => void unpin(p.systemId)} aria-label={`Unpin ${p.systemId}`}>
                     Unpin
