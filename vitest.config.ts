@@ -20,5 +20,8 @@ export default defineConfig({
     // Forks, not threads: tests start servers, spawn processes and load native modules
     // (better-sqlite3), which are safer per process than per worker thread.
     pool: 'forks',
+    // electron-store imports `electron`, which has no binary here: inlined, its import goes
+    // through vitest, so electron/src/settings-store.test.ts can hand it a named test double.
+    server: { deps: { inline: ['electron-store'] } },
   },
 });

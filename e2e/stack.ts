@@ -143,11 +143,9 @@ export function notified(agent: Agent, pattern: RegExp, ms = 15_000): Promise<st
   return until(`notice ${pattern} in the agent's log`, () => pattern.exec(agent.output())?.[0], ms);
 }
 
-/** The person's Stint UI in the browser (web mode), at the address their agent printed last. */
+/** The person's Stint UI in the browser (web mode), at a fresh one-time address (`stint ui --print`). */
 export async function openUi(browser: Browser, agent: Agent): Promise<Page> {
-  const urls = [...agent.output().matchAll(/Open Stint in your browser: (\S+)/g)];
-  const url = urls.at(-1)?.[1];
-  if (!url) throw new Error(`the agent printed no web address:\n${agent.output()}`);
+  const url = await agent.webLink();
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   const page = await context.newPage();
   await page.goto(url);

@@ -74,12 +74,8 @@ if (binary) {
   run('Stint (Electron)', binary, [join(root, 'electron')], { STINT_SERVER_URL: serverUrl });
 } else {
   if (!values.web) console.log('The Electron binary is not installed here (it was skipped with ELECTRON_SKIP_BINARY_DOWNLOAD); starting Stint in web mode in your browser instead.');
-  const agent = run('The Stint agent', process.execPath, ['--import', 'tsx', 'cli/src/main.ts', 'agent', '--web'], { STINT_SERVER_URL: serverUrl });
-  agent.stdout.on('data', (d) => {
-    const url = /Open Stint in your browser: (\S+)/.exec(String(d))?.[1];
-    if (url && process.env.STINT_NO_BROWSER !== '1') {
-      const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
-      spawn(opener, [url], { stdio: 'ignore', detached: true }).on('error', () => {}).unref();
-    }
-  });
+  // The agent opens the browser itself (--open): it hands it a file that forwards to a one-time
+  // address, so the address never sits on a command line (see core's openWebUi).
+  const open = process.env.STINT_NO_BROWSER === '1' ? [] : ['--open'];
+  run('The Stint agent', process.execPath, ['--import', 'tsx', 'cli/src/main.ts', 'agent', '--web', ...open], { STINT_SERVER_URL: serverUrl });
 }

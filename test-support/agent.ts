@@ -26,6 +26,8 @@ export interface Agent {
    * open (each is returned once), waiting for it to arrive.
    */
   nextBrowserUrl(timeoutMs?: number): Promise<string>;
+  /** With `web: true`: a fresh one-time address of the UI, as `stint ui --print` gives a person. */
+  webLink(): Promise<string>;
   stop(signal?: NodeJS.Signals): Promise<void>;
   start(): Promise<void>;
 }
@@ -101,6 +103,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         if (Date.now() > deadline) throw new Error(`the agent opened no sign-in page within ${timeoutMs} ms:\n${output}`);
         await new Promise((r) => setTimeout(r, 50));
       }
+    },
+    async webLink() {
+      const result = await agent.stintAsync(['ui', '--print']);
+      if (result.status !== 0) throw new Error(`stint ui --print failed (${result.status}): ${result.stderr}`);
+      return result.stdout.trim();
     },
     async start() {
       // A restart reads only what this run prints (the old run said "running" too).

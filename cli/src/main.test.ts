@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { main, program } from './main';
 
-const COMMANDS = ['login', 'logout', 'status', 'ls', 'request', 'requests', 'approve', 'deny', 'grants', 'release', 'extend', 'env', 'exec', 'hook', 'prompt', 'agent'];
+const COMMANDS = ['login', 'logout', 'status', 'ls', 'request', 'requests', 'approve', 'deny', 'grants', 'release', 'extend', 'env', 'exec', 'hook', 'prompt', 'agent', 'ui'];
 const DATA = ['status', 'ls', 'request', 'requests', 'approve', 'deny', 'grants', 'extend'];
 
 describe('stint commands', () => {

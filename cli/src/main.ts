@@ -247,10 +247,22 @@ export function program(): Command {
     .description('run Stint headless (no desktop app): the local socket for this CLI and the shell hooks')
     .option('--web', 'also serve the UI to a browser on 127.0.0.1')
     .option('--port <port>', 'web mode port (default: any free port)', (v) => Number(v), 0)
-    .action(async (o: { web?: boolean; port: number }) => {
+    .option('--open', 'with --web: open the UI in your browser')
+    .action(async (o: { web?: boolean; open?: boolean; port: number }) => {
       const { runAgent } = await import('./agent/index');
-      await runAgent({ web: o.web ?? false, port: o.port });
+      await runAgent({ web: o.web ?? false, open: o.open ?? false, port: o.port });
     });
+
+  cli
+    .command('ui')
+    .description('open the web UI of `stint agent --web` in your browser (a fresh one-time address)')
+    .option('--print', 'print the address instead of opening it (it works once, within 30 s)')
+    .action((o: { print?: boolean }) =>
+      withSocket(async (c) => {
+        const { url } = await c.call('webLink', { open: !o.print });
+        console.log(o.print ? url : 'Opened Stint in your browser.');
+      }),
+    );
 
   return cli;
 }

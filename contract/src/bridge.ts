@@ -148,5 +148,10 @@ export type GrantEnv = z.infer<typeof GrantEnv>;
 export const SocketCalls = {
   ...BridgeCalls,
   env: call(z.strictObject({ systems: z.array(SystemId).default([]) }), z.object({ grants: z.array(GrantEnv), ended: z.array(z.string()) })),
+  /**
+   * A fresh one-time address of the web-mode UI (`stint ui`); with `open`, Stint also opens it
+   * in the browser. Socket only: the address is a credential for a few seconds.
+   */
+  webLink: call(z.strictObject({ open: z.boolean().default(false) }), z.object({ url: z.string() })),
 } as const;
 export type SocketMethod = keyof typeof SocketCalls;

@@ -33,7 +33,7 @@ import { popoverLinkTarget, popoverPosition } from './popover';
 import { quitChoice, quitPrompt } from './quit';
 import { routeHash, type Route } from './routes';
 import { APP_ENTRY_URL, APP_ID, APP_SCHEME, isAllowedSignInUrl, windowOptions } from './security';
-import { ElectronSettingsStore } from './settings-store';
+import { electronSettingsStore } from './settings-store';
 import {
   buildTrayMenu,
   DEFAULT_EXTEND_PRESETS_SECONDS,
@@ -121,16 +121,19 @@ async function boot(): Promise<void> {
   hardenSession(session.defaultSession);
   protocol.handle(APP_SCHEME, serveAppFile);
   if (app.isPackaged) app.setAsDefaultProtocolClient(DEEP_LINK_SCHEME);
-  const store = new ElectronSettingsStore({ cwd: dataDir() });
+  const store = electronSettingsStore({ cwd: dataDir() });
   host = await startHost({ opener: signInOpener, notifier: { notify: showNotice }, platform: { store } });
   const core = host.core;
 
   const dispatch = createDispatcher(core, 'bridge');
-  const handleCall = createCallHandler(async (method, input) => {
-    const reply = await dispatch(method, input);
-    if (method === 'updateSettings' && reply.ok) applyLoginItem(core);
-    return reply;
-  });
+  const handleCall = createCallHandler(
+    async (method, input) => {
+      const reply = await dispatch(method, input);
+      if (method === 'updateSettings' && reply.ok) applyLoginItem(core);
+      return reply;
+    },
+    (refused) => console.warn(`stint: refused an IPC call: ${JSON.stringify(refused)}`),
+  );
   ipcMain.handle(CALL_CHANNEL, (event, payload: unknown) => handleCall(event, payload));
 
   core.subscribe((state) => {

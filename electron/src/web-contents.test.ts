@@ -87,22 +87,39 @@ describe('createCallHandler', () => {
   });
 
   it.each([
-    ['a sub-frame', { senderFrame: { url: APP_ENTRY_URL, parent: {} } }],
-    ['another origin', { senderFrame: { url: 'https://evil.example/', parent: null } }],
-    ['a file:// page', { senderFrame: { url: 'file:///tmp/x.html', parent: null } }],
-    ['a destroyed frame', { senderFrame: null }],
-  ])('refuses %s before core sees anything', async (_name, event) => {
+    ['a sub-frame', { senderFrame: { url: APP_ENTRY_URL, parent: {} } }, 'app://stint/index.html'],
+    ['another origin', { senderFrame: { url: 'https://evil.example/page?secret=1#x', parent: null } }, 'https://evil.example/page'],
+    ['a file:// page', { senderFrame: { url: 'file:///tmp/x.html', parent: null } }, 'file:///tmp/x.html'],
+    ['a destroyed frame', { senderFrame: null }, '(destroyed frame)'],
+  ])('refuses %s before core sees anything, and logs sender and channel without the payload', async (_name, event, sender) => {
     const dispatch = vi.fn();
-    expect(await createCallHandler(dispatch)(event, { id: 1, method: 'getState', input: {} })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    const log = vi.fn();
+    expect(await createCallHandler(dispatch, log)(event, { id: 1, method: 'review', input: { comment: 'PAYLOAD-MARKER' } })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(dispatch).not.toHaveBeenCalled();
+    expect(log).toHaveBeenCalledOnce();
+    expect(log.mock.calls[0]![0]).toMatchObject({ channel: 'stint:call', sender, code: 'forbidden' });
+    expect(JSON.stringify(log.mock.calls)).not.toContain('PAYLOAD-MARKER');
   });
 
   it.each([null, 'getState', { method: 'getState' }, { id: -1, method: 'getState', input: {} }, { id: 1, method: 'getState', input: {}, extra: 1 }])(
-    'refuses the malformed payload %j',
+    'refuses the malformed payload %j, and logs it',
     async (payload) => {
       const dispatch = vi.fn();
-      expect(await createCallHandler(dispatch)(mainFrame, payload)).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+      const log = vi.fn();
+      expect(await createCallHandler(dispatch, log)(mainFrame, payload)).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
       expect(dispatch).not.toHaveBeenCalled();
+      expect(log).toHaveBeenCalledWith(expect.objectContaining({ channel: 'stint:call', sender: 'app://stint/index.html', mainFrame: true, code: 'invalid_request' }));
     },
   );
+
+  it('logs a call the dispatcher refuses (an unknown method, bad input) with its method, not a failure of a call that ran', async () => {
+    const log = vi.fn();
+    const refusing = vi.fn(async () => ({ ok: false as const, error: { code: 'unknown_call', message: 'no env here' } }));
+    await createCallHandler(refusing, log)(mainFrame, { id: 1, method: 'env', input: { systems: ['PAYLOAD-MARKER'] } });
+    expect(log).toHaveBeenCalledWith({ channel: 'stint:call', sender: 'app://stint/index.html', mainFrame: true, code: 'unknown_call', method: 'env' });
+    expect(JSON.stringify(log.mock.calls)).not.toContain('PAYLOAD-MARKER');
+    const failing = vi.fn(async () => ({ ok: false as const, error: { code: 'not_found', message: 'No such grant.' } }));
+    await createCallHandler(failing, log)(mainFrame, { id: 2, method: 'release', input: {} });
+    expect(log).toHaveBeenCalledOnce();
+  });
 });

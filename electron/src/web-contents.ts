@@ -2,6 +2,7 @@
 // core. They take narrow, structural dependencies instead of Electron objects, so
 // web-contents.test.ts drives them with plain objects; main.ts passes the real ones.
 import { BridgeRequest, type BridgeError, type BridgeReply } from '@stint/contract';
+import { CALL_CHANNEL } from './ipc-channels';
 import { isAllowedExternalUrl, isAllowedSender } from './security';
 
 type Reply = ReturnType<typeof BridgeReply.parse>;
@@ -72,19 +73,51 @@ export interface CallEvent {
 
 const refuse = (id: number, code: string, message: string): Reply => ({ id, ok: false, error: { code, message } });
 
+/** One refused IPC message: who sent it, on which channel, and why. Never the payload. */
+export interface RefusedCall {
+  channel: string;
+  /** The sender frame's URL (origin and path only), or why there is none. */
+  sender: string;
+  mainFrame: boolean;
+  code: string;
+  /** The method it named, when it named a known-shaped one. */
+  method?: string;
+}
+
+/** Refusals the dispatcher makes for the caller (not failures of a call that ran). */
+const REFUSALS = new Set(['unknown_call', 'invalid_input']);
+
+/** The frame's URL for a log line: no query or fragment, which may carry anything. */
+function senderOf(frame: CallEvent['senderFrame']): string {
+  if (!frame) return '(destroyed frame)';
+  if (!URL.canParse(frame.url)) return '(unparsable url)';
+  const url = new URL(frame.url);
+  return `${url.protocol}//${url.host}${url.pathname}`.slice(0, 200);
+}
+
 /**
  * The gate for `stint:call`: the sender must be the app's own main frame and the payload a
  * BridgeRequest; then createDispatcher(core, 'bridge') checks method and input against the
- * contract (only the UI's calls exist there: no `env`, so no secret can be asked for).
+ * contract (only the UI's calls exist there: no `env`, so no secret can be asked for). Every
+ * refusal is logged with channel and sender (never the payload): silence would hide an attack.
  */
-export function createCallHandler(dispatch: Dispatch): (event: CallEvent, payload: unknown) => Promise<Reply> {
+export function createCallHandler(dispatch: Dispatch, logRefusal: (refused: RefusedCall) => void = () => {}): (event: CallEvent, payload: unknown) => Promise<Reply> {
   return async (event, payload) => {
     const frame = event.senderFrame;
+    const refused = (code: string, method?: string) =>
+      logRefusal({ channel: CALL_CHANNEL, sender: senderOf(frame), mainFrame: frame?.parent === null, code, ...(method === undefined ? {} : { method: method.slice(0, 64) }) });
     // A frame that navigated away or was destroyed has no URL we can trust: refuse.
-    if (!frame || !isAllowedSender(frame.url, frame.parent === null)) return refuse(-1, 'forbidden', 'This window may not call Stint.');
+    if (!frame || !isAllowedSender(frame.url, frame.parent === null)) {
+      refused('forbidden');
+      return refuse(-1, 'forbidden', 'This window may not call Stint.');
+    }
     const request = BridgeRequest.safeParse(payload);
-    if (!request.success) return refuse(-1, 'invalid_request', 'The call was not a Stint bridge request.');
+    if (!request.success) {
+      refused('invalid_request');
+      return refuse(-1, 'invalid_request', 'The call was not a Stint bridge request.');
+    }
     const reply = await dispatch(request.data.method, request.data.input);
+    if (!reply.ok && REFUSALS.has(reply.error.code)) refused(reply.error.code, request.data.method);
     return reply.ok ? { id: request.data.id, ok: true, result: reply.result } : { id: request.data.id, ok: false, error: reply.error };
   };
 }

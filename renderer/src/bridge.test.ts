@@ -1,6 +1,6 @@
 import type { CoreState } from '@stint/contract';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { connectWebBridge, takeToken } from './bridge';
+import { connectWebBridge, takeCode } from './bridge';
 
 /** Just enough of the browser's WebSocket for the bridge: the test plays core's side. */
 class FakeSocket extends EventTarget {
@@ -39,13 +39,17 @@ const STATE: CoreState = {
   generation: 0,
 };
 
-function setup(hash = '#token=abc+/=') {
+const HOME = '/s/AAAAAAAAAAAAAAAAAAAAAA/';
+
+/** A page at `pathname` (a session's home by default); `fetcher` plays core's HTTP side. */
+function setup(options: { hash?: string; pathname?: string; fetcher?: (url: string, init?: RequestInit) => Promise<Response> } = {}) {
   FakeSocket.all = [];
   vi.stubGlobal('WebSocket', FakeSocket);
   const history = { replaceState: vi.fn() };
-  const location = { hash, pathname: '/', search: '', protocol: 'http:', host: '127.0.0.1:5555' } as unknown as Location;
-  const bridge = connectWebBridge(location, history as unknown as History);
-  return { bridge, history, socket: () => FakeSocket.all.at(-1)! };
+  const location = { hash: options.hash ?? '', pathname: options.pathname ?? HOME, search: '', protocol: 'http:', host: '127.0.0.1:5555', replace: vi.fn() };
+  const fetcher = vi.fn(options.fetcher ?? (async () => new Response(null, { status: 204 })));
+  const bridge = connectWebBridge(location as unknown as Location, history as unknown as History, fetcher as unknown as typeof fetch);
+  return { bridge, history, location, fetcher, socket: () => FakeSocket.all.at(-1)! };
 }
 
 afterEach(() => {
@@ -55,11 +59,24 @@ afterEach(() => {
 });
 
 describe('the web bridge', () => {
-  it('takes the token from the fragment and out of the address bar', () => {
-    const { history, socket } = setup();
-    expect(socket().url).toBe('ws://127.0.0.1:5555/bridge?token=abc%2B%2F%3D');
+  it('trades the one-time code for a session, takes it out of the address bar, and moves to the session', async () => {
+    const { history, location, fetcher } = setup({ hash: '#code=abc+/=', pathname: '/', fetcher: async () => Response.json({ home: HOME }) });
     expect(history.replaceState).toHaveBeenCalledWith(null, '', '/');
-    expect(takeToken({ hash: '', pathname: '/', search: '' }, null)).toBeNull();
+    await vi.waitFor(() => expect(location.replace).toHaveBeenCalledWith(HOME));
+    expect(fetcher).toHaveBeenCalledWith('/session', expect.objectContaining({ method: 'POST', body: JSON.stringify({ code: 'abc+/=' }) }));
+    expect(FakeSocket.all).toHaveLength(0); // no socket before the session exists
+    expect(takeCode({ hash: '', pathname: '/', search: '' }, null)).toBeNull();
+  });
+
+  it('says what to do when the code was refused (used, expired), and makes no socket', async () => {
+    const { bridge } = setup({ hash: '#code=spent', pathname: '/', fetcher: async () => Response.json({ error: 'link_used', message: 'This link was already used or is not valid. Run `stint ui` for a fresh one.' }, { status: 403 }) });
+    await expect(bridge.call('signIn', {})).rejects.toMatchObject({ code: 'link_used', message: expect.stringMatching(/stint ui/) });
+    expect(FakeSocket.all).toHaveLength(0);
+  });
+
+  it('opens the socket on its session path', () => {
+    const { socket } = setup();
+    expect(socket().url).toBe(`ws://127.0.0.1:5555${HOME}bridge`);
   });
 
   it('sends calls once open and resolves checked replies', async () => {
@@ -118,9 +135,19 @@ describe('the web bridge', () => {
     await expect(queued).resolves.toEqual({ ok: true });
   });
 
-  it('refuses calls when the page was opened without a token', async () => {
-    const { bridge } = setup('');
+  it('refuses calls when the page was opened without its one-time address', async () => {
+    const { bridge } = setup({ pathname: '/' });
     expect(FakeSocket.all).toHaveLength(0);
-    await expect(bridge.call('signIn', {})).rejects.toMatchObject({ code: 'no_token' });
+    await expect(bridge.call('signIn', {})).rejects.toMatchObject({ code: 'no_session', message: expect.stringMatching(/stint ui/) });
+  });
+
+  it('stops reconnecting, and says so, once Stint no longer knows the session', async () => {
+    const { bridge, socket, fetcher } = setup({ fetcher: async () => new Response(null, { status: 401 }) });
+    const waiting = bridge.call('signIn', {});
+    socket().drop();
+    await expect(waiting).rejects.toMatchObject({ code: 'session_ended', message: expect.stringMatching(/stint ui/) });
+    expect(fetcher).toHaveBeenCalledWith(`${HOME}session`, expect.anything());
+    await expect(bridge.call('getState', {})).rejects.toMatchObject({ code: 'session_ended' });
+    expect(FakeSocket.all).toHaveLength(1);
   });
 });

@@ -38,29 +38,39 @@ interface Pending {
 
 const MAX_BACKOFF_MS = 10_000;
 
-/** Reads the per-launch token from `#token=...`, then takes it out of the address bar. */
-export function takeToken(location: Pick<Location, 'hash' | 'pathname' | 'search'>, history: Pick<History, 'replaceState'> | null): string | null {
-  // Not URLSearchParams: it would read a '+' in the token as a space.
-  const raw = /(?:^#|&)token=([^&]*)/.exec(location.hash)?.[1];
-  let token: string | null = null;
+/** Reads the one-time code from `#code=...`, then takes it out of the address bar. */
+export function takeCode(location: Pick<Location, 'hash' | 'pathname' | 'search'>, history: Pick<History, 'replaceState'> | null): string | null {
+  const raw = /(?:^#|&)code=([^&]*)/.exec(location.hash)?.[1];
+  let code: string | null = null;
   try {
-    token = raw ? decodeURIComponent(raw) : null;
+    code = raw ? decodeURIComponent(raw) : null;
   } catch {
-    token = null;
+    code = null;
   }
-  // Threat: a token left in the address bar is shown on screen, shared in screenshots and kept
-  // in browser history; once read it lives only in this page's memory (never in storage).
-  if (token && history) history.replaceState(null, '', `${location.pathname}${location.search}`);
-  return token;
+  // Threat: an address left in the bar is shown on screen, shared in screenshots and kept in
+  // history; the code is spent at once anyway, but it has no business staying there.
+  if (raw !== undefined && history) history.replaceState(null, '', `${location.pathname}${location.search}`);
+  return code;
 }
 
+/** `/s/<session>/`: where the app lives once its one-time code was traded for a session. */
+const SESSION_HOME = /^\/s\/[A-Za-z0-9_-]{22}\//;
+
+type PageLocation = Pick<Location, 'hash' | 'pathname' | 'search' | 'protocol' | 'host' | 'replace'>;
+
+const NO_SESSION = 'This page was opened without its one-time address. Run `stint ui` in a terminal (or open the address `stint agent --web` printed).';
+const SESSION_ENDED = 'This browser session with Stint has ended (Stint was restarted?). Run `stint ui` for a fresh address.';
+
 /**
- * StintBridge over core's web-mode WebSocket (`/bridge?token=...` on the page's own origin).
- * Replies and pushes are checked against the contract's schemas before the UI sees them;
- * the socket reconnects with exponential backoff, and calls made while it is down wait for it.
+ * StintBridge over core's web-mode WebSocket. The page arrives with a one-time code, trades it
+ * (POST /session) for an HttpOnly session cookie scoped to `/s/<session>/`, and moves there;
+ * from there the socket is `/s/<session>/bridge`. Replies and pushes are checked against the
+ * contract's schemas before the UI sees them; the socket reconnects with exponential backoff,
+ * and calls made while it is down wait for it, unless the session itself has ended.
  */
-export function connectWebBridge(location: Location, history: History | null = globalThis.history ?? null): StintBridge {
-  const token = takeToken(location, history);
+export function connectWebBridge(location: PageLocation, history: History | null = globalThis.history ?? null, fetcher: typeof fetch = (...args) => fetch(...args)): StintBridge {
+  const code = takeCode(location, history);
+  const home = SESSION_HOME.exec(location.pathname)?.[0] ?? null;
   const stateListeners = new Set<(state: CoreState) => void>();
   const noticeListeners = new Set<(notice: Notice) => void>();
   const pending = new Map<number, Pending>();
@@ -69,11 +79,45 @@ export function connectWebBridge(location: Location, history: History | null = g
   let socket: WebSocket | null = null;
   let attempt = 0;
   let lastState: CoreState | null = null;
+  /** Set when no socket can ever open for this page: every call fails with it. */
+  let failure: BridgeCallError | null = null;
 
-  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/bridge?token=${encodeURIComponent(token ?? '')}`;
+  const url = home ? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${home}bridge` : '';
+
+  function fail(error: BridgeCallError) {
+    failure = error;
+    outbox.splice(0);
+    for (const [id, call] of pending) {
+      pending.delete(id);
+      call.reject(error);
+    }
+  }
+
+  async function exchange(oneTimeCode: string) {
+    try {
+      const response = await fetcher('/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: oneTimeCode }), credentials: 'same-origin' });
+      const body = (await response.json().catch(() => ({}))) as { home?: unknown; message?: unknown; error?: unknown };
+      if (response.ok && typeof body.home === 'string' && SESSION_HOME.test(body.home)) {
+        location.replace(body.home);
+        return;
+      }
+      fail(new BridgeCallError(typeof body.error === 'string' ? body.error : 'link_refused', typeof body.message === 'string' ? body.message : NO_SESSION));
+    } catch {
+      fail(new BridgeCallError('disconnected', 'Could not reach Stint; is `stint agent --web` still running?'));
+    }
+  }
+
+  /** After a drop: a session Stint no longer knows will never reconnect, so say so. */
+  async function sessionHolds(): Promise<boolean> {
+    try {
+      return (await fetcher(`${home}session`, { credentials: 'same-origin' })).status !== 401;
+    } catch {
+      return true; // Stint is down: keep trying, it may come back
+    }
+  }
 
   function open() {
-    if (!token) return;
+    if (failure || !home) return;
     const ws = new WebSocket(url);
     socket = ws;
     ws.addEventListener('open', () => {
@@ -98,7 +142,10 @@ export function connectWebBridge(location: Location, history: History | null = g
       }
       const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** attempt) * (0.75 + Math.random() / 2);
       attempt += 1;
-      setTimeout(open, delay);
+      void sessionHolds().then((holds) => {
+        if (holds) setTimeout(open, delay);
+        else fail(new BridgeCallError('session_ended', SESSION_ENDED));
+      });
     });
   }
 
@@ -137,13 +184,13 @@ export function connectWebBridge(location: Location, history: History | null = g
     else call.reject(new BridgeCallError('bad_reply', `Stint sent an unexpected reply to ${call.method}.`));
   }
 
+  if (code) void exchange(code);
+  else if (!home) failure = new BridgeCallError('no_session', NO_SESSION);
   open();
 
   return {
     call<M extends BridgeMethod>(method: M, input: BridgeInput<M>): Promise<BridgeOutput<M>> {
-      if (!token) {
-        return Promise.reject(new BridgeCallError('no_token', 'This page was opened without its access token; open the link `stint agent --web` printed.'));
-      }
+      if (failure) return Promise.reject(failure);
       const checked = BridgeCalls[method].input.safeParse(input);
       if (!checked.success) {
         const issue = checked.error.issues[0];

@@ -20,11 +20,6 @@ let bob: Agent;
 let browser: Browser;
 const cspViolations: string[] = [];
 
-function webUrl(agent: Agent): string {
-  const match = /Open Stint in your browser: (\S+)/.exec(agent.output());
-  if (!match?.[1]) throw new Error(`the agent printed no web URL:\n${agent.output()}`);
-  return match[1];
-}
 
 async function openUi(agent: Agent): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
@@ -32,7 +27,7 @@ async function openUi(agent: Agent): Promise<Page> {
   page.on('console', (message) => {
     if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
   });
-  await page.goto(webUrl(agent));
+  await page.goto(await agent.webLink());
   return page;
 }
 
@@ -196,7 +191,7 @@ describe('the renderer in web mode', () => {
 
     // The tray popover's view (what Electron shows beside the tray icon).
     const popover = await (await browser.newContext({ viewport: { width: 360, height: 520 } })).newPage();
-    await popover.goto(webUrl(alice));
+    await popover.goto(await alice.webLink());
     await visible(popover.getByRole('heading', { name: 'Catalog' }));
     await popover.evaluate(() => (location.hash = '#/tray'));
     await visible(popover.getByRole('link', { name: 'Open Stint' }));

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { visibleText, type Notice } from '@stint/contract';
-import { startHost } from '@stint/core';
+import { LINK_TTL_MS, openWebUi, startHost } from '@stint/core';
 
 /**
  * A headless agent has no desktop to notify, so each notice becomes one line on stderr (the
@@ -44,11 +44,16 @@ export function defaultRendererDir(env: NodeJS.ProcessEnv = process.env): string
  * and with --web the same UI as the app in a browser. It wipes overdue credentials before
  * anything else (core's start-up) and runs until stopped.
  */
-export async function runAgent(options: { web: boolean; port: number; rendererDir?: string | null }): Promise<void> {
+export async function runAgent(options: { web: boolean; open?: boolean; port: number; rendererDir?: string | null }): Promise<void> {
   const host = await startHost({ notifier: { notify: (notice) => console.error(noticeLine(notice)) }, web: options.web ? { port: options.port, rendererDir: options.rendererDir ?? defaultRendererDir() } : null });
   const state = host.core.getState();
   console.error(`Stint agent running (socket ${host.paths.socket}); ${state.auth.status === 'signed-in' ? `signed in as ${state.auth.user?.sub}` : 'run `stint login` to sign in'}.`);
-  if (host.web) console.log(`Open Stint in your browser: ${host.web.url}`);
+  if (host.web) {
+    // A one-time address: it works once, within seconds, so printing it here is safe; `stint ui` makes another.
+    const url = options.open ? openWebUi(host.web, host.paths) : host.web.link();
+    console.log(`Open Stint in your browser: ${url}`);
+    console.log(`(The address works once, within ${LINK_TTL_MS / 1000} s. For a fresh one: stint ui)`);
+  }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -10,7 +10,12 @@ export type Dispatch = (method: string, input: unknown) => Promise<Reply>;
 
 const ok = { ok: true as const };
 
-function handlers(core: StintCore): Handlers {
+/** What the host adds to core's calls: web mode's one-time links, when web mode is on. */
+export interface HostCalls {
+  webLink?(open: boolean): Promise<string>;
+}
+
+function handlers(core: StintCore, host: HostCalls): Handlers {
   return {
     getState: () => core.getState(),
     signIn: async () => (await core.signIn(), ok),
@@ -24,6 +29,10 @@ function handlers(core: StintCore): Handlers {
     getSettings: () => core.getSettings(),
     updateSettings: (patch) => core.updateSettings(patch),
     env: ({ systems }) => core.env(systems),
+    webLink: async ({ open }) => {
+      if (!host.webLink) throw Object.assign(new Error('This Stint serves no web UI (it is the desktop app, or `stint agent` started without --web).'), { code: 'no_web_ui' });
+      return { url: await host.webLink(open) };
+    },
   };
 }
 
@@ -39,9 +48,9 @@ export function toBridgeError(error: unknown): BridgeError {
  * given surface exist (the UI surface has no `env`); input and output are both checked against
  * the contract, so nothing outside the schema (say, a secret) can leave by accident.
  */
-export function createDispatcher(core: StintCore, surface: 'bridge' | 'socket'): Dispatch {
+export function createDispatcher(core: StintCore, surface: 'bridge' | 'socket', host: HostCalls = {}): Dispatch {
   const calls: Partial<Calls> = surface === 'bridge' ? BridgeCalls : SocketCalls;
-  const table = handlers(core);
+  const table = handlers(core, host);
   return async (method, input) => {
     if (!Object.hasOwn(calls, method)) return { ok: false, error: { code: 'unknown_call', message: `Stint has no call named "${method}".` } };
     const name = method as keyof Calls;

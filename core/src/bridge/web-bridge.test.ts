@@ -13,7 +13,7 @@ import WebSocket from 'ws';
 import type { StintCore } from '../core';
 import { createDispatcher } from './dispatch';
 import { offlineCoreWithGrant, PASSWORD } from './offline-core.fixture';
-import { serveWebBridge, type WebBridge } from './web-bridge';
+import { LINK_TTL_MS, serveWebBridge, type WebBridge } from './web-bridge';
 
 const INDEX_HTML = '<!doctype html><title>Stint</title><script type="module" src="/app.js"></script>';
 const OUTSIDE_SECRET = 'outside-the-renderer-folder-Zq8';
@@ -50,9 +50,12 @@ afterEach(async () => {
 const port = () => Number(new URL(bridge.origin).port);
 
 /** Opens a WebSocket; resolves with the open socket or the HTTP status the upgrade got instead. */
-function openSocket(path: string, headers: { origin?: string } = { origin: bridge.origin }): Promise<{ ws: WebSocket; messages: unknown[] } | { status: number }> {
+function openSocket(path: string, headers: { origin?: string; cookie?: string; host?: string } = { origin: bridge.origin }): Promise<{ ws: WebSocket; messages: unknown[] } | { status: number }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port()}${path}`, headers.origin === undefined ? {} : { origin: headers.origin });
+    const extra: Record<string, string> = {};
+    if (headers.cookie) extra.cookie = headers.cookie;
+    if (headers.host) extra.host = headers.host;
+    const ws = new WebSocket(`ws://127.0.0.1:${port()}${path}`, { ...(headers.origin === undefined ? {} : { origin: headers.origin }), headers: extra });
     sockets.push(ws);
     const messages: unknown[] = [];
     ws.on('message', (data) => messages.push(JSON.parse(String(data))));
@@ -62,8 +65,24 @@ function openSocket(path: string, headers: { origin?: string } = { origin: bridg
   });
 }
 
+const codeOf = (link: string) => new URL(link).hash.replace(/^#code=/, '');
+
+/** POST /session the way the page does (or an attacker does, with other headers). */
+async function trade(code: string, headers: Record<string, string> = { origin: bridge.origin, 'content-type': 'application/json' }) {
+  const response = await fetch(`${bridge.origin}/session`, { method: 'POST', headers, body: JSON.stringify({ code }) });
+  return { status: response.status, body: (await response.json()) as { home?: string; error?: string; message?: string }, cookie: response.headers.get('set-cookie') };
+}
+
+/** A session as the real page gets one: its home path and the cookie to send. */
+async function session(): Promise<{ home: string; cookie: string; setCookie: string }> {
+  const traded = await trade(codeOf(bridge.link()));
+  if (traded.status !== 200 || !traded.body.home || !traded.cookie) throw new Error(`no session: ${traded.status} ${JSON.stringify(traded.body)}`);
+  return { home: traded.body.home, cookie: traded.cookie.split(';')[0]!, setCookie: traded.cookie };
+}
+
 async function openBridge(): Promise<{ ws: WebSocket; messages: unknown[] }> {
-  const opened = await openSocket(`/bridge?token=${bridge.token}`);
+  const { home, cookie } = await session();
+  const opened = await openSocket(`${home}bridge`, { origin: bridge.origin, cookie });
   if ('status' in opened) throw new Error(`upgrade refused with ${opened.status}`);
   return opened;
 }
@@ -104,7 +123,6 @@ function directives(csp: string): Map<string, string[]> {
 describe('where it listens', () => {
   it('is on 127.0.0.1 only, not on every interface', async () => {
     expect(bridge.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(bridge.url).toBe(`${bridge.origin}/#token=${bridge.token}`);
     // 127.0.0.2 is also this machine: a server bound to 0.0.0.0 would answer there too.
     const reached = await new Promise<boolean>((resolve) => {
       const probe = connect(port(), '127.0.0.2');
@@ -117,41 +135,102 @@ describe('where it listens', () => {
     expect(reached).toBe(false);
   });
 
-  it('makes a fresh unguessable token each launch', async () => {
-    const second = await serveWebBridge(core, createDispatcher(core, 'bridge'), { rendererDir });
+  it('answers only under its own address (a DNS-rebound name is refused)', async () => {
+    const { home, cookie } = await session();
+    expect(await openSocket(`${home}bridge`, { origin: bridge.origin, cookie, host: `evil.example:${port()}` })).toEqual({ status: 403 });
+    const page = await new Promise<number>((resolve) => httpRequest({ host: '127.0.0.1', port: port(), path: '/', headers: { host: 'evil.example' } }, (r) => (r.resume(), resolve(r.statusCode ?? 0))).end());
+    expect(page).toBe(421);
+  });
+});
+
+describe('the one-time address', () => {
+  it('carries only a fresh, unguessable one-time code', () => {
+    const first = bridge.link();
+    const second = bridge.link();
+    expect(first).toMatch(new RegExp(`^${bridge.origin}/#code=[A-Za-z0-9_-]{43}$`));
+    expect(second).not.toBe(first);
+  });
+
+  it('is traded once for an HttpOnly, SameSite=Strict cookie scoped to the session’s own path', async () => {
+    const { home, setCookie } = await session();
+    expect(home).toMatch(/^\/s\/[A-Za-z0-9_-]{22}\/$/);
+    expect(setCookie).toMatch(new RegExp(`^stint-session=[A-Za-z0-9_-]{43}; Path=${home}; HttpOnly; SameSite=Strict$`));
+    // The session's secret is only in the cookie: never in an address the browser shows.
+    expect(home).not.toContain(setCookie.split(';')[0]!.split('=')[1]!);
+  });
+
+  it('refuses a replayed code, from the right origin or a forged one', async () => {
+    const code = codeOf(bridge.link());
+    expect((await trade(code)).status).toBe(200);
+    const replay = await trade(code);
+    expect(replay).toMatchObject({ status: 403, body: { error: 'link_used', message: expect.stringMatching(/stint ui/) } });
+    expect(replay.cookie).toBeNull();
+    expect((await trade(code, { origin: 'https://evil.example', 'content-type': 'application/json' })).status).toBe(403);
+  });
+
+  it('spends a code presented with a forged Origin, so the attacker’s try also burns it for good', async () => {
+    const code = codeOf(bridge.link());
+    for (const origin of ['https://evil.example', `http://localhost:${port()}`, 'null']) {
+      const forged = await trade(code, { origin, 'content-type': 'application/json' });
+      expect(forged.status).toBe(403);
+      expect(forged.cookie).toBeNull();
+    }
+    expect((await trade(code)).status).toBe(403);
+  });
+
+  it('refuses a code without an Origin (a non-browser client) or sent as a form (a cross-site post)', async () => {
+    expect((await trade(codeOf(bridge.link()), { 'content-type': 'application/json' })).status).toBe(403);
+    expect((await trade(codeOf(bridge.link()), { origin: bridge.origin, 'content-type': 'text/plain' })).status).toBe(403);
+  });
+
+  it('expires within seconds', async () => {
+    let now = Date.now();
+    const timed = await serveWebBridge(core, createDispatcher(core, 'bridge'), { rendererDir, now: () => now });
     try {
-      expect(bridge.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      expect(second.token).not.toBe(bridge.token);
+      const code = codeOf(timed.link());
+      now += LINK_TTL_MS + 1;
+      const response = await fetch(`${timed.origin}/session`, { method: 'POST', headers: { origin: timed.origin, 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+      expect(response.status).toBe(410);
+      expect(((await response.json()) as { message: string }).message).toMatch(/expired .*stint ui/);
     } finally {
-      await second.close();
+      await timed.close();
     }
   });
 });
 
 describe('who may open the bridge socket', () => {
-  it('refuses a socket without the token', async () => {
-    expect(await openSocket('/bridge')).toEqual({ status: 403 });
+  it('refuses a socket without the session cookie, or with a wrong one', async () => {
+    const { home, cookie } = await session();
+    expect(await openSocket(`${home}bridge`)).toEqual({ status: 403 });
+    const wrong = `stint-session=${cookie.endsWith('A') ? 'B' : 'A'}${cookie.slice(-42)}`;
+    expect(await openSocket(`${home}bridge`, { origin: bridge.origin, cookie: wrong })).toEqual({ status: 403 });
+    expect(await openSocket(`${home}bridge`, { origin: bridge.origin, cookie: 'stint-session=' })).toEqual({ status: 403 });
   });
 
-  it('refuses a socket with a wrong token, of the same length or not', async () => {
-    const sameLength = `${bridge.token[0] === 'A' ? 'B' : 'A'}${bridge.token.slice(1)}`;
-    expect(await openSocket(`/bridge?token=${sameLength}`)).toEqual({ status: 403 });
-    expect(await openSocket(`/bridge?token=${bridge.token}x`)).toEqual({ status: 403 });
-    expect(await openSocket(`/bridge?token=`)).toEqual({ status: 403 });
-  });
-
-  it('refuses the right token from a page of another origin (a web page driving Stint)', async () => {
+  it('refuses the right cookie from a page of another origin (a web page driving Stint)', async () => {
+    const { home, cookie } = await session();
     for (const origin of ['https://evil.example', 'http://localhost:' + port(), 'http://127.0.0.1:1', 'null']) {
-      expect(await openSocket(`/bridge?token=${bridge.token}`, { origin })).toEqual({ status: 403 });
+      expect(await openSocket(`${home}bridge`, { origin, cookie })).toEqual({ status: 403 });
     }
   });
 
-  it('refuses the right token without any Origin (a non-browser client that only stole the token)', async () => {
-    expect(await openSocket(`/bridge?token=${bridge.token}`, {})).toEqual({ status: 403 });
+  it('refuses the right cookie without any Origin (a non-browser client that only stole the cookie)', async () => {
+    const { home, cookie } = await session();
+    expect(await openSocket(`${home}bridge`, { cookie })).toEqual({ status: 403 });
   });
 
-  it('refuses the right token and Origin on another path', async () => {
-    expect(await openSocket(`/other?token=${bridge.token}`)).toEqual({ status: 403 });
+  it("refuses one session's cookie on another session's path, and on other paths", async () => {
+    const a = await session();
+    const b = await session();
+    expect(await openSocket(`${b.home}bridge`, { origin: bridge.origin, cookie: a.cookie })).toEqual({ status: 403 });
+    expect(await openSocket('/bridge', { origin: bridge.origin, cookie: a.cookie })).toEqual({ status: 403 });
+    expect(await openSocket(`${a.home}other`, { origin: bridge.origin, cookie: a.cookie })).toEqual({ status: 403 });
+  });
+
+  it('tells the page whether its session still holds', async () => {
+    const { home, cookie } = await session();
+    expect((await fetch(`${bridge.origin}${home}session`, { headers: { cookie } })).status).toBe(204);
+    expect((await fetch(`${bridge.origin}${home}session`)).status).toBe(401);
   });
 });
 
@@ -213,6 +292,13 @@ describe('the static UI files', () => {
     expect(policy.get('connect-src')).toEqual(["'self'", `ws://127.0.0.1:${port()}`]);
     expect(policy.get('frame-ancestors')).toEqual(["'none'"]);
     expect(policy.get('object-src')).toEqual(["'none'"]);
+  });
+
+  it('serves the same files under a session’s path, where the app lives', async () => {
+    const { home } = await session();
+    expect((await get(home)).body).toBe(INDEX_HTML);
+    expect((await get(`${home}assets/app.css`)).status).toBe(200);
+    expect((await get(`${home}..%2f..%2fsecret.txt`)).status).toBe(404);
   });
 
   it('serves the other files with their types and the same headers', async () => {

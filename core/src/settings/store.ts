@@ -3,7 +3,7 @@
 // keychain (vault/secret-store.ts). The file is still owner-only, because the metadata tells
 // another local user which systems this person can reach and when.
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
-import Conf from 'conf';
+import Conf, { type Options as ConfOptions } from 'conf';
 
 /** Non-secret key/value persistence: electron-store inside Electron, conf elsewhere. */
 export interface KeyValueStore {
@@ -17,14 +17,24 @@ export interface KeyValueStore {
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 
+type Settings = Record<string, unknown>;
+
+/** What ConfStore asks of the store it wraps: `conf` itself, or electron-store (a Conf subclass). */
+export type ConfFactory = (options: ConfOptions<Settings> & { cwd: string; configName: string }) => Conf<Settings>;
+
 export class ConfStore implements KeyValueStore {
   readonly path: string;
-  readonly #conf: Conf<Record<string, unknown>>;
+  readonly #conf: Conf<Settings>;
 
-  constructor(options: { cwd: string; configName?: string }) {
+  /**
+   * `create` makes the underlying store; the app passes electron-store's, everything else uses
+   * conf. Either way the folder and file are made owner-only here, by the same code.
+   */
+  constructor(options: { cwd: string; configName?: string; create?: ConfFactory }) {
     ownerOnlyDirectory(options.cwd);
+    const create: ConfFactory = options.create ?? ((conf) => new Conf<Settings>(conf));
     try {
-      this.#conf = new Conf<Record<string, unknown>>({
+      this.#conf = create({
         cwd: options.cwd,
         configName: options.configName ?? 'settings',
         configFileMode: FILE_MODE,
