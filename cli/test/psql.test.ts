@@ -44,7 +44,7 @@ describe('stint exec prod-db -- psql', () => {
     }
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout.trim()).toMatch(/^stint_alice_[0-9a-f]{8}$/);
+    expect(run.stdout.trim()).toMatch(/^stint_alice_[a-z2-7]{15}$/);
     const role = run.stdout.trim();
 
     expect(agent.stint(['release', 'prod-db']).status).toBe(0);

@@ -51,7 +51,7 @@ test('alice: prod-db on real PostgreSQL, approved by bob, gone at the deadline',
     const env = stintJson<Record<string, string>>(alice, ['env', 'prod-db']);
     for (const name of ['PGPASSWORD', 'DATABASE_URL']) stack.remember(env[name]!);
     expect(stored).toContain(env.PGPASSWORD);
-    expect(env.PGUSER).toMatch(/^stint_alice_[0-9a-f]{8}$/);
+    expect(env.PGUSER).toMatch(/^stint_alice_[a-z2-7]{15}$/);
 
     // `stint exec` hands the credential to psql alone.
     const exec = alice.stint(['exec', 'prod-db', '--', 'psql', '-XtAc', 'select current_user']);

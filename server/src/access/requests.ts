@@ -70,6 +70,16 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
   // Checked before anything is stored: a private key pasted by mistake never reaches the database.
   const keyProblem = input.publicKey ? provider.validatePublicKey?.(input.publicKey) : null;
   if (keyProblem) throw new ApiProblem(400, 'public_key_invalid', keyProblem);
+  // A person this provider cannot serve as they are (a login name it would have to rewrite,
+  // possibly into someone else's) is refused before an approver spends time on it, and the
+  // refusal is audited: it may be someone probing for another account.
+  const userProblem = provider.checkUser?.(user) ?? null;
+  if (userProblem) {
+    await ctx.store.db.transaction().execute((trx) =>
+      appendAudit(ctx.store, trx, ctx.now(), [{ actor: user.sub, action: 'request.refused', targetType: 'system', targetId: system.id, detail: { why: 'login_name', problem: userProblem } }]),
+    );
+    throw new ApiProblem(422, 'login_name_refused', `${userProblem}.`);
+  }
 
   const now = ctx.now();
   const approved = decision.outcome !== 'review';

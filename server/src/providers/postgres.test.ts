@@ -8,11 +8,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { v7 } from 'uuid';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type {} from '../../../test-support/global-setup';
 import { startPostgresCluster, type PostgresCluster } from '../../../test-support/postgres';
 import { MINUTE, startHarness, type Harness } from '../../test/harness';
 import { SystemConfig } from '../config/schema';
+import { grantToken } from './grant-token';
 import { postgresProvider, renderRoleName } from './postgres';
 import { ProviderRegistry, type IssueInput, type IssuedCredential, type Provider } from './provider';
 
@@ -162,7 +164,7 @@ describe('postgres provider against a real PostgreSQL', () => {
     const input = issueInput(system);
     const issued = await provider.issue(input);
     const role = issued.fields.user!;
-    expect(role).toBe(`stint_alice_${input.grantId.slice(0, 8)}`);
+    expect(role).toBe(`stint_alice_${grantToken(input.grantId)}`);
     expect(issued.state).toEqual({ role });
     expect(issued.fields).toMatchObject({ host: '127.0.0.1', port: String(db.cluster.port), database: 'app', expiresAt: new Date(input.expiresAt).toISOString() });
     expect(Object.keys(issued.env).sort()).toEqual(['DATABASE_URL', 'PGDATABASE', 'PGHOST', 'PGPASSWORD', 'PGPORT', 'PGUSER']);
@@ -204,6 +206,21 @@ describe('postgres provider against a real PostgreSQL', () => {
     expect(await roleExists(db.superUrl, role)).toBe(false);
   });
 
+  it('gives two grants made in the same second their own roles, even for users whose names read alike', async () => {
+    // The old name part was the id's time prefix: both grants became stint_bob_smith_<same 8 hex>.
+    const second = Date.now();
+    const first = issueInput(system, { sub: 'Bob.Smith', grantId: v7({ msecs: second }) });
+    const other = issueInput(system, { sub: 'bob.smith', grantId: v7({ msecs: second + 1 }) });
+    expect(first.grantId.slice(0, 8)).toBe(other.grantId.slice(0, 8));
+    const [a, b] = [await provider.issue(first), await provider.issue(other)];
+    expect(a.fields.user).not.toBe(b.fields.user);
+    expect(psql(a.env, 'SELECT current_user')).toMatchObject({ status: 0, stdout: a.fields.user });
+    expect(psql(b.env, 'SELECT current_user')).toMatchObject({ status: 0, stdout: b.fields.user });
+    await provider.revoke(revokeInput(system, first.grantId, a.state));
+    expect(psql(b.env, 'SELECT 1')).toMatchObject({ status: 0 }); // one's revoke leaves the other alone
+    await provider.revoke(revokeInput(system, other.grantId, b.state));
+  });
+
   it('keeps a hostile user name and an odd template inside the role name, and drops nothing else', async () => {
     const template = `x"; DROP ROLE postgres; --{user}.{grant}`;
     const hostile = pgSystem({ adminUrl: secretEnv(db.adminUrl), roles: ['app_read'], roleNameTemplate: template });
@@ -211,7 +228,7 @@ describe('postgres provider against a real PostgreSQL', () => {
     const input = issueInput(hostile, { sub: `robert'); DROP ROLE postgres; --"x` });
     const issued = await hostileProvider.issue(input);
     const role = issued.fields.user!;
-    expect(role).toBe(`x"; DROP ROLE postgres; --robert_drop_role_pos.${input.grantId.slice(0, 8)}`);
+    expect(role).toBe(`x"; DROP ROLE postgres; --robert_drop_role_pos.${grantToken(input.grantId)}`);
     expect(await roleExists(db.superUrl, role)).toBe(true);
     expect(await roleExists(db.superUrl, 'postgres')).toBe(true);
     expect(psql(issued.env, 'SELECT current_user')).toMatchObject({ status: 0, stdout: role });
@@ -300,7 +317,7 @@ describe('postgres provider against a real PostgreSQL', () => {
     const broken = postgresProvider(pgSystem({ adminUrl: secretEnv(db.adminUrl), roles: ['app_read', 'no_such_group'] }));
     const input = issueInput(system);
     await expect(broken.issue(input)).rejects.toThrow(/create role: role "no_such_group" does not exist/);
-    expect(await roleExists(db.superUrl, `stint_alice_${input.grantId.slice(0, 8)}`)).toBe(false);
+    expect(await roleExists(db.superUrl, `stint_alice_${grantToken(input.grantId)}`)).toBe(false);
   });
 });
 
@@ -427,7 +444,7 @@ describe('postgres provider settings', () => {
     expect(make({ adminUrl, roles: ['app_read'], password: 'x' })).toThrow(/Unrecognized key/);
     expect(make({ adminUrl, roles: ['app_read'], roleNameTemplate: 'stint_{user}' })).toThrow(/^roleNameTemplate: must contain \{grant\}/);
     expect(make({ adminUrl, roles: ['app_read'], roleNameTemplate: '{grant}_{team}' })).toThrow(/^roleNameTemplate: unknown placeholder \{team\}/);
-    expect(make({ adminUrl, roles: ['app_read'], roleNameTemplate: `${'long_'.repeat(8)}{user}_{grant}` })).toThrow(/^roleNameTemplate: names can reach 69 bytes/);
+    expect(make({ adminUrl, roles: ['app_read'], roleNameTemplate: `${'long_'.repeat(8)}{user}_{grant}` })).toThrow(/^roleNameTemplate: names can reach 76 bytes/);
     expect(make({ adminUrl, roles: ['app_read'], roleNameTemplate: 'pg_{grant}' })).toThrow(/^roleNameTemplate: names starting with pg_ are reserved/);
   });
 
@@ -455,12 +472,14 @@ describe('postgres provider settings', () => {
     expect(() => registry.configure([pgSystem({ adminUrl: secretEnv(url) })])).toThrow(/systems\.pg-test\.provider\.settings: roles: /);
   });
 
-  it('renders role names from sanitised placeholders', () => {
+  it('renders role names from sanitised placeholders and the grant token', () => {
     const grantId = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
-    expect(renderRoleName('stint_{user}_{grant}', { user: 'Alice.Adams@Example.com', grantId, system: 'prod-db' })).toBe('stint_alice_adams_example_0f1e2d3c');
-    expect(renderRoleName('{system}_{user}_{grant}', { user: '---', grantId, system: 'prod-db' })).toBe('prod_db_user_0f1e2d3c');
-    expect(renderRoleName('s_{user}_{grant}', { user: 'Ünïcødé 用户', grantId, system: 'x' })).toBe('s_n_c_d_0f1e2d3c');
+    const token = grantToken(grantId);
+    expect(renderRoleName('stint_{user}_{grant}', { user: 'Alice.Adams@Example.com', grantId, system: 'prod-db' })).toBe(`stint_alice_adams_example_${token}`);
+    expect(renderRoleName('{system}_{user}_{grant}', { user: '---', grantId, system: 'prod-db' })).toBe(`prod_db_user_${token}`);
+    expect(renderRoleName('s_{user}_{grant}', { user: 'Ünïcødé 用户', grantId, system: 'x' })).toBe(`s_n_c_d_${token}`);
   });
+
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { readSecret } from '../config/load';
 import { SecretRef, type SystemConfig } from '../config/schema';
+import { grantToken } from './grant-token';
 import type { IssueInput, IssuedCredential, Provider, ProviderFactory } from './provider';
 
 const pbkdf2Async = promisify(pbkdf2);
@@ -12,7 +13,6 @@ const pbkdf2Async = promisify(pbkdf2);
 const MAX_IDENTIFIER_BYTES = 63;
 const PLACEHOLDERS = ['user', 'grant', 'system'] as const;
 const MAX_PLACEHOLDER_CHARS = 20;
-const GRANT_CHARS = 8;
 
 const Identifier = z
   .string()
@@ -49,15 +49,17 @@ function sanitise(value: string, max: number, fallback: string): string {
 }
 
 /**
- * The temporary role's name. Placeholder values are sanitised (a user sub is whatever the IdP
- * says, e.g. `robert'); DROP ROLE postgres; --`); the template's own text is the operator's and
- * is kept as written: every use of the name is escaped, so odd characters cannot break out.
+ * The temporary role's name. `{grant}` makes it the grant's own (grantToken: the id's random
+ * bits), so no two grants share a role whatever the rest says: `Bob.Smith` and `bob.smith`
+ * both read `bob_smith` in `{user}`, which is only there for people reading role lists.
+ * Placeholder values are sanitised (a user sub is whatever the IdP says, e.g.
+ * `robert'); DROP ROLE postgres; --`); the template's own text is the operator's and is kept as
+ * written: every use of the name is escaped, so odd characters cannot break out.
  */
 export function renderRoleName(template: string, values: { user: string; grantId: string; system: string }): string {
-  const grant = values.grantId.replace(/[^0-9a-fA-F]/g, '').slice(0, GRANT_CHARS).toLowerCase();
   return template
     .replaceAll('{user}', sanitise(values.user, MAX_PLACEHOLDER_CHARS, 'user'))
-    .replaceAll('{grant}', grant)
+    .replaceAll('{grant}', grantToken(values.grantId))
     .replaceAll('{system}', sanitise(values.system, MAX_PLACEHOLDER_CHARS, 'system'));
 }
 
@@ -69,7 +71,7 @@ function checkTemplate(template: string, systemId: string): string | null {
   if (!template.includes('{grant}')) return 'must contain {grant}, so every grant gets its own role';
   // eslint-disable-next-line no-control-regex -- exactly what is refused
   if (/[\u0000-\u001f\u007f]/.test(template)) return 'no control characters';
-  const longest = renderRoleName(template, { user: 'u'.repeat(MAX_PLACEHOLDER_CHARS), grantId: 'f'.repeat(GRANT_CHARS), system: systemId });
+  const longest = renderRoleName(template, { user: 'u'.repeat(MAX_PLACEHOLDER_CHARS), grantId: 'ffffffff-ffff-7fff-bfff-ffffffffffff', system: systemId });
   if (Buffer.byteLength(longest) > MAX_IDENTIFIER_BYTES) return `names can reach ${Buffer.byteLength(longest)} bytes; PostgreSQL keeps ${MAX_IDENTIFIER_BYTES}`;
   if (/^pg_/i.test(longest)) return 'names starting with pg_ are reserved by PostgreSQL';
   return null;

@@ -37,6 +37,12 @@ export interface Provider {
   readonly needsPublicKey: boolean;
   /** Checks a public key before a request is recorded; returns what is wrong, or null. */
   validatePublicKey?(text: string): string | null;
+  /**
+   * Checks, before a request is recorded, that this person can be given a credential at all
+   * (say, that their login name is a usable SSH principal as it is); returns why not, or null.
+   * issue() refuses the same with a ProviderRefusal.
+   */
+  checkUser?(user: IssueInput['user']): string | null;
   issue(input: IssueInput): Promise<IssuedCredential>;
   revoke(input: RevokeInput): Promise<void>;
   /**
@@ -44,6 +50,17 @@ export interface Provider {
    * moves Stint's deadline: right for providers whose credential has no lifetime of its own.
    */
   extend?(input: IssueInput & { state: Record<string, unknown> }): Promise<IssuedCredential>;
+}
+
+/**
+ * The provider's own "no" (as opposed to a failure that a retry may get past): the credential
+ * cannot be made for this grant at all. The message is shown to the requester.
+ */
+export class ProviderRefusal extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProviderRefusal';
+  }
 }
 
 /** Builds a provider for a system's settings; throws with a message naming the bad setting. */

@@ -12,7 +12,8 @@ import { ENGINES, startHarness, type Harness } from '../../test/harness';
 import { SystemConfig } from '../config/schema';
 import type { NewRequestRow, NewGrantRow } from '../store/schema';
 import { ProviderRegistry, type IssueInput } from './provider';
-import { cidrProblem, DEFAULT_EXTENSIONS, parsePublicKey, renderPrincipals, sanitiseLoginName, sshProvider, validatePublicKey } from './ssh';
+import { ProviderRefusal } from './provider';
+import { cidrProblem, DEFAULT_EXTENSIONS, parsePublicKey, renderPrincipals, sshProvider, validatePublicKey } from './ssh';
 import { buildKrl, encodeKrl, registerKrlRoute } from './ssh-krl';
 
 const execFileAsync = promisify(execFile);
@@ -153,19 +154,27 @@ describe('ssh provider settings', () => {
 });
 
 describe('principals', () => {
-  it('renders {user}, {email_local} and {sub}, skipping templates whose value is missing', () => {
-    const user = { sub: 'Alice.Adams@corp', email: 'alice+ops@stint.example' };
-    expect(renderPrincipals(['{user}', '{email_local}', 'ops-{email_local}', 'deploy', '{sub}'], user)).toEqual([
-      'alice.adams-corp',
-      'alice-ops',
-      'ops-alice-ops',
-      'deploy',
-      'Alice.Adams@corp',
-    ]);
+  it('renders {user}, {email_local} and {sub} as they are, skipping templates whose value is missing', () => {
+    const user = { sub: 'Alice.Adams', email: 'alice_ops@stint.example' };
+    expect(renderPrincipals(['{user}', '{email_local}', 'ops-{email_local}', 'deploy', '{sub}'], user)).toEqual(['Alice.Adams', 'alice_ops', 'ops-alice_ops', 'deploy']);
     expect(renderPrincipals(['{user}', 'admin-{email_local}'], { sub: 'bob', email: null })).toEqual(['bob']);
     expect(renderPrincipals(['{user}', '{user}'], { sub: 'bob', email: null })).toEqual(['bob']);
-    expect(sanitiseLoginName('-_X'.padEnd(60, 'y'))).toHaveLength(32);
-    expect(sanitiseLoginName('!!!')).toBe('');
+  });
+
+  it('keeps case: ALICE is its own account, not alice’s', () => {
+    expect(renderPrincipals(['{user}'], { sub: 'ALICE', email: null })).toEqual(['ALICE']);
+  });
+
+  it.each([
+    ['root!', /holds characters other than/], // was rewritten to root
+    ['a'.repeat(300), /longer than 32 characters/], // was cut to its first 32 characters
+    ['Alice.Adams@corp', /holds characters other than/], // was alice.adams-corp
+    ['-rf', /starts with "\." or "-"/], // was rf
+  ])('never rewrites %j into what may be another account: refused with the reason', (name, why) => {
+    expect(() => renderPrincipals(['{user}'], { sub: name, email: null })).toThrow(ProviderRefusal);
+    expect(() => renderPrincipals(['{user}'], { sub: name, email: null })).toThrow(why);
+    expect(() => renderPrincipals(['{user}'], { sub: name, email: null })).toThrow(/Stint does not rewrite it/);
+    expect(() => renderPrincipals(['ops-{email_local}'], { sub: 'x', email: `${name}@stint.example` })).toThrow(ProviderRefusal);
   });
 
   it('refuses a raw {sub} that would smuggle list syntax into a principal', () => {

@@ -4,7 +4,7 @@ import { SshReader, SshWriter } from '@stint/contract/ssh-wire';
 import { z } from 'zod';
 import { readSecret } from '../config/load';
 import { SecretRef, type SystemConfig } from '../config/schema';
-import type { IssueInput, IssuedCredential, Provider, ProviderFactory } from './provider';
+import { ProviderRefusal, type IssueInput, type IssuedCredential, type Provider, type ProviderFactory } from './provider';
 
 // OpenSSH user certificates (PROTOCOL.certkeys), encoded here and signed with node:crypto.
 // Not sshpk: it signs RSA certificates with SHA-1 ("ssh-rsa"), which OpenSSH >= 8.2 refuses
@@ -303,14 +303,24 @@ type Placeholder = (typeof PLACEHOLDERS)[number];
  */
 const PRINCIPAL_FORBIDDEN = /[\s,"'\\]|\p{Cc}/u;
 
-/** A login-name-shaped form: lower case, [a-z0-9._-], at most 32 characters (Linux's limit). */
-export function sanitiseLoginName(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[^a-z0-9_]+/, '')
-    .slice(0, 32)
-    .replace(/[-.]+$/, '');
+/**
+ * A login name sshd can match exactly: letters, digits, `.`, `_` and `-`, not starting with
+ * `.` or `-`, at most 32 characters (Linux's limit). Case is kept: `ALICE` and `alice` are two
+ * accounts.
+ */
+const LOGIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}$/;
+
+/**
+ * Why a name cannot be a principal as it is, or null. Threat: rewriting one person's name
+ * into another's account. Lower-casing `ALICE`, dropping the `!` of `root!` or cutting a long
+ * name to 32 characters each yields a name that may belong to someone else, and a certificate
+ * for it would log in as them; so a name that does not fit is refused, never rewritten.
+ */
+export function loginNameProblem(name: string): string | null {
+  if (LOGIN_NAME.test(name)) return null;
+  const shown = JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}...` : name).replace(/\p{Cc}/gu, '?');
+  const why = name.length > 32 ? 'is longer than 32 characters' : 'holds characters other than letters, digits, ".", "_" and "-" (or starts with "." or "-")';
+  return `your login name ${shown} ${why}, so it cannot be an SSH principal as it is; Stint does not rewrite it, because the rewritten name could be another person's account. Ask your Stint admin to map your account to a usable login name`;
 }
 
 const PrincipalTemplate = z
@@ -329,14 +339,15 @@ const PrincipalTemplate = z
 
 /**
  * Renders principal templates for a user. A template whose placeholder has no value (no
- * email, or nothing left after sanitising) is skipped rather than rendered with a hole: an
- * "admin-{email_local}" must never become "admin-".
+ * email) is skipped rather than rendered with a hole: an "admin-{email_local}" must never
+ * become "admin-". `{user}` and `{email_local}` are used exactly as they are, or the user is
+ * refused (loginNameProblem says why).
  */
 export function renderPrincipals(templates: readonly string[], user: { sub: string; email: string | null }): string[] {
   const at = user.email?.lastIndexOf('@') ?? -1;
   const values: Record<Placeholder, string> = {
-    user: sanitiseLoginName(user.sub),
-    email_local: user.email && at > 0 ? sanitiseLoginName(user.email.slice(0, at)) : '',
+    user: user.sub,
+    email_local: user.email && at > 0 ? user.email.slice(0, at) : '',
     sub: user.sub,
   };
   const out: string[] = [];
@@ -345,6 +356,10 @@ export function renderPrincipals(templates: readonly string[], user: { sub: stri
     const rendered = template.replace(/\{([a-z_]+)\}/g, (_m, name: Placeholder) => {
       const value = values[name];
       if (!value) missing = true;
+      else if (name !== 'sub') {
+        const problem = loginNameProblem(value);
+        if (problem) throw new ProviderRefusal(problem);
+      }
       return value;
     });
     if (missing) continue;
@@ -555,12 +570,20 @@ export const sshProvider: ProviderFactory = (system) => {
     };
   };
 
-  // validatePublicKey rides along so request intake can refuse a bad key at once (400), before
-  // it is stored, instead of failing the grant after approval. Not yet part of Provider.
+  // validatePublicKey and checkUser let request intake refuse at once (before anything is
+  // stored or anyone approves) what would fail the grant after approval.
   const provider: Provider & { validatePublicKey(text: string): string | null } = {
     type: 'ssh',
     needsPublicKey: true,
     validatePublicKey,
+    checkUser(user) {
+      try {
+        renderPrincipals(settings.principals, user);
+        return null;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    },
     async issue(input) {
       return mint(input, input.publicKey, []);
     },
