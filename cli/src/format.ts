@@ -1,4 +1,4 @@
-import { formatDuration, visibleText, type AccessRequest, type LocalGrant, type SystemView } from '@stint/contract';
+import { formatDuration, shortId, visibleText, type AccessRequest, type LocalGrant, type SystemView } from '@stint/contract';
 
 export const left = (expiresAt: string, now = Date.now()) => formatDuration(Math.max(0, Math.round((Date.parse(expiresAt) - now) / 1000)));
 
@@ -34,11 +34,11 @@ export const systemsTable = (systems: readonly SystemView[]) =>
 export const requestsTable = (requests: readonly AccessRequest[]) =>
   table(
     ['ID', 'SYSTEM', 'STATE', 'FOR', 'BY', 'REASON'],
-    requests.map((r) => [r.id.slice(0, 8), r.systemId, r.state, formatDuration(r.durationSeconds), r.requester.name ?? r.requester.sub, r.reason]),
+    requests.map((r) => [shortId(r.id), r.systemId, r.state, formatDuration(r.durationSeconds), r.requester.name ?? r.requester.sub, r.reason]),
   );
 
 export const grantsTable = (grants: readonly LocalGrant[]) =>
   table(
     ['GRANT', 'SYSTEM', 'LEFT', 'EXPIRES', 'VARIABLES'],
-    grants.map((g) => [g.grantId.slice(0, 8), g.systemId, left(g.expiresAt), g.expiresAt, g.envNames.join(' ')]),
+    grants.map((g) => [shortId(g.grantId), g.systemId, left(g.expiresAt), g.expiresAt, g.envNames.join(' ')]),
   );

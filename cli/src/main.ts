@@ -2,7 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatDuration, parseDuration, safeJson, visibleText, type AccessRequest, type CoreState, type GrantEnv } from '@stint/contract';
+import { formatDuration, matchId, parseDuration, safeJson, shortId, visibleText, type AccessRequest, type CoreState, type GrantEnv } from '@stint/contract';
 import { runtimePaths, runtimeProblem, type RuntimePaths } from '@stint/contract/local';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { childEnv, run } from './exec';
@@ -48,17 +48,23 @@ async function withSocket<T>(work: (client: SocketClient) => Promise<T>): Promis
   }
 }
 
-/** A request by full id or the first characters shown in lists. */
+/** A request by full id or the characters lists show (its short id); several matches are listed. */
 function findRequest(requests: readonly AccessRequest[], id: string): AccessRequest {
-  const matches = requests.filter((r) => r.id === id || r.id.startsWith(id));
-  if (matches.length === 1) return matches[0]!;
-  throw new CliError(matches.length === 0 ? `No request ${id} is waiting for you; see \`stint requests\`.` : `${id} matches several requests; give more characters.`, EXIT.notFound);
+  const found = matchId(requests, id, (r) => r.id);
+  if (found.ok) return found.item;
+  if (found.matches.length === 0) throw new CliError(`No request ${v(id)} is waiting for you; see \`stint requests\`.`, EXIT.notFound);
+  const list = found.matches.map((r) => `  ${shortId(r.id)}  ${r.systemId} for ${formatDuration(r.durationSeconds)} by ${v(r.requester.name ?? r.requester.sub)}`).join('\n');
+  throw new CliError(`${v(id)} matches ${found.matches.length} requests; give more characters:\n${list}`, EXIT.usage, 'ambiguous_id');
 }
 
+/** A grant by system, full id or short id; several matches are listed. */
 function findGrant(state: CoreState, key: string) {
-  const grant = state.grants.find((g) => g.systemId === key || g.grantId === key || g.grantId.startsWith(key));
-  if (!grant) throw new CliError(`You have no active grant for ${key}; see \`stint grants\`, or request one: stint request ${key} --for 30m --reason "..."`, EXIT.notFound, 'no_grant');
-  return grant;
+  const bySystem = state.grants.filter((g) => g.systemId === key);
+  const found = bySystem.length === 1 ? { ok: true as const, item: bySystem[0]! } : matchId(state.grants, key, (g) => g.grantId);
+  if (found.ok) return found.item;
+  if (found.matches.length === 0) throw new CliError(`You have no active grant for ${v(key)}; see \`stint grants\`, or request one: stint request ${v(key)} --for 30m --reason "..."`, EXIT.notFound, 'no_grant');
+  const list = found.matches.map((g) => `  ${shortId(g.grantId)}  ${g.systemId} until ${g.expiresAt}`).join('\n');
+  throw new CliError(`${v(key)} matches ${found.matches.length} grants; give more characters:\n${list}`, EXIT.usage, 'ambiguous_id');
 }
 
 export function program(): Command {
@@ -127,12 +133,12 @@ export function program(): Command {
             request = state.myRequests.find((r) => r.id === request.id) ?? request;
             if (request.state === 'active' && !state.grants.some((g) => g.requestId === request.id)) request = { ...request, state: 'approved' };
           }
-          if (request.state !== 'active') throw new CliError(`Request ${request.id.slice(0, 8)} was ${request.state}.`, EXIT.refused, request.state);
+          if (request.state !== 'active') throw new CliError(`Request ${shortId(request.id)} was ${request.state}.`, EXIT.refused, request.state);
         }
         print(o.json, request, () =>
           request.state === 'active' || request.state === 'approved'
             ? `Granted: ${system} for ${formatDuration(request.durationSeconds)}. Use it: stint exec ${system} -- <command>, or open a new prompt in a hooked shell.`
-            : `Request ${request.id.slice(0, 8)} is ${request.state}: needs ${request.approvalsRequired} approval(s) from ${request.approverGroups.join(' or ')}.`,
+            : `Request ${shortId(request.id)} is ${request.state}: needs ${request.approvalsRequired} approval(s) from ${request.approverGroups.join(' or ')}.`,
         );
       }),
     );
@@ -187,7 +193,7 @@ export function program(): Command {
       withSocket(async (c) => {
         const grant = findGrant(await c.call('getState', {}), key);
         const request = await c.call('extend', { grantId: grant.grantId, durationSeconds: o.for, reason: o.reason });
-        print(o.json, request, () => (request.state === 'active' ? `Extended ${grant.systemId} by ${formatDuration(o.for)}.` : `Extension ${request.id.slice(0, 8)} is ${request.state}; an approver has to review it.`));
+        print(o.json, request, () => (request.state === 'active' ? `Extended ${grant.systemId} by ${formatDuration(o.for)}.` : `Extension ${shortId(request.id)} is ${request.state}; an approver has to review it.`));
       }),
     );
 

@@ -4,18 +4,10 @@
 // return, a newline that would forge a table row, or bidi overrides, as a row stored before the
 // API refused them would. Served by a stand-in for the agent on a private socket; the real CLI
 // must print none of them raw, in tables, sentences or JSON.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { AccessRequest, CoreState } from '@stint/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeAgent, type FakeAgent } from '../../test-support/fake-agent';
 
-const execFileAsync = promisify(execFile);
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** What a terminal obeys: C0 (but newline), DEL, C1, bidi overrides and isolates. */
 const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
 
@@ -24,7 +16,7 @@ const hostile: AccessRequest = {
   systemId: 'prod-db',
   requester: { sub: 'mallory\u202e', name: 'Mallory\u001b[2K\r\u001b[32mapproved by security', email: null },
   durationSeconds: 900,
-  reason: 'routine\u001b]0;title\u0007\n0195f0a0  prod-db  approved  15m  Bob  forged row\u2067x\u2069',
+  reason: 'routine\u001b]0;title\u0007\n000000a1  prod-db  approved  15m  Bob  forged row\u2067x\u2069',
   ticket: 'INC-7\u202e1-TICKET',
   breakGlass: false,
   extendsGrantId: null,
@@ -51,40 +43,26 @@ const state: CoreState = {
 };
 
 describe('the CLI showing text someone else wrote', () => {
-  let dir: string;
-  let server: Server;
+  let agent: FakeAgent;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'stint-hostile-out-'));
-    server = createServer((socket) => {
-      let buffer = '';
-      socket.on('data', (chunk) => {
-        buffer += chunk;
-        for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
-          const { id, method } = JSON.parse(buffer.slice(0, i)) as { id: number; method: string };
-          buffer = buffer.slice(i + 1);
-          const result = method === 'getState' ? state : method === 'review' ? { ...hostile, state: 'active' } : null;
-          socket.write(`${JSON.stringify({ id, ok: true, result })}\n`);
-        }
-      });
-    });
-    await new Promise<void>((r) => server.listen(join(dir, 'stint.sock'), r));
+    agent = await startFakeAgent((method) => (method === 'getState' ? state : method === 'review' ? { ...hostile, state: 'active' } : null));
   });
-  afterAll(() => {
-    server?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => agent?.close());
 
-  // Not spawnSync: the stand-in agent answers from this process's event loop.
-  const stint = async (...args: string[]) => (await execFileAsync(process.execPath, ['--import', 'tsx', join(REPO, 'cli/src/main.ts'), ...args], { env: { ...process.env, STINT_RUNTIME_DIR: dir } })).stdout;
+  const stint = async (...args: string[]) => {
+    const result = await agent.stint(...args);
+    expect(result.status, result.stderr).toBe(0);
+    return result.stdout;
+  };
 
   it('`stint requests` shows every field with its controls visible, and no forged row', async () => {
     const out = await stint('requests');
     expect(out).not.toMatch(RAW);
     expect(out).toContain('Mallory\\x1B[2K\\r\\x1B[32mapproved by security');
-    expect(out).toContain('routine\\x1B]0;title\\x07\\n0195f0a0  prod-db  approved');
+    expect(out).toContain('routine\\x1B]0;title\\x07\\n000000a1  prod-db  approved');
     expect(out).toContain('\\u2067x\\u2069');
     // Two tables, one row each: the reason's newline did not become a row.
-    expect(out.split('\n').filter((line) => line.startsWith('0195f0a0'))).toHaveLength(2);
+    expect(out.split('\n').filter((line) => line.startsWith('000000a1'))).toHaveLength(2);
   });
 
   it('`stint requests --json` is valid JSON with no raw control or bidi character', async () => {
@@ -97,7 +75,7 @@ describe('the CLI showing text someone else wrote', () => {
     const status = await stint('status');
     expect(status).not.toMatch(RAW);
     expect(status).toContain('Signed in as Bob\\x1B[31m');
-    const approve = await stint('approve', '0195f0a0');
+    const approve = await stint('approve', '000000a1');
     expect(approve).not.toMatch(RAW);
     expect(approve).toContain('Approved Mallory\\x1B[2K\\r\\x1B[32mapproved by security');
   });

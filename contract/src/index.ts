@@ -6,3 +6,4 @@ export * from './bridge';
 export * from './routes';
 export * from './text';
 export * from './env-names';
+export * from './short-id';
