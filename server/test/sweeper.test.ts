@@ -77,6 +77,28 @@ describe.each(ENGINES)('expiry sweeper on %s', (engine) => {
     expect((await h.api(null, 'GET', '/metrics')).body).toMatch(/stint_revokes_pending 0/);
   });
 
+  it('measures revoke lateness to the provider’s confirmation, not to when the grant was marked ended', async () => {
+    const flaky = flakyProvider();
+    const h = await startHarness({ engine, providers: { demo: flaky.factory } });
+    open.push(h);
+    const created = (await h.api('alice', 'POST', '/v1/requests', sandbox)).body.grant;
+    flaky.state.down = true; // the target is down across the deadline...
+    h.clock.ms = Date.parse(created.expiresAt);
+    await h.server.sweeper.runOnce();
+    h.clock.advance(64_000); // ...for 64 s
+    flaky.state.down = false;
+    await h.server.sweeper.runOnce();
+    expect((await h.server.store.db.selectFrom('grants').select('state').where('id', '=', created.id).executeTakeFirstOrThrow()).state).toBe('ended');
+    const metrics = (await h.api(null, 'GET', '/metrics')).body as string;
+    // Nothing at or under 60 s: the one revoke took 64 s from the deadline to confirmation.
+    expect(metrics).toMatch(/stint_revoke_lateness_seconds_bucket\{le="60",reason="expired"\} 0/);
+    expect(metrics).toMatch(/stint_revoke_lateness_seconds_count\{reason="expired"\} 1/);
+    expect(metrics).toMatch(/stint_revoke_lateness_seconds_sum\{reason="expired"\} 64/);
+    const audit = (await h.api('dana', 'GET', '/v1/audit?limit=1000')).body.entries as { action: string; targetId: string; detail: Record<string, unknown> }[];
+    const revoked = audit.find((e) => e.action === 'grant.credential_revoked' && e.targetId === created.id);
+    expect(revoked?.detail).toMatchObject({ latenessMs: 64_000, attempts: 2 });
+  });
+
   it('tells the grantee before the deadline, once', async () => {
     const h = await startHarness({ engine });
     open.push(h);

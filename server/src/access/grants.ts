@@ -224,10 +224,7 @@ async function endGrants(ctx: AccessContext, ids: readonly string[], reason: Gra
     ]);
     return rows;
   });
-  for (const row of ended) {
-    ctx.metrics.grantsEnded.inc({ reason });
-    if (reason === 'expired') ctx.metrics.revokeLateness.observe(Math.max(0, now - row.expires_at) / 1000);
-  }
+  for (let i = 0; i < ended.length; i++) ctx.metrics.grantsEnded.inc({ reason });
   if (ended.length > 0) ctx.eventsCommitted(events);
   return ended;
 }
@@ -271,7 +268,12 @@ export async function runRevocation(ctx: AccessContext, grantId: string): Promis
     return 'retrying';
   }
   const done = ctx.now();
-  return db.transaction().execute(async (trx) => {
+  // Lateness runs to this confirmation, from when the credential had to stop working: its
+  // deadline, or the moment it was ended early. (Marking a grant ended is not removing it.)
+  const endReason = (claim.end_reason ?? 'expired') as GrantEndReason;
+  const due = endReason === 'expired' ? claim.expires_at : (claim.ended_at ?? claim.expires_at);
+  const latenessMs = Math.max(0, done - due);
+  const outcome = await db.transaction().execute(async (trx) => {
     const ended = await trx
       .updateTable('grants')
       .set((eb) => ({ state: 'ended', revoke_count: eb('revoke_count', '+', 1), lease_owner: null, lease_until: null, next_attempt_at: null, last_error: null }))
@@ -282,10 +284,12 @@ export async function runRevocation(ctx: AccessContext, grantId: string): Promis
       .executeTakeFirst();
     if (Number(ended.numUpdatedRows) === 0) return 'retrying';
     await appendAudit(ctx.store, trx, done, [
-      { actor: SYSTEM_ACTOR, action: 'grant.credential_revoked', targetType: 'grant', targetId: grantId, detail: { systemId: claim.system_id, attempts: claim.revoke_attempts + 1 } },
+      { actor: SYSTEM_ACTOR, action: 'grant.credential_revoked', targetType: 'grant', targetId: grantId, detail: { systemId: claim.system_id, attempts: claim.revoke_attempts + 1, latenessMs } },
     ]);
     return 'ended' as const;
   });
+  if (outcome === 'ended') ctx.metrics.revokeLateness.observe({ reason: endReason }, latenessMs / 1000);
+  return outcome;
 }
 
 async function revokeAll(ctx: AccessContext, ids: readonly string[], concurrency = 16): Promise<void> {

@@ -31,8 +31,9 @@ export function createMetrics() {
     revokesPending: new Gauge({ name: 'stint_revokes_pending', help: 'Grants whose credential is still being revoked', registers: [registry] }),
     revokeLateness: new Histogram({
       name: 'stint_revoke_lateness_seconds',
-      help: 'How long after its deadline a grant was ended by the sweeper',
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 60],
+      help: 'From the moment a credential had to stop working (its deadline, or when it was ended early) to the provider confirming it is gone, by why it ended',
+      labelNames: ['reason'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 60, 300, 3600],
       registers: [registry],
     }),
     credentialReads: new Counter({ name: 'stint_credential_reads_total', help: 'Credential reads by grantees', registers: [registry] }),
