@@ -12,6 +12,7 @@ import { buildApp } from './http/app';
 import { createMetrics } from './observability/metrics';
 import type { ProviderFactory } from './providers/provider';
 import { builtInProviders } from './providers/registry';
+import { ProviderSet } from './access/revocation';
 import { openStore, type Store } from './store/database';
 
 export interface ServerOptions {
@@ -64,10 +65,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let config = options.config;
   const registry = builtInProviders();
   for (const [type, factory] of Object.entries(options.providers ?? {})) registry.register(type, factory);
-  registry.configure(config.systems);
+  const metrics = createMetrics();
+  const providers = new ProviderSet(registry, log, metrics);
+  providers.configure(config.systems);
 
   const store = await openStore(options.database, log);
-  const metrics = createMetrics();
   const pgUrl = store.dialect === 'postgres' ? options.database : undefined;
   const hub = new EventHub(store, log, { ...(pgUrl ? { pgUrl } : {}), ...(options.eventPollMs ? { pollMs: options.eventPollMs } : {}) });
   await hub.start();
@@ -86,7 +88,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const ctx: AccessContext = {
     store,
     config: () => config,
-    providers: registry,
+    providers,
     sealer: new CredentialSealer(options.credentialKey),
     eventsCommitted: (events) => hub.kick(events),
     now: options.now ?? Date.now,
@@ -121,7 +123,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     hub,
     sweeper,
     reload(next) {
-      registry.configure(next.systems);
+      const retired = providers.configure(next.systems);
+      if (retired.length > 0) {
+        // Said once per retired provider, with how many grants it still has to revoke.
+        void ProviderSet.liveGrants(store.db, retired.map((held) => held.key)).then(
+          (counts) => {
+            for (const held of retired) {
+              log.warn(
+                { systemId: held.system.id, providerKey: held.key, liveGrants: counts.get(held.key) ?? 0 },
+                `the reload ${next.systems.some((s) => s.id === held.system.id) ? 'changed' : 'removed'} system ${held.system.id}; its previous provider is kept until the ${counts.get(held.key) ?? 0} grant(s) it issued have ended`,
+              );
+            }
+          },
+          (error: unknown) => log.warn({ err: (error as Error).message }, 'could not count the grants of retired providers'),
+        );
+      }
       const authChanged = next.issuer !== config.issuer || next.audience !== config.audience || next.groupsClaim !== config.groupsClaim
         || next.adminGroups.join() !== config.adminGroups.join() || next.auditorGroups.join() !== config.auditorGroups.join();
       config = next;

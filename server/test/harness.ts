@@ -73,7 +73,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const clock = new TestClock();
   const credentialKey = CredentialSealer.generateKey();
   const base = devConfig(idp.issuer, AUDIENCE);
-  const config = options.config ? options.config(base) : base;
+  let config = options.config ? options.config(base) : base;
   const tokens = new Map<string, string>();
   let current = options;
 
@@ -102,7 +102,9 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     clock,
     database: db.location,
     credentialKey,
-    config,
+    get config() {
+      return config;
+    },
     async token(user) {
       let token = tokens.get(user);
       if (!token) {
@@ -130,6 +132,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     async restart(overrides = {}) {
       await server.close();
       current = { ...current, ...overrides };
+      if (overrides.config) config = overrides.config(base);
       server = await boot();
     },
     async replica() {

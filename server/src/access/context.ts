@@ -3,17 +3,18 @@ import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal';
 import type { ServerConfig, SystemConfig } from '../config/schema';
 import type { Metrics } from '../observability/metrics';
-import type { ProviderRegistry } from '../providers/provider';
 import type { Store } from '../store/database';
 import type { GrantRow, RequestRow, ReviewRow } from '../store/schema';
 import type { LoggedEvent } from '../events/log';
+import type { ProviderSet } from './revocation';
 import type { CredentialSealer } from './sealer';
 
 /** Everything the access flows need, passed in so tests can set the clock and the providers. */
 export interface AccessContext {
   store: Store;
   config(): ServerConfig;
-  providers: ProviderRegistry;
+  /** Every provider this server may need, live and retired (revocation.ts). */
+  providers: ProviderSet;
   sealer: CredentialSealer;
   /** Wakes this replica's event delivery after a commit, with the events it wrote (appendEvents' answer). */
   eventsCommitted(events: readonly LoggedEvent[]): void;

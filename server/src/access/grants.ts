@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { newRowId } from '../store/ids';
 import type { Credential, ExtendBody, GrantEndReason } from '@stint/contract';
 import type { Kysely } from 'kysely';
@@ -10,15 +9,12 @@ import type { IssuedCredential } from '../providers/provider';
 import { forUpdate } from '../store/database';
 import { insertRows } from '../store/insert';
 import type { Database, GrantRow, RequestRow, ReviewRow } from '../store/schema';
-import { ApiProblem, GRANT_VIEW_COLUMNS, notFound, parseList, requesterAudience, systemFor, toGrant, type AccessContext } from './context';
+import { ApiProblem, GRANT_VIEW_COLUMNS, notFound, parseList, requesterAudience, toGrant, type AccessContext } from './context';
 import { createRequest, loadRequestView, reviewsFor, stateChangeEffects } from './requests';
+import { describeError, revokeAll, runRevocation } from './revocation';
 
 type ExtendInput = z.output<typeof ExtendBody>;
 
-const REVOKE_LEASE_MS = 60_000;
-const MAX_BACKOFF_MS = 60_000;
-/** 1 s, 2 s, 4 s ... capped at a minute: a failing revoke is retried forever, never dropped. */
-export const revokeBackoffMs = (attempts: number) => Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.max(0, attempts - 1));
 
 export async function loadGrant(db: Kysely<Database>, id: string) {
   const row = await db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
@@ -29,8 +25,6 @@ function personOf(row: RequestRow) {
   return { sub: row.requester_sub, name: row.requester_name, email: row.requester_email, groups: parseList(row.requester_groups) };
 }
 
-/** Scrubs provider error text before it is stored or logged: it may quote a connection string. */
-const describeError = (error: unknown) => String((error as Error)?.message ?? error).replace(/\/\/[^@\s]*@/g, '//***@').slice(0, 500);
 
 /**
  * Claims the grant of an approved request inside the caller's transaction (the one that
@@ -39,6 +33,7 @@ const describeError = (error: unknown) => String((error as Error)?.message ?? er
  * the request's `grant_id` in the same transaction; {@link issueGrant} then asks the provider.
  */
 export async function claimGrant(ctx: AccessContext, trx: Kysely<Database>, request: RequestRow, startsAt: number): Promise<GrantRow> {
+  const held = ctx.providers.heldFor(request.system_id);
   const grant: GrantRow = {
     id: newRowId(),
     request_id: request.id,
@@ -46,7 +41,7 @@ export async function claimGrant(ctx: AccessContext, trx: Kysely<Database>, requ
     grantee_sub: request.requester_sub,
     grantee_name: request.requester_name,
     grantee_email: request.requester_email,
-    provider: systemFor(ctx, request.system_id)?.provider.type ?? 'unknown',
+    provider: held?.system.provider.type ?? 'unknown',
     state: 'issuing',
     starts_at: startsAt,
     expires_at: startsAt + request.duration_seconds * 1000,
@@ -62,6 +57,10 @@ export async function claimGrant(ctx: AccessContext, trx: Kysely<Database>, requ
     lease_until: null,
     revoke_count: 0,
     last_error: null,
+    // Which provider configuration issues it: a later reload may retire that provider, and
+    // the revocation manager keeps (or rebuilds) exactly this one for the grant's revoke.
+    provider_key: held?.key ?? null,
+    system_config: held ? JSON.stringify(held.system) : null,
   };
   await insertRows(ctx.store, trx, 'grants', [grant]);
   return grant;
@@ -91,13 +90,10 @@ export async function activateRequest(ctx: AccessContext, requestId: string): Pr
  * record left them, for the API's reply.
  */
 export async function issueGrant(ctx: AccessContext, grant: GrantRow, request: RequestRow, reviews?: readonly ReviewRow[]) {
-  const system = systemFor(ctx, grant.system_id);
-  const provider = ctx.providers.forSystem(grant.system_id);
-
   let issued: IssuedCredential | null = null;
   let failure: string | null = null;
   try {
-    if (!system || !provider) throw new Error(`system ${grant.system_id} is no longer configured`);
+    const { system, provider } = ctx.providers.forGrant(grant);
     issued = await provider.issue({
       grantId: grant.id,
       requestId: request.id,
@@ -229,78 +225,6 @@ async function endGrants(ctx: AccessContext, ids: readonly string[], reason: Gra
   return ended;
 }
 
-/**
- * Takes the credential back at the provider. A lease makes sure one replica works on a grant
- * at a time; failure schedules a retry with backoff and is counted, success ends the grant.
- */
-export async function runRevocation(ctx: AccessContext, grantId: string): Promise<'ended' | 'retrying' | 'skipped'> {
-  const { db } = ctx.store;
-  const now = ctx.now();
-  // The lease names this replica and this attempt: an attempt whose lease was taken away (the
-  // late credential in recordIssue clears it) must not end or release the next one's.
-  const lease = `${ctx.replicaId}/${randomUUID()}`;
-  const claim = await db
-    .updateTable('grants')
-    .set({ lease_owner: lease, lease_until: now + REVOKE_LEASE_MS })
-    .where('id', '=', grantId)
-    .where('state', '=', 'revoking')
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-    .returningAll()
-    .executeTakeFirst();
-  if (!claim) return 'skipped';
-  const system = systemFor(ctx, claim.system_id);
-  const provider = ctx.providers.forSystem(claim.system_id);
-  try {
-    if (!system || !provider) throw new Error(`system ${claim.system_id} is not configured; cannot revoke its credential`);
-    await provider.revoke({ grantId, system, state: JSON.parse(claim.provider_state ?? '{}') as Record<string, unknown>, reason: (claim.end_reason ?? 'expired') as GrantEndReason });
-  } catch (error) {
-    const attempts = claim.revoke_attempts + 1;
-    const message = describeError(error);
-    const retryAt = ctx.now() + revokeBackoffMs(attempts);
-    await db
-      .updateTable('grants')
-      .set({ revoke_attempts: attempts, next_attempt_at: retryAt, lease_owner: null, lease_until: null, last_error: message })
-      .where('id', '=', grantId)
-      .where('lease_owner', '=', lease)
-      .execute();
-    ctx.metrics.revokeFailures.inc({ provider: claim.provider });
-    ctx.log.warn({ grantId, systemId: claim.system_id, attempts, retryInMs: retryAt - ctx.now(), err: message }, 'revoke failed; will retry');
-    return 'retrying';
-  }
-  const done = ctx.now();
-  // Lateness runs to this confirmation, from when the credential had to stop working: its
-  // deadline, or the moment it was ended early. (Marking a grant ended is not removing it.)
-  const endReason = (claim.end_reason ?? 'expired') as GrantEndReason;
-  const due = endReason === 'expired' ? claim.expires_at : (claim.ended_at ?? claim.expires_at);
-  const latenessMs = Math.max(0, done - due);
-  const outcome = await db.transaction().execute(async (trx) => {
-    const ended = await trx
-      .updateTable('grants')
-      .set((eb) => ({ state: 'ended', revoke_count: eb('revoke_count', '+', 1), lease_owner: null, lease_until: null, next_attempt_at: null, last_error: null }))
-      .where('id', '=', grantId)
-      // Lost the lease: a credential was recorded while this revoke ran (see recordIssue), and
-      // the attempt that holds the lease now revokes that one.
-      .where('lease_owner', '=', lease)
-      .executeTakeFirst();
-    if (Number(ended.numUpdatedRows) === 0) return 'retrying';
-    await appendAudit(ctx.store, trx, done, [
-      { actor: SYSTEM_ACTOR, action: 'grant.credential_revoked', targetType: 'grant', targetId: grantId, detail: { systemId: claim.system_id, attempts: claim.revoke_attempts + 1, latenessMs } },
-    ]);
-    return 'ended' as const;
-  });
-  if (outcome === 'ended') ctx.metrics.revokeLateness.observe({ reason: endReason }, latenessMs / 1000);
-  return outcome;
-}
-
-async function revokeAll(ctx: AccessContext, ids: readonly string[], concurrency = 16): Promise<void> {
-  const queue = [...ids];
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) await runRevocation(ctx, id);
-    }),
-  );
-}
-
 /** Grants past their deadline end now; returns how many. Called by the sweeper. */
 export async function expireDueGrants(ctx: AccessContext, limit = 500): Promise<number> {
   const due = await ctx.store.db.selectFrom('grants').select('id').where('state', '=', 'active').where('expires_at', '<=', ctx.now()).orderBy('expires_at').limit(limit).execute();
@@ -308,22 +232,6 @@ export async function expireDueGrants(ctx: AccessContext, limit = 500): Promise<
   const ended = await endGrants(ctx, due.map((d) => d.id), 'expired', SYSTEM_ACTOR);
   await revokeAll(ctx, ended.map((g) => g.id));
   return ended.length;
-}
-
-/** Revocations whose retry time has come (and any whose lease holder died). */
-export async function retryRevocations(ctx: AccessContext, limit = 100): Promise<number> {
-  const now = ctx.now();
-  const due = await ctx.store.db
-    .selectFrom('grants')
-    .select('id')
-    .where('state', '=', 'revoking')
-    .where('next_attempt_at', '<=', now)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-    .orderBy('next_attempt_at')
-    .limit(limit)
-    .execute();
-  await revokeAll(ctx, due.map((d) => d.id));
-  return due.length;
 }
 
 /** Tells grantees their grant ends soon, once per grant (and again after an extension). */
@@ -407,17 +315,19 @@ export async function applyExtension(ctx: AccessContext, requestId: string): Pro
   if (!request?.extends_grant_id || request.state !== 'approved') return;
   const grant = await db.selectFrom('grants').selectAll().where('id', '=', request.extends_grant_id).executeTakeFirst();
   const now = ctx.now();
-  const system = systemFor(ctx, request.system_id);
-  const provider = ctx.providers.forSystem(request.system_id);
   let reissued: IssuedCredential | null = null;
   let failure: string | null = grant?.state === 'active' && grant.expires_at > now ? null : 'the grant ended before the extension was approved';
   const expiresAt = (grant?.expires_at ?? now) + request.duration_seconds * 1000;
-  if (!failure && grant && system && provider?.extend) {
+  if (!failure && grant) {
     try {
-      reissued = await provider.extend({
-        grantId: grant.id, requestId, system, user: personOf(request), startsAt: grant.starts_at, expiresAt, publicKey: request.public_key,
-        state: JSON.parse(grant.provider_state ?? '{}') as Record<string, unknown>,
-      });
+      // The provider that issued the grant extends it, even if a reload has changed the system since.
+      const { system, provider } = ctx.providers.forGrant(grant);
+      if (provider.extend) {
+        reissued = await provider.extend({
+          grantId: grant.id, requestId, system, user: personOf(request), startsAt: grant.starts_at, expiresAt, publicKey: request.public_key,
+          state: JSON.parse(grant.provider_state ?? '{}') as Record<string, unknown>,
+        });
+      }
     } catch (error) {
       failure = `the provider could not extend the credential: ${describeError(error)}`;
     }

@@ -29,6 +29,11 @@ export function createMetrics() {
       registers: [registry],
     }),
     revokesPending: new Gauge({ name: 'stint_revokes_pending', help: 'Grants whose credential is still being revoked', registers: [registry] }),
+    retiredProviders: new Gauge({
+      name: 'stint_retired_providers',
+      help: 'Providers a configuration reload dropped or changed, kept until the last grant they issued has ended',
+      registers: [registry],
+    }),
     revokeLateness: new Histogram({
       name: 'stint_revoke_lateness_seconds',
       help: 'From the moment a credential had to stop working (its deadline, or when it was ended early) to the provider confirming it is gone, by why it ended',

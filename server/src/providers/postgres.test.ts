@@ -389,6 +389,38 @@ describe('postgres provider through the real server', () => {
     expect(psql(credential.env, 'SELECT 1').status).not.toBe(0);
   });
 
+  it('a reload that removes the system keeps its provider: at the deadline the role is still dropped', async () => {
+    const db = await startAuthCluster('pgreload');
+    clusters.push(db);
+    const h = await harnessFor(db);
+    const { grantId, credential } = await activeGrant(h);
+    const role = credential.fields.user!;
+    h.server.reload({ ...h.config, systems: h.config.systems.filter((s) => s.id !== 'pg-test') });
+    expect((await h.api(null, 'GET', '/metrics')).body).toMatch(/stint_retired_providers 1\b/);
+    expect((await h.api('alice', 'GET', '/v1/systems')).body.systems.map((s: { id: string }) => s.id)).not.toContain('pg-test');
+
+    h.clock.advance(5 * MINUTE + 1000);
+    await h.server.sweeper.runOnce();
+    expect(await grantRow(h, grantId)).toMatchObject({ state: 'ended', end_reason: 'expired', last_error: null });
+    expect(await roleExists(db.superUrl, role)).toBe(false);
+    // Its last grant ended: the retired provider is let go.
+    expect((await h.api(null, 'GET', '/metrics')).body).toMatch(/stint_retired_providers 0\b/);
+  });
+
+  it('after a reload and a restart without the system, the provider is rebuilt from what the grant recorded, and revokes', async () => {
+    const db = await startAuthCluster('pgrestart');
+    clusters.push(db);
+    const h = await harnessFor(db);
+    const { grantId, credential } = await activeGrant(h);
+    const role = credential.fields.user!;
+    await h.restart({ config: (base) => base }); // the configuration without pg-test
+    expect(h.config.systems.map((s) => s.id)).not.toContain('pg-test');
+    h.clock.advance(5 * MINUTE + 1000);
+    await h.server.sweeper.runOnce();
+    expect(await grantRow(h, grantId)).toMatchObject({ state: 'ended', last_error: null });
+    expect(await roleExists(db.superUrl, role)).toBe(false);
+  });
+
   it('keeps retrying a revoke while PostgreSQL is down, and finishes it once it is back', async () => {
     const db = await startAuthCluster('pgout');
     clusters.push(db);

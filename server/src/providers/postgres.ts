@@ -235,6 +235,12 @@ export const postgresProvider: ProviderFactory = (system: SystemConfig) => {
     type: 'postgres',
     needsPublicKey: false,
 
+    async close() {
+      const open = pool;
+      pool = null;
+      await open?.end();
+    },
+
     async issue(input: IssueInput) {
       const role = renderRoleName(settings.roleNameTemplate, { user: input.user.sub, grantId: input.grantId, system: input.system.id });
       // 32 random bytes: nothing to guess, and base64url needs no quoting in a URL or a shell.

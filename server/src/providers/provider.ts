@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Person } from '@stint/contract';
 import type { SystemConfig } from '../config/schema';
 
@@ -50,6 +51,8 @@ export interface Provider {
    * moves Stint's deadline: right for providers whose credential has no lifetime of its own.
    */
   extend?(input: IssueInput & { state: Record<string, unknown> }): Promise<IssuedCredential>;
+  /** Lets go of connections (pools, agents) once the provider is no longer needed. */
+  close?(): Promise<void>;
 }
 
 /**
@@ -83,37 +86,67 @@ export class ProviderSettingsError extends Error {
   }
 }
 
+/** The provider types this server knows, and how to build one for a system. */
 export class ProviderRegistry {
   private readonly factories = new Map<string, ProviderFactory>();
-  private readonly bySystem = new Map<string, Provider>();
 
   register(type: string, factory: ProviderFactory): this {
     this.factories.set(type, factory);
     return this;
   }
 
-  /** Validates every system's provider settings at boot (and on reload) before any is used. */
-  configure(systems: readonly SystemConfig[]): void {
-    const next = new Map<string, Provider>();
+  /**
+   * Builds a provider for each system (every setting validated, secrets read), or throws one
+   * ProviderSettingsError naming every bad system. `reuse` hands back an already built provider
+   * for a system whose provider settings did not change.
+   */
+  configure(systems: readonly SystemConfig[], reuse: (system: SystemConfig) => Provider | undefined = () => undefined): Map<string, Provider> {
+    const built = new Map<string, Provider>();
     const problems: ProviderProblem[] = [];
     for (const [index, system] of systems.entries()) {
-      const factory = this.factories.get(system.provider.type);
-      if (!factory) {
-        problems.push({ index, systemId: system.id, key: 'type', message: `unknown provider "${system.provider.type}" (known: ${[...this.factories.keys()].join(', ')})` });
+      const kept = reuse(system);
+      if (kept) {
+        built.set(system.id, kept);
         continue;
       }
       try {
-        next.set(system.id, factory(system));
+        built.set(system.id, this.build(system));
       } catch (error) {
-        problems.push({ index, systemId: system.id, key: 'settings', message: (error as Error).message });
+        const unknown = error instanceof UnknownProviderType;
+        problems.push({ index, systemId: system.id, key: unknown ? 'type' : 'settings', message: (error as Error).message });
       }
     }
     if (problems.length > 0) throw new ProviderSettingsError(problems);
-    this.bySystem.clear();
-    for (const [id, provider] of next) this.bySystem.set(id, provider);
+    return built;
   }
 
-  forSystem(systemId: string): Provider | undefined {
-    return this.bySystem.get(systemId);
+  /** One system's provider; throws with a message naming the bad setting. */
+  build(system: SystemConfig): Provider {
+    const factory = this.factories.get(system.provider.type);
+    if (!factory) throw new UnknownProviderType(`unknown provider "${system.provider.type}" (known: ${[...this.factories.keys()].join(', ')})`);
+    return factory(system);
   }
+}
+
+class UnknownProviderType extends Error {}
+
+/**
+ * Which provider configuration issued a grant: the system's id and its provider settings,
+ * with keys in a fixed order. Anything else about the system (durations, approvers) may
+ * change without changing who must revoke what it issued.
+ */
+export function providerKey(system: Pick<SystemConfig, 'id' | 'provider'>): string {
+  return createHash('sha256').update(stableJson({ id: system.id, provider: system.provider })).digest('hex').slice(0, 32);
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
 }

@@ -475,6 +475,31 @@ describe.each(ENGINES)('through the Stint server on %s', (engine) => {
     expect((await h.api('alice', 'GET', '/v1/requests?scope=mine&limit=500')).body.requests.length).toBe(before);
   });
 
+  it('after a reload removed the system, an early release still puts the certificate in the KRL and sshd refuses it', async () => {
+    const created = await h.api('alice', 'POST', '/v1/requests', { systemId, durationSeconds: 900, reason: 'last fix before the host leaves Stint', publicKey: userPub });
+    const approved = await h.api('bob', 'POST', `/v1/requests/${created.body.request.id}/reviews`, { decision: 'approve' });
+    const grantId = approved.body.grant.id as string;
+    const credential = (await h.api('alice', 'GET', `/v1/grants/${grantId}/credential`)).body.credential;
+    const cert = await writeCert(credential.fields.certificate, 'server-reload');
+    expect((await login(cert, userKey, credential.env.STINT_SSH_USER)).stdout).toBe('ok\n');
+
+    const configured = h.config;
+    h.server.reload({ ...configured, systems: configured.systems.filter((s) => s.id !== systemId) });
+    try {
+      const released = await h.api('alice', 'POST', `/v1/grants/${grantId}/release`);
+      expect(released.body.grant).toMatchObject({ state: 'ended', endReason: 'released' });
+      const row = await h.server.store.db.selectFrom('grants').selectAll().where('id', '=', grantId).executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ state: 'ended', last_error: null });
+      const krl = await buildKrl(h.server.store.db, h.server.ctx.config().systems, h.clock.now());
+      expect(await krlVerdict(krl, cert)).toBe('revoked');
+      await sshd.writeKrl(krl);
+      expect((await login(cert)).code).toBe(255);
+    } finally {
+      h.server.reload(configured);
+      await sshd.writeKrl(encodeKrl({ authorities: [], generatedAt: Date.now() }));
+    }
+  });
+
   it('timing (informational)', async () => {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const time = async (n: number, f: () => Promise<unknown> | unknown) => {

@@ -476,10 +476,11 @@ describe('webhook provider in the real server (sqlite)', () => {
     h = undefined;
   });
 
-  it('issues on approval, and a revoke that fails at the deadline is retried until the receiver is back', async () => {
+  /** A server with the ext-tool system behind the local receiver. */
+  async function serverWithExtTool(): Promise<Harness> {
     const secretFile = join(dir, 'ext-tool.secret');
     writeFileSync(secretFile, `${SECRET}\n`);
-    h = await startHarness({
+    return startHarness({
       engine: 'sqlite',
       providers: { webhook: webhookProvider },
       config: (c) => ({
@@ -502,7 +503,25 @@ describe('webhook provider in the real server (sqlite)', () => {
         ],
       }),
     });
+  }
 
+  it('calls revoke at the deadline even after a reload removed the system (the retired provider is kept)', async () => {
+    h = await serverWithExtTool();
+    const created = await h.api('alice', 'POST', '/v1/requests', { systemId: 'ext-tool', durationSeconds: 900, reason: 'rotate a key' });
+    const approved = await h.api('bob', 'POST', `/v1/requests/${created.body.request.id}/reviews`, { decision: 'approve' });
+    const grant = approved.body.grant;
+    expect(grant.state).toBe('active');
+    h.server.reload({ ...h.config, systems: h.config.systems.filter((s) => s.id !== 'ext-tool') });
+    receiver.state.mode = 'ok';
+    h.clock.advance(16 * MINUTE);
+    await h.server.sweeper.runOnce();
+    expect(await h.server.store.db.selectFrom('grants').selectAll().where('id', '=', grant.id).executeTakeFirstOrThrow()).toMatchObject({ state: 'ended', last_error: null });
+    const revoked = receiver.for(grant.id, '/revoke').filter((d) => d.status === 204);
+    expect(revoked).toEqual([expect.objectContaining({ verified: true, body: expect.objectContaining({ grantId: grant.id, reason: 'expired' }) })]);
+  });
+
+  it('issues on approval, and a revoke that fails at the deadline is retried until the receiver is back', async () => {
+    h = await serverWithExtTool();
     const created = await h.api('alice', 'POST', '/v1/requests', { systemId: 'ext-tool', durationSeconds: 900, reason: 'rotate a key' });
     expect(created.status).toBe(201);
     const approved = await h.api('bob', 'POST', `/v1/requests/${created.body.request.id}/reviews`, { decision: 'approve' });

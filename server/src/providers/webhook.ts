@@ -358,6 +358,9 @@ export function createWebhookProvider(settings: unknown, options: WebhookProvide
   const userOf = (input: IssueInput) => ({ sub: input.user.sub, name: input.user.name, email: input.user.email, groups: input.user.groups });
 
   const provider: Provider = {
+    async close() {
+      agent.destroy();
+    },
     type: 'webhook',
     needsPublicKey: false,
     async issue(input) {

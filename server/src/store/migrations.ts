@@ -127,6 +127,15 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '0002_grant_provider': {
+      // Each grant names the provider configuration that issued it, so a reload that drops
+      // or changes its system cannot strand its revoke (access/revocation.ts).
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('grants').addColumn('provider_key', 'text').execute();
+        await db.schema.alterTable('grants').addColumn('system_config', 'text').execute();
+        await db.schema.createIndex('grants_provider_key').on('grants').columns(['provider_key', 'state']).execute();
+      },
+    },
   };
 }
 

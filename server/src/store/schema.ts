@@ -63,6 +63,10 @@ export interface GrantsTable {
   lease_until: number | null;
   revoke_count: number;
   last_error: string | null;
+  /** providerKey() of the configuration that issued it (null on grants older than the column). */
+  provider_key: string | null;
+  /** That system's configuration as JSON (secrets only by reference), to rebuild its provider. */
+  system_config: string | null;
 }
 
 export interface EventsTable {
