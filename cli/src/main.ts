@@ -133,7 +133,10 @@ export function program(): Command {
             request = state.myRequests.find((r) => r.id === request.id) ?? request;
             if (request.state === 'active' && !state.grants.some((g) => g.requestId === request.id)) request = { ...request, state: 'approved' };
           }
-          if (request.state !== 'active') throw new CliError(`Request ${shortId(request.id)} was ${request.state}.`, EXIT.refused, request.state);
+          if (request.state !== 'active') {
+            const why = request.failureReason ? `: the credential was not issued (${v(request.failureReason)})` : '';
+            throw new CliError(`Request ${shortId(request.id)} was ${request.state}${why}.`, EXIT.refused, request.state);
+          }
         }
         print(o.json, request, () =>
           request.state === 'active' || request.state === 'approved'

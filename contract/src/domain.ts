@@ -95,6 +95,8 @@ export const AccessRequest = z.object({
   updatedAt: Timestamp,
   pendingExpiresAt: Timestamp,
   grantId: Id.nullable(),
+  /** Why it ended without access though approved: the provider's own refusal, in its words. */
+  failureReason: z.string().nullable().optional(),
 });
 export type AccessRequest = z.infer<typeof AccessRequest>;
 

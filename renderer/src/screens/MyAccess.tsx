@@ -48,6 +48,11 @@ export function MyAccess({
                 )}
               </span>
               <StateBadge state={request.state} />
+              {request.failureReason && (
+                <span className="muted">
+                  Not issued: <Text value={request.failureReason} />
+                </span>
+              )}
               {request.state === 'pending' && (
                 <span className="muted">
                   {request.reviews.filter((r) => r.decision === 'approve').length}/{request.approvalsRequired} approvals

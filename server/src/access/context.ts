@@ -76,6 +76,7 @@ export function toAccessRequest(row: RequestRow, reviews: readonly ReviewRow[]):
     updatedAt: iso(row.updated_at),
     pendingExpiresAt: iso(row.pending_expires_at),
     grantId: row.grant_id,
+    failureReason: row.failure_reason,
   };
 }
 

@@ -2,52 +2,30 @@ import { createHash } from 'node:crypto';
 import { newRowId } from '../store/ids';
 import type { RequestState } from '@stint/contract';
 import type { z } from 'zod';
-import type { Kysely } from 'kysely';
 import type { CreateRequestBody as CreateRequestSchema, ReviewBody as ReviewSchema } from '@stint/contract';
 import { appendAudit, type AuditRecord } from '../audit/chain';
 import { SYSTEM_ACTOR, type Principal } from '../auth/principal';
-import { appendEvents, type Audience, type LoggedEvent } from '../events/log';
+import { appendEvents, type LoggedEvent } from '../events/log';
 import { forUpdate } from '../store/database';
 import { insertRows } from '../store/insert';
-import type { Database, GrantRow, RequestRow, ReviewRow } from '../store/schema';
+import type { GrantRow, RequestRow, ReviewRow } from '../store/schema';
 import {
   ApiProblem,
   maySeeRequest,
   notFound,
   parseList,
-  requesterAudience,
   reviewerAudience,
   systemFor,
   toAccessRequest,
   type AccessContext,
 } from './context';
-import { applyExtension, claimGrant, issueGrant, loadGrant } from './grants';
+import { applyExtension, claimGrant, issueGrant } from './activation';
+import { loadGrant, loadRequestView, reviewsFor, stateChangeEffects } from './views';
 import { decideRequest, maySee, reviewRefusal } from './policy';
 import { assertTransition, isPendingExpired, stateAfterReviews } from './request-machine';
 
 type CreateInput = z.output<typeof CreateRequestSchema> & { extendsGrantId?: string };
 type ReviewInput = z.output<typeof ReviewSchema>;
-
-export async function reviewsFor(db: Kysely<Database>, requestIds: readonly string[]): Promise<ReviewRow[]> {
-  if (requestIds.length === 0) return [];
-  return db.selectFrom('reviews').selectAll().where('request_id', 'in', requestIds).orderBy('created_at').execute();
-}
-
-export async function loadRequestView(db: Kysely<Database>, id: string) {
-  const row = await db.selectFrom('requests').selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? toAccessRequest(row, await reviewsFor(db, [id])) : undefined;
-}
-
-/** Events and audit records that a change of a request's state produces. */
-export function stateChangeEffects(row: RequestRow, reviews: readonly ReviewRow[], actor: string, detail: Record<string, unknown> = {}) {
-  const view = toAccessRequest(row, reviews);
-  const events: { audience: Audience; event: Parameters<typeof appendEvents>[3][number]['event'] }[] = [
-    { audience: requesterAudience(row), event: { type: 'request.updated', request: view } },
-  ];
-  if (row.approvals_required > 0) events.push({ audience: reviewerAudience(row), event: { type: 'review.updated', request: view } });
-  const audit: AuditRecord = { actor, action: `request.${row.state}`, targetType: 'request', targetId: row.id, detail: { systemId: row.system_id, ...detail } };
-  return { view, events, audit };
-}
 
 const bodyHash = (body: unknown) => createHash('sha256').update(JSON.stringify(body)).digest('hex');
 
@@ -105,6 +83,7 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
     updated_at: now,
     pending_expires_at: now + system.pendingTtl * 1000,
     grant_id: null,
+    failure_reason: null,
   };
 
   let claimed: GrantRow | null = null;

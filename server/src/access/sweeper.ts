@@ -1,5 +1,6 @@
 import type { AccessContext } from './context';
-import { countRevoking, expireDueGrants, noticeExpiringGrants, recoverInterrupted } from './grants';
+import { resumeIssuance } from './activation';
+import { countRevoking, expireDueGrants, noticeExpiringGrants } from './grants';
 import { retryRevocations } from './revocation';
 import { expirePendingRequests } from './requests';
 
@@ -25,7 +26,7 @@ export class Sweeper {
     await retryRevocations(ctx);
     while ((await expirePendingRequests(ctx)) === 500 && !this.stopped);
     await noticeExpiringGrants(ctx);
-    await recoverInterrupted(ctx);
+    await resumeIssuance(ctx);
     await ctx.providers.release(ctx.store.db);
     ctx.metrics.revokesPending.set(await countRevoking(ctx.store.db));
   }

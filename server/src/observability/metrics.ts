@@ -28,6 +28,12 @@ export function createMetrics() {
       labelNames: ['provider'] as const,
       registers: [registry],
     }),
+    issueRetries: new Counter({
+      name: 'stint_issue_retries_total',
+      help: 'Issue attempts that failed in a way a retry may get past (the provider was down); the grant stays issuing',
+      labelNames: ['provider'] as const,
+      registers: [registry],
+    }),
     revokesPending: new Gauge({ name: 'stint_revokes_pending', help: 'Grants whose credential is still being revoked', registers: [registry] }),
     retiredProviders: new Gauge({
       name: 'stint_retired_providers',

@@ -16,7 +16,7 @@ import { MINUTE, startHarness, type Harness } from '../../test/harness';
 import { SystemConfig } from '../config/schema';
 import { grantToken } from './grant-token';
 import { postgresProvider, renderRoleName } from './postgres';
-import { ProviderRegistry, type IssueInput, type IssuedCredential, type Provider } from './provider';
+import { ProviderRefusal, ProviderRegistry, type IssueInput, type IssuedCredential, type Provider } from './provider';
 
 const PSQL = '/usr/bin/psql';
 
@@ -313,10 +313,23 @@ describe('postgres provider against a real PostgreSQL', () => {
     expect(await roleExists(db.superUrl, 'stint_admin')).toBe(true);
   });
 
-  it('fails to issue, and creates nothing, when a group role does not exist', async () => {
+  it('issues again for the same grant (an answer lost in a crash): the same role, a new password, the old one refused', async () => {
+    const input = issueInput(system);
+    const first = await provider.issue(input);
+    const again = await provider.issue(input);
+    expect(again.fields.user).toBe(first.fields.user);
+    expect(again.fields.password).not.toBe(first.fields.password);
+    expect(psql(again.env, 'SELECT current_user')).toMatchObject({ status: 0, stdout: first.fields.user });
+    expect(psql(first.env, 'SELECT 1').stderr).toMatch(/password authentication failed/);
+    await provider.revoke(revokeInput(system, input.grantId, again.state));
+    expect(await roleExists(db.superUrl, first.fields.user!)).toBe(false);
+  });
+
+  it('fails to issue, and creates nothing, when a group role does not exist: a refusal, not worth a retry', async () => {
     const broken = postgresProvider(pgSystem({ adminUrl: secretEnv(db.adminUrl), roles: ['app_read', 'no_such_group'] }));
     const input = issueInput(system);
     await expect(broken.issue(input)).rejects.toThrow(/create role: role "no_such_group" does not exist/);
+    await expect(broken.issue(input)).rejects.toBeInstanceOf(ProviderRefusal);
     expect(await roleExists(db.superUrl, `stint_alice_${grantToken(input.grantId)}`)).toBe(false);
   });
 });

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { readSecret } from '../config/load';
 import { SecretRef, type SystemConfig } from '../config/schema';
 import { grantToken } from './grant-token';
-import type { IssueInput, IssuedCredential, Provider, ProviderFactory } from './provider';
+import { ProviderRefusal, type IssueInput, type IssuedCredential, type Provider, type ProviderFactory } from './provider';
 
 const pbkdf2Async = promisify(pbkdf2);
 
@@ -132,7 +132,11 @@ async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
   } catch (error) {
     const { message, code } = (error ?? {}) as { message?: unknown; code?: unknown };
     const sqlstate = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : '';
-    throw new Error(`postgres provider: ${what}: ${typeof message === 'string' ? message : String(error)}${sqlstate}`);
+    const text = `postgres provider: ${what}: ${typeof message === 'string' ? message : String(error)}${sqlstate}`;
+    // Class 42 (a missing group role, a privilege the admin lacks) and 28 (the admin cannot
+    // log in) are the database's own "no": a retry cannot get past them; anything else
+    // (connection refused, a restart) may pass, and is retried.
+    throw typeof code === 'string' && /^(42|28)/.test(code) ? new ProviderRefusal(text) : new Error(text);
   }
 }
 
@@ -252,6 +256,21 @@ export const postgresProvider: ProviderFactory = (system: SystemConfig) => {
         // escaping (threat: SQL injection through a user sub, template or setting).
         // One transaction: the role exists with its mark and membership, or not at all.
         await client.query('BEGIN');
+        // Idempotent per grant: an earlier attempt whose answer was lost (the server stopped)
+        // left the role, marked for this grant. It is taken up again with a new password
+        // (the lost one was never recorded), its deadline and memberships set as on creation.
+        const earlier = await step('find role', () => findRole(client, input.grantId, {}));
+        if (earlier) {
+          await step('alter role', () =>
+            client.query(
+              `ALTER ROLE ${client.escapeIdentifier(earlier)} WITH LOGIN PASSWORD ${client.escapeLiteral(verifier)}` +
+                ` VALID UNTIL ${client.escapeLiteral(new Date(input.expiresAt).toISOString())}`,
+            ),
+          );
+          await step('grant group roles', () => client.query(`GRANT ${settings.roles.map((r) => client.escapeIdentifier(r)).join(', ')} TO ${client.escapeIdentifier(earlier)}`));
+          await client.query('COMMIT');
+          return;
+        }
         // INHERIT so the group roles' privileges apply without SET ROLE; the NO* attributes
         // are the defaults, spelt out so nothing else can be implied. CREATE ROLE fails if the
         // name exists: an existing role is never taken over.

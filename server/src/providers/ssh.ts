@@ -585,7 +585,13 @@ export const sshProvider: ProviderFactory = (system) => {
       }
     },
     async issue(input) {
-      return mint(input, input.publicKey, []);
+      // Everything mint can fail on (no key, no principal, an empty window) is decided here
+      // and now: a refusal, which no retry changes.
+      try {
+        return mint(input, input.publicKey, []);
+      } catch (error) {
+        throw error instanceof ProviderRefusal ? error : new ProviderRefusal((error as Error).message);
+      }
     },
     async extend(input) {
       // A fresh certificate with the new deadline; the old one keeps its earlier end and is

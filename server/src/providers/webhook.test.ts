@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { SystemConfig } from '../config/schema';
-import { ProviderRegistry, type IssueInput, type Provider } from './provider';
+import { ProviderRefusal, ProviderRegistry, type IssueInput, type Provider } from './provider';
 import {
   CredentialResponse,
   ExtendRequest,
@@ -261,6 +261,7 @@ describe('webhook provider: issue', () => {
       const error = await provider.issue(input).then(() => null, (e: Error) => e);
       expect(error?.message).toMatch(/^webhook issue to https:\/\/127\.0\.0\.1:\d+\/issue: the receiver answered 401 Unauthorized: bad signature$/);
       expect(error?.message).not.toContain(SECRET);
+      expect(error).toBeInstanceOf(ProviderRefusal); // the receiver's own no: the grant ends, with this reason
       expect(other.for(input.grantId)).toMatchObject([{ verified: false, status: 401 }]);
     } finally {
       await other.close();
@@ -304,7 +305,9 @@ describe('webhook provider: issue', () => {
     receiver.state.mode = '503';
     const provider = makeProvider({ issueRetries: 1 }, noSleep([]));
     const input = issueInput();
-    await expect(provider.issue(input)).rejects.toThrow(/answered 503 Service Unavailable: receiver is down for maintenance \(after 2 attempts\)$/);
+    const error = await provider.issue(input).then(() => null, (e: Error) => e);
+    expect(error?.message).toMatch(/answered 503 Service Unavailable: receiver is down for maintenance \(after 2 attempts\)$/);
+    expect(error).not.toBeInstanceOf(ProviderRefusal); // down, not a no: the server tries again later
     expect(receiver.for(input.grantId)).toHaveLength(2);
   });
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { CredentialEnvName, CredentialEnvValue } from '@stint/contract';
 import { readSecret } from '../config/load';
 import { SecretRef } from '../config/schema';
-import type { IssueInput, IssuedCredential, Provider, ProviderFactory, RevokeInput } from './provider';
+import { ProviderRefusal, type IssueInput, type IssuedCredential, type Provider, type ProviderFactory, type RevokeInput } from './provider';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -327,7 +327,8 @@ export function createWebhookProvider(settings: unknown, options: WebhookProvide
       }
       if (!failure.retryable || attempt > retries) {
         const tries = attempt > 1 ? ` (after ${attempt} attempts)` : '';
-        throw new WebhookError(`webhook ${action} to ${where(url)}: ${failure.message}${tries}`, false, failure.status);
+        // Still retryable when the attempts ran out: the server may try again later.
+        throw new WebhookError(`webhook ${action} to ${where(url)}: ${failure.message}${tries}`, failure.retryable, failure.status);
       }
       await sleep(retryDelayMs(attempt));
     }
@@ -373,8 +374,15 @@ export function createWebhookProvider(settings: unknown, options: WebhookProvide
         startsAt: iso(input.startsAt),
         expiresAt: iso(input.expiresAt),
       };
-      const answer = await deliver('issue', urls.issue, payload, `${input.grantId}:issue`, config.issueRetries);
-      return readCredential('issue', urls.issue, answer, {});
+      try {
+        const answer = await deliver('issue', urls.issue, payload, `${input.grantId}:issue`, config.issueRetries);
+        return readCredential('issue', urls.issue, answer, {});
+      } catch (error) {
+        // A 4xx, an answer that is no credential, an untrusted certificate: the receiver's (or
+        // its setup's) own "no", which no retry gets past. Network errors and 5xx stay errors.
+        if (error instanceof WebhookError && !error.retryable) throw new ProviderRefusal(error.message);
+        throw error;
+      }
     },
     async revoke(input: RevokeInput) {
       const payload: z.input<typeof RevokeRequest> = {

@@ -133,6 +133,10 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
       async up(db: Kysely<unknown>) {
         await db.schema.alterTable('grants').addColumn('provider_key', 'text').execute();
         await db.schema.alterTable('grants').addColumn('system_config', 'text').execute();
+        // Issuance is resumable (access/activation.ts): its failed attempts and, when the
+        // provider refuses for good, the reason the requester is shown.
+        await db.schema.alterTable('grants').addColumn('issue_attempts', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('requests').addColumn('failure_reason', 'text').execute();
         await db.schema.createIndex('grants_provider_key').on('grants').columns(['provider_key', 'state']).execute();
       },
     },

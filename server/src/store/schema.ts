@@ -25,6 +25,8 @@ export interface RequestsTable {
   updated_at: number;
   pending_expires_at: number;
   grant_id: string | null;
+  /** Why an approved request ended without access (the provider refused), for the requester. */
+  failure_reason: string | null;
 }
 
 export interface ReviewsTable {
@@ -58,6 +60,8 @@ export interface GrantsTable {
   provider_state: string | null;
   warned: number;
   revoke_attempts: number;
+  /** Issue attempts that failed in a way a retry may get past (the provider was down). */
+  issue_attempts: Generated<number>;
   next_attempt_at: number | null;
   lease_owner: string | null;
   lease_until: number | null;
