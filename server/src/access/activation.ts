@@ -17,6 +17,7 @@ import { insertRows } from '../store/insert';
 import type { Database, GrantRow, RequestRow, ReviewRow } from '../store/schema';
 import { requesterAudience, toGrant, type AccessContext } from './context';
 import { describeError, revokeBackoffMs, runRevocation } from './revocation';
+import { moveGrants, moveRequests } from './transitions';
 import { loadGrant, loadRequestView, personOf, reviewsFor, stateChangeEffects } from './views';
 
 /**
@@ -149,13 +150,12 @@ async function recordIssue(ctx: AccessContext, grant: GrantRow, outcome: IssueOu
   const failure = 'refused' in outcome ? outcome.refused : null;
   const recorded = await ctx.store.db.transaction().execute(async (trx) => {
     const request = known.request ?? (await forUpdate(ctx.store, trx.selectFrom('requests').selectAll().where('id', '=', grant.request_id)).executeTakeFirstOrThrow());
-    let changes: Partial<GrantRow>;
+    let changes: Omit<Partial<GrantRow>, 'state'>;
     let requestState: 'active' | 'revoked';
     const audit: AuditRecord[] = [];
     if (issued) {
       const credential = JSON.stringify({ fields: issued.fields, env: issued.env });
       changes = {
-        state: 'active',
         env_names: JSON.stringify(Object.keys(issued.env)),
         credential_sealed: ctx.sealer.seal(credential, grant.id),
         provider_state: JSON.stringify(issued.state),
@@ -168,31 +168,28 @@ async function recordIssue(ctx: AccessContext, grant: GrantRow, outcome: IssueOu
       audit.push({ actor: SYSTEM_ACTOR, action: 'grant.activated', targetType: 'grant', targetId: grant.id, detail: { requestId: grant.request_id, systemId: grant.system_id, grantee: grant.grantee_sub, expiresAt: new Date(grant.expires_at).toISOString(), attempts: grant.issue_attempts + 1 } });
     } else {
       // Whatever the provider half-made is cleaned up by the same revoke path as any ending.
-      changes = { state: 'revoking', end_reason: 'failed', ended_at: now, next_attempt_at: now, last_error: failure, provider_state: '{}', lease_owner: null, lease_until: null };
+      changes = { end_reason: 'failed', ended_at: now, next_attempt_at: now, last_error: failure, provider_state: '{}', lease_owner: null, lease_until: null };
       requestState = 'revoked';
       audit.push({ actor: SYSTEM_ACTOR, action: 'grant.issue_failed', targetType: 'grant', targetId: grant.id, detail: { requestId: grant.request_id, systemId: grant.system_id, error: failure } });
     }
-    const updated: GrantRow = { ...grant, ...changes };
-    const moved = await trx.updateTable('grants').set(changes).where('id', '=', grant.id).where('state', '=', 'issuing').where('lease_owner', '=', lease).executeTakeFirst();
-    if (Number(moved.numUpdatedRows) === 0) {
+    const [updated] = await moveGrants(trx, { ids: [grant.id], lease }, 'issuing', issued ? 'active' : 'revoking', changes);
+    if (!updated) {
       const current = await trx.selectFrom('grants').select('state').where('id', '=', grant.id).executeTakeFirstOrThrow();
       // Lost the lease to a newer attempt, or the grant was given up meanwhile. A credential
       // this attempt made must not outlive a grant that ended: revoke it again, with its own
       // state. (One that another attempt recorded as active is the same resource: issue is
       // idempotent per grant.)
       if (issued && (current.state === 'revoking' || current.state === 'ended')) {
-        await trx
-          .updateTable('grants')
-          .set({ state: 'revoking', provider_state: JSON.stringify(issued.state), next_attempt_at: now, lease_owner: null, lease_until: null })
-          .where('id', '=', grant.id)
-          .execute();
+        const again = { provider_state: JSON.stringify(issued.state), next_attempt_at: now, lease_owner: null, lease_until: null };
+        if (current.state === 'revoking') await moveGrants(trx, { ids: [grant.id] }, 'revoking', 'revoking', again);
+        else await moveGrants(trx, { ids: [grant.id] }, 'ended', 'revoking', again);
         await appendAudit(ctx.store, trx, now, [
           { actor: SYSTEM_ACTOR, action: 'grant.late_credential_revoked', targetType: 'grant', targetId: grant.id, detail: { requestId: grant.request_id, systemId: grant.system_id } },
         ]);
       }
       return null;
     }
-    await trx.updateTable('requests').set({ state: requestState, updated_at: now, failure_reason: failure }).where('id', '=', grant.request_id).execute();
+    await moveRequests(trx, { ids: [grant.request_id] }, 'approved', requestState, { updated_at: now, failure_reason: failure });
     const reviews = known.reviews ?? (await reviewsFor(trx, [request.id]));
     const effects = stateChangeEffects({ ...request, state: requestState, updated_at: now, failure_reason: failure }, reviews, SYSTEM_ACTOR);
     await appendAudit(ctx.store, trx, now, [...audit, effects.audit]);
@@ -284,7 +281,7 @@ export async function applyExtension(ctx: AccessContext, requestId: string): Pro
     const current = grant && (await trx.selectFrom('grants').selectAll().where('id', '=', grant.id).executeTakeFirst());
     if (!failure && current?.state !== 'active') failure = 'the grant ended before the extension was applied';
     const state = failure ? 'revoked' : 'active';
-    await trx.updateTable('requests').set({ state, updated_at: now, grant_id: grant?.id ?? null, failure_reason: failure }).where('id', '=', requestId).execute();
+    await moveRequests(trx, { ids: [requestId] }, 'approved', state, { updated_at: now, grant_id: grant?.id ?? null, failure_reason: failure });
     const effects = stateChangeEffects({ ...locked, state, updated_at: now, grant_id: grant?.id ?? null, failure_reason: failure }, await reviewsFor(trx, [requestId]), SYSTEM_ACTOR, failure ? { error: failure } : {});
     const events = [...effects.events];
     const audit = [effects.audit];

@@ -8,6 +8,7 @@ import type { Database, GrantRow } from '../store/schema';
 import { ApiProblem, GRANT_VIEW_COLUMNS, notFound, toGrant, type AccessContext } from './context';
 import { createRequest } from './requests';
 import { revokeAll, runRevocation } from './revocation';
+import { moveGrants, moveRequests } from './transitions';
 import { loadGrant, reviewsFor, stateChangeEffects } from './views';
 
 type ExtendInput = z.output<typeof ExtendBody>;
@@ -22,22 +23,9 @@ async function endGrants(ctx: AccessContext, ids: readonly string[], reason: Gra
   let events: LoggedEvent[] = [];
   const ended = await ctx.store.db.transaction().execute(async (trx) => {
     // The state check makes ending idempotent across replicas: a grant leaves "active" once.
-    const rows = await trx
-      .updateTable('grants')
-      .set({ state: 'revoking', end_reason: reason, ended_at: now, credential_sealed: null, next_attempt_at: now, lease_owner: null, lease_until: null })
-      .where('id', 'in', ids)
-      .where('state', '=', 'active')
-      .returningAll()
-      .execute();
+    const rows = await moveGrants(trx, { ids }, 'active', 'revoking', { end_reason: reason, ended_at: now, credential_sealed: null, next_attempt_at: now, lease_owner: null, lease_until: null });
     if (rows.length === 0) return rows;
-    const requestState = reason === 'expired' ? 'expired' : 'revoked';
-    const requests = await trx
-      .updateTable('requests')
-      .set({ state: requestState, updated_at: now })
-      .where('grant_id', 'in', rows.map((r) => r.id))
-      .where('state', '=', 'active')
-      .returningAll()
-      .execute();
+    const requests = await moveRequests(trx, { grantIds: rows.map((r) => r.id) }, 'active', reason === 'expired' ? 'expired' : 'revoked', { updated_at: now });
     const reviews = await reviewsFor(trx, requests.map((r) => r.id));
     const effects = requests.map((r) => stateChangeEffects(r, reviews, actor));
     await appendAudit(ctx.store, trx, now, [

@@ -1,19 +1,8 @@
 import type { RequestState, ReviewDecision } from '@stint/contract';
+import { canMoveRequest } from './transitions';
 
-/** Every allowed move of a request; anything else is a bug or a race, and is refused. */
-const TRANSITIONS: Record<RequestState, readonly RequestState[]> = {
-  pending: ['approved', 'denied', 'cancelled', 'expired'],
-  approved: ['active', 'revoked'],
-  active: ['expired', 'revoked'],
-  expired: [],
-  denied: [],
-  cancelled: [],
-  revoked: [],
-};
-
-export function canTransition(from: RequestState, to: RequestState): boolean {
-  return TRANSITIONS[from].includes(to);
-}
+/** Whether the table in transitions.ts lets a request move from one state to the other. */
+export const canTransition = (from: RequestState, to: RequestState): boolean => canMoveRequest(from, to);
 
 export class TransitionError extends Error {
   constructor(

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { newRowId } from '../store/ids';
-import type { RequestState } from '@stint/contract';
 import type { z } from 'zod';
 import type { CreateRequestBody as CreateRequestSchema, ReviewBody as ReviewSchema } from '@stint/contract';
 import { appendAudit, type AuditRecord } from '../audit/chain';
@@ -22,7 +21,8 @@ import {
 import { applyExtension, claimGrant, issueGrant } from './activation';
 import { loadGrant, loadRequestView, reviewsFor, stateChangeEffects } from './views';
 import { decideRequest, maySee, reviewRefusal } from './policy';
-import { assertTransition, isPendingExpired, stateAfterReviews } from './request-machine';
+import { isPendingExpired, stateAfterReviews } from './request-machine';
+import { moveRequests } from './transitions';
 
 type CreateInput = z.output<typeof CreateRequestSchema> & { extendsGrantId?: string };
 type ReviewInput = z.output<typeof ReviewSchema>;
@@ -183,11 +183,11 @@ export async function reviewRequest(ctx: AccessContext, reviewer: Principal, req
     let updated = row;
     let claimed: GrantRow | null = null;
     if (next !== 'pending') {
-      assertTransition(row.state as RequestState, next);
       // Approval and the grant's claim commit together (an extension moves its grant instead).
       if (next === 'approved' && !row.extends_grant_id) claimed = await claimGrant(ctx, trx, row, now);
-      updated = { ...row, state: next, updated_at: now, grant_id: claimed?.id ?? row.grant_id };
-      await trx.updateTable('requests').set({ state: next, updated_at: now, grant_id: updated.grant_id }).where('id', '=', requestId).execute();
+      const [moved] = await moveRequests(trx, { ids: [requestId] }, 'pending', next, { updated_at: now, grant_id: claimed?.id ?? row.grant_id });
+      if (!moved) throw new ApiProblem(409, 'not_pending', 'This request was decided while you reviewed it.');
+      updated = moved;
     }
     const effects = stateChangeEffects(updated, reviews, reviewer.sub);
     if (next !== 'pending') audit.push(effects.audit);
@@ -214,9 +214,8 @@ export async function cancelRequest(ctx: AccessContext, user: Principal, request
     if (!row || !maySeeRequest(row, user)) throw notFound('request', requestId);
     if (row.requester_sub !== user.sub) throw new ApiProblem(403, 'not_requester', 'Only the requester can cancel a request.');
     if (row.state !== 'pending') throw new ApiProblem(409, 'not_pending', `This request is ${row.state}; only a pending request can be cancelled.`);
-    assertTransition('pending', 'cancelled');
-    const updated = { ...row, state: 'cancelled', updated_at: now };
-    await trx.updateTable('requests').set({ state: 'cancelled', updated_at: now }).where('id', '=', requestId).execute();
+    const [updated] = await moveRequests(trx, { ids: [requestId] }, 'pending', 'cancelled', { updated_at: now });
+    if (!updated) throw new ApiProblem(409, 'not_pending', 'This request was decided meanwhile; only a pending request can be cancelled.');
     const effects = stateChangeEffects(updated, await reviewsFor(trx, [requestId]), user.sub);
     await appendAudit(ctx.store, trx, now, [effects.audit]);
     return appendEvents(ctx.store, trx, now, effects.events);
@@ -233,13 +232,7 @@ export async function expirePendingRequests(ctx: AccessContext, limit = 500): Pr
   const expired = await ctx.store.db.transaction().execute(async (trx) => {
     const due = await trx.selectFrom('requests').select('id').where('state', '=', 'pending').where('pending_expires_at', '<=', now).limit(limit).execute();
     if (due.length === 0) return { count: 0, events: [] };
-    const rows = await trx
-      .updateTable('requests')
-      .set({ state: 'expired', updated_at: now })
-      .where('id', 'in', due.map((d) => d.id))
-      .where('state', '=', 'pending')
-      .returningAll()
-      .execute();
+    const rows = await moveRequests(trx, { ids: due.map((d) => d.id) }, 'pending', 'expired', { updated_at: now });
     const reviews = await reviewsFor(trx, rows.map((r) => r.id));
     const effects = rows.map((row) => stateChangeEffects(row, reviews, SYSTEM_ACTOR, { why: 'pending_ttl' }));
     await appendAudit(ctx.store, trx, now, effects.map((e) => e.audit));

@@ -13,6 +13,7 @@ import type { Metrics } from '../observability/metrics';
 import { providerKey, type Provider, type ProviderRegistry } from '../providers/provider';
 import type { Database, GrantRow } from '../store/schema';
 import type { AccessContext } from './context';
+import { moveGrants } from './transitions';
 
 const REVOKE_LEASE_MS = 60_000;
 const MAX_BACKOFF_MS = 60_000;
@@ -174,15 +175,16 @@ export async function runRevocation(ctx: AccessContext, grantId: string): Promis
   const due = endReason === 'expired' ? claim.expires_at : (claim.ended_at ?? claim.expires_at);
   const latenessMs = Math.max(0, done - due);
   const outcome = await db.transaction().execute(async (trx) => {
-    const ended = await trx
-      .updateTable('grants')
-      .set((eb) => ({ state: 'ended', revoke_count: eb('revoke_count', '+', 1), lease_owner: null, lease_until: null, next_attempt_at: null, last_error: null }))
-      .where('id', '=', grantId)
-      // Lost the lease: a credential was recorded while this revoke ran (see recordIssue), and
-      // the attempt that holds the lease now revokes that one.
-      .where('lease_owner', '=', lease)
-      .executeTakeFirst();
-    if (Number(ended.numUpdatedRows) === 0) return 'retrying';
+    // Only under this attempt's lease. Lost it: a credential was recorded while this revoke ran
+    // (see activation.ts), and the attempt that holds the lease now revokes that one.
+    const ended = await moveGrants(trx, { ids: [grantId], lease }, 'revoking', 'ended', {
+      revoke_count: claim.revoke_count + 1,
+      lease_owner: null,
+      lease_until: null,
+      next_attempt_at: null,
+      last_error: null,
+    });
+    if (ended.length === 0) return 'retrying';
     await appendAudit(ctx.store, trx, done, [
       { actor: SYSTEM_ACTOR, action: 'grant.credential_revoked', targetType: 'grant', targetId: grantId, detail: { systemId: claim.system_id, attempts: claim.revoke_attempts + 1, latenessMs } },
     ]);
