@@ -1,5 +1,4 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { pooledRandomBytes } from '../random-pool';
 
 /**
  * Seals credentials at rest with AES-256-GCM. The grant id is bound as associated data, so a
@@ -20,7 +19,7 @@ export class CredentialSealer {
   }
 
   seal(plaintext: string, grantId: string): string {
-    const iv = pooledRandomBytes(12);
+    const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     cipher.setAAD(Buffer.from(grantId));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

@@ -23,22 +23,14 @@ export function hashAuditRow(row: Omit<AuditRow, 'hash'>): string {
 }
 
 /**
- * The head this process last appended, per store, while the store says nothing else can have
- * changed the chain since (SQLite: one writer connection, see `Store.writeGeneration`).
- * PostgreSQL has replicas appending too, so it always reads the head.
+ * Appends records inside the caller's transaction, chained to the head it reads there (under
+ * the append lock on PostgreSQL; SQLite has one writer at a time): the chain's integrity rests
+ * on the database's own transaction, never on something remembered between appends.
  */
-const heads = new WeakMap<object, { seq: number; hash: string; generation: number }>();
-
-/** Appends records inside the caller's transaction, chained to the current head. */
-export async function appendAudit(store: Pick<Store, 'dialect' | 'writeGeneration'>, trx: Kysely<Database>, at: number, records: readonly AuditRecord[]): Promise<void> {
+export async function appendAudit(store: Pick<Store, 'dialect'>, trx: Kysely<Database>, at: number, records: readonly AuditRecord[]): Promise<void> {
   if (records.length === 0) return;
   await lockAppendLog(store, trx);
-  const generation = store.writeGeneration?.();
-  const remembered = heads.get(store);
-  const head =
-    generation !== undefined && remembered?.generation === generation
-      ? remembered
-      : await trx.selectFrom('audit').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  const head = await trx.selectFrom('audit').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
   let seq = head?.seq ?? 0;
   let prevHash = head?.hash ?? GENESIS_HASH;
   const rows: AuditRow[] = records.map((record) => {
@@ -58,8 +50,6 @@ export async function appendAudit(store: Pick<Store, 'dialect' | 'writeGeneratio
     return { ...base, hash };
   });
   await insertRows(store, trx, 'audit', rows);
-  // Rolled back with the transaction if that fails: a rollback moves the generation.
-  if (generation !== undefined) heads.set(store, { seq, hash: prevHash, generation });
 }
 
 export function toAuditEntry(row: AuditRow): AuditEntry {

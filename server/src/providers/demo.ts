@@ -1,4 +1,4 @@
-import { pooledRandomBytes } from '../random-pool';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Provider, ProviderFactory } from './provider';
 
@@ -19,7 +19,7 @@ export const demoProvider: ProviderFactory = (system) => {
     type: 'demo',
     needsPublicKey: false,
     async issue(input) {
-      const token = `stint_demo_${pooledRandomBytes(24).toString('base64url')}`;
+      const token = `stint_demo_${randomBytes(24).toString('base64url')}`;
       return {
         fields: { token, system: input.system.id },
         env: { [envVar]: token },

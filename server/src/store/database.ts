@@ -22,8 +22,6 @@ export interface Store {
    * commit short), otherwise `db` itself.
    */
   reader: Kysely<Schema>;
-  /** SQLite only: see {@link GroupCommitDriver.generation}. */
-  writeGeneration?: () => number;
   close(): Promise<void>;
 }
 
@@ -88,7 +86,7 @@ function openSqlite(path: string, onDriver: (driver: GroupCommitDriver) => void 
   const driver = new GroupCommitDriver(database, withStatementCache(database));
   onDriver(driver);
   const db = new Kysely<Schema>({ dialect: new GroupCommitSqliteDialect(database, driver) });
-  return { db, reader: db, dialect: 'sqlite', description: `sqlite:${path}`, writeGeneration: () => driver.generation, close: () => db.destroy() };
+  return { db, reader: db, dialect: 'sqlite', description: `sqlite:${path}`, close: () => db.destroy() };
 }
 
 /** Kysely's SQLite dialect with its driver swapped for {@link GroupCommitDriver}. */

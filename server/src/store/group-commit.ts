@@ -74,8 +74,6 @@ export class GroupCommitDriver implements Driver {
   private held = false;
   private batch: Batch | null = null;
   private closed = false;
-  private dataVersion: number | null = null;
-  private changes = 0;
   private committed = 0;
 
   constructor(
@@ -86,17 +84,6 @@ export class GroupCommitDriver implements Driver {
   ) {}
 
   async init(): Promise<void> {}
-
-  /**
-   * Moves whenever what this connection wrote might not be what the database holds: a
-   * transaction rolled back, a shared commit failed, a write ran outside any transaction, or
-   * another connection committed (seen through PRAGMA data_version when a shared transaction
-   * begins; it holds the write lock until its commit, so nobody else writes in between). What a
-   * caller remembers of its own writes (the audit chain's head) holds while this stays put.
-   */
-  get generation(): number {
-    return this.changes;
-  }
 
   /**
    * How many times this connection has committed (a shared COMMIT, or a write outside any
@@ -120,9 +107,6 @@ export class GroupCommitDriver implements Driver {
       this.batch = batch;
       // Queued now, so the write lock is let go even if this transaction never gets going.
       this.queueFlush(batch);
-      const dataVersion = this.statements.prepare('pragma data_version').all()[0] as { data_version: number };
-      if (dataVersion.data_version !== this.dataVersion) this.changes++;
-      this.dataVersion = dataVersion.data_version;
     }
     // One name serves: transactions take turns on the connection, never nest.
     lease.savepoint = TRANSACTION_SAVEPOINT;
@@ -147,7 +131,6 @@ export class GroupCommitDriver implements Driver {
     const lease = connection as Lease;
     // Already given back: its commit failed, and that rolled the whole batch back.
     if (lease.released) return;
-    this.changes++;
     lease.finished = true;
     const batch = this.batch;
     if (batch && this.database.inTransaction) {
@@ -173,7 +156,6 @@ export class GroupCommitDriver implements Driver {
   }
 
   async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    this.changes++;
     this.runOn(connection as Lease, CompiledQuery.raw(`rollback to ${savepointName(name)}`));
   }
 
@@ -201,8 +183,8 @@ export class GroupCommitDriver implements Driver {
     if (this.closed) throw new Error('the database is closed');
     if (!lease.savepoint) this.commitBatch();
     const statement = this.statements.prepare(query.sql);
+    // A write outside any transaction commits on its own.
     const autocommit = !lease.savepoint && !statement.readonly;
-    if (autocommit) this.changes++;
     try {
       if (statement.reader) return { rows: statement.all(...query.parameters) };
       const { changes, lastInsertRowid } = statement.run(...query.parameters);
@@ -241,7 +223,6 @@ export class GroupCommitDriver implements Driver {
     try {
       this.run('commit');
     } catch (error) {
-      this.changes++;
       try {
         if (this.database.inTransaction) this.run('rollback');
       } finally {
