@@ -16,7 +16,7 @@ import { newRowId } from '../store/ids';
 import { insertRows } from '../store/insert';
 import type { Database, GrantRow, RequestRow, ReviewRow } from '../store/schema';
 import { requesterAudience, toGrant, type AccessContext } from './context';
-import { describeError, revokeBackoffMs, runRevocation } from './revocation';
+import { describeError, revokeBackoffMs, runRevocation, takeLease } from './revocation';
 import { moveGrants, moveRequests } from './transitions';
 import { loadGrant, loadRequestView, personOf, reviewsFor, stateChangeEffects } from './views';
 
@@ -26,8 +26,6 @@ import { loadGrant, loadRequestView, personOf, reviewsFor, stateChangeEffects } 
  * a crashed one is resumed once its lease has lapsed.
  */
 export const ISSUE_LEASE_MS = 5 * 60_000;
-
-const newLease = (ctx: AccessContext) => `${ctx.replicaId}/${randomUUID()}`;
 
 /**
  * Claims the grant of an approved request inside the caller's transaction (the one that
@@ -58,7 +56,7 @@ export async function claimGrant(ctx: AccessContext, trx: Kysely<Database>, requ
     revoke_attempts: 0,
     issue_attempts: 0,
     next_attempt_at: null,
-    lease_owner: newLease(ctx),
+    lease_owner: `${ctx.replicaId}/${randomUUID()}`,
     lease_until: startsAt + ISSUE_LEASE_MS,
     revoke_count: 0,
     last_error: null,
@@ -231,15 +229,7 @@ export async function resumeIssuance(ctx: AccessContext, limit = 100): Promise<v
     .limit(limit)
     .execute();
   for (const { id } of due) {
-    const lease = newLease(ctx);
-    const taken = await db
-      .updateTable('grants')
-      .set({ lease_owner: lease, lease_until: now + ISSUE_LEASE_MS })
-      .where('id', '=', id)
-      .where('state', '=', 'issuing')
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-      .returningAll()
-      .executeTakeFirst();
+    const taken = await takeLease(ctx, id, 'issuing', ISSUE_LEASE_MS);
     if (!taken) continue;
     const request = await db.selectFrom('requests').selectAll().where('id', '=', taken.request_id).executeTakeFirstOrThrow();
     if (now >= taken.expires_at) {

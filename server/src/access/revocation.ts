@@ -138,19 +138,9 @@ export class ProviderSet {
  */
 export async function runRevocation(ctx: AccessContext, grantId: string): Promise<'ended' | 'retrying' | 'skipped'> {
   const { db } = ctx.store;
-  const now = ctx.now();
-  // The lease names this replica and this attempt: an attempt whose lease was taken away (the
-  // late credential in recordIssue clears it) must not end or release the next one's.
-  const lease = `${ctx.replicaId}/${randomUUID()}`;
-  const claim = await db
-    .updateTable('grants')
-    .set({ lease_owner: lease, lease_until: now + REVOKE_LEASE_MS })
-    .where('id', '=', grantId)
-    .where('state', '=', 'revoking')
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-    .returningAll()
-    .executeTakeFirst();
+  const claim = await takeLease(ctx, grantId, 'revoking', REVOKE_LEASE_MS);
   if (!claim) return 'skipped';
+  const lease = claim.lease_owner!;
   try {
     const { system, provider } = ctx.providers.forGrant(claim);
     await provider.revoke({ grantId, system, state: JSON.parse(claim.provider_state ?? '{}') as Record<string, unknown>, reason: (claim.end_reason ?? 'expired') as GrantEndReason });
@@ -192,6 +182,24 @@ export async function runRevocation(ctx: AccessContext, grantId: string): Promis
   });
   if (outcome === 'ended') ctx.metrics.revokeLateness.observe({ reason: endReason }, latenessMs / 1000);
   return outcome;
+}
+
+/**
+ * Takes a grant in `state` for one attempt (an issue or a revoke), if nobody holds it or the
+ * holder's lease has lapsed; returns the grant as taken, or nothing. The lease names this
+ * replica and this attempt: an attempt whose lease was taken away must not record over the
+ * next one's.
+ */
+export async function takeLease(ctx: AccessContext, grantId: string, state: 'issuing' | 'revoking', forMs: number): Promise<GrantRow | undefined> {
+  const now = ctx.now();
+  return ctx.store.db
+    .updateTable('grants')
+    .set({ lease_owner: `${ctx.replicaId}/${randomUUID()}`, lease_until: now + forMs })
+    .where('id', '=', grantId)
+    .where('state', '=', state)
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+    .returningAll()
+    .executeTakeFirst();
 }
 
 /** Revokes several grants, a few at a time. */
