@@ -40,8 +40,13 @@ function trustedRuntime(): RuntimePaths {
 }
 
 async function withSocket<T>(work: (client: SocketClient) => Promise<T>): Promise<T> {
-  const client = await SocketClient.connect(trustedRuntime().socket);
+  const paths = trustedRuntime();
+  const client = await SocketClient.connect(paths.socket);
   try {
+    // Checked again once connected: a folder someone created between the first check and the
+    // connect (when there was none) is refused before anything is asked or answered.
+    const problem = runtimeProblem(paths);
+    if (problem) throw new CliError(problem, EXIT.unsafeRuntime, 'unsafe_runtime');
     return await work(client);
   } finally {
     client.close();

@@ -73,7 +73,7 @@ describe.each(SHELLS)('%s evaluating `stint env` output for any bytes (property,
 describe('refused names', () => {
   it('never exports a name the server refuses, whatever the socket sent', () => {
     const vars = grantVariables([
-      { grantId: crypto.randomUUID(), systemId: 'prod-db', expiresAt: '2026-11-24T11:00:00.000Z', env: { PROMPT_COMMAND: 'id', LD_PRELOAD: '/tmp/x.so', STINT_RUNTIME_DIR: '/tmp/evil', BASH_ENV: '/tmp/x', PGHOST: 'db', NUL: 'a\0b' } },
+      { grantId: crypto.randomUUID(), systemId: 'prod-db', expiresAt: '2026-11-24T11:00:00.000Z', env: { PROMPT_COMMAND: 'id', LD_PRELOAD: '/tmp/x.so', STINT_RUNTIME_DIR: '/tmp/evil', BASH_ENV: '/tmp/x', PSQLRC: '/tmp/x', GIT_PROXY_COMMAND: 'id', PROMPT_EOL_MARK: '$(id)', KUBECONFIG: '/tmp/k', PGHOST: 'db', NUL: 'a\0b' } },
     ]);
     expect([...vars.keys()].filter((n) => !n.startsWith('STINT_') || n === 'STINT_RUNTIME_DIR')).toEqual(['PGHOST']);
   });

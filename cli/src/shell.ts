@@ -60,7 +60,9 @@ export function renderEnv(shell: Shell, vars: ReadonlyMap<string, string>, previ
  * symbolic links (builtin tests, no process), then runs `stint env` once and evals the result
  * only if it succeeded; `stint env` checks the folder again, fully (modes, the socket), before it
  * connects. Threat: another local user planting the folder so the shell evals their text.
- * xtrace is paused around the eval so `set -x` never prints a secret.
+ * The generation file is read only when it is a regular file of the user's own: a FIFO or a
+ * link to /dev/zero planted there would otherwise hang every prompt. xtrace and verbose are
+ * paused around the eval so neither `set -x` nor `set -v` prints a secret.
  */
 export function hookScript(shell: Shell, paths: Pick<RuntimePaths, 'dir' | 'generation'>, stint: string): string {
   const dir = quote(shell, paths.dir);
@@ -71,12 +73,17 @@ export function hookScript(shell: Shell, paths: Pick<RuntimePaths, 'dir' | 'gene
     return `# stint: export active grants at each prompt (eval with: stint hook fish | source)
 function __stint_hook --on-event fish_prompt
     set -l gen ''
-    test -r ${file}; and read gen < ${file}
+    if test -f ${file}; and test -O ${file}
+        read gen < ${file}
+    else if test -e ${file}; or test -L ${file}
+        set gen '?untrusted'
+    end
     if test "$gen" != "$__stint_seen"
         set -g __stint_seen $gen
         if test -L ${dir}; or begin; test -e ${dir}; and not test -O ${dir}; end; or test -L ${file}; or begin; test -e ${file}; and not test -O ${file}; end
             echo ${refusal} >&2
         else
+            # stint env writes to stdout only once it has succeeded: a refusal sources nothing.
             ${bin} env --shell fish --hook --previous "$__stint_vars" | source
         end
     end
@@ -91,16 +98,19 @@ if (( \${precmd_functions[(Ie)__stint_hook]} == 0 )); then precmd_functions=(__s
   return `# stint: export active grants at each prompt (eval "$(stint hook ${shell})")
 __stint_hook() {
   local __stint_status=$? __stint_gen= __stint_out=
-  [[ -r ${file} ]] && read -r __stint_gen < ${file}
+  if [[ -f ${file} && -O ${file} ]]; then read -r __stint_gen < ${file}
+  elif [[ -e ${file} || -L ${file} ]]; then __stint_gen='?untrusted'
+  fi
   if [[ "$__stint_gen" != "\${__STINT_SEEN-}" ]]; then
     __STINT_SEEN=$__stint_gen
     if [[ -L ${dir} || ( -e ${dir} && ! -O ${dir} ) || -L ${file} || ( -e ${file} && ! -O ${file} ) ]]; then
       printf '%s\n' ${refusal} >&2
     else
-      local __stint_x=\${-//[^x]/}
-      { set +x; } 2>/dev/null
+      local __stint_xv=\${-//[^xv]/}
+      { set +xv; } 2>/dev/null
       __stint_out=$(${bin} env --shell ${shell} --hook --previous "\${__STINT_VARS-}") && eval "$__stint_out"
-      [[ -n $__stint_x ]] && set -x
+      [[ $__stint_xv == *x* ]] && set -x
+      [[ $__stint_xv == *v* ]] && set -v
     fi
   fi
   return $__stint_status

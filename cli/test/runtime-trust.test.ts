@@ -125,6 +125,17 @@ describe.skipIf(unavailable)('a runtime folder planted by another local user', (
     });
   });
 
+  it.each(['bash', 'zsh', 'fish'] as const)('a FIFO planted as the generation file does not hang the %s prompt', async (shell) => {
+    const root = join(shared, `fifo-${shell}`);
+    await attacker.run('mkdir', ['-m', '755', root]);
+    await attacker.run('mkfifo', ['-m', '644', join(root, 'generation')]);
+    const env = victimEnv({ STINT_RUNTIME_DIR: root });
+    const script = shell === 'fish' ? `stint hook fish | source; __stint_hook; echo done` : `eval "$(stint hook ${shell})"; __stint_hook; echo done`;
+    const result = spawnSync(shell, shell === 'fish' ? ['--no-config', '-c', script] : ['-c', script], { env, encoding: 'utf8', timeout: 20_000 });
+    expect(result.signal, 'the prompt hung on the FIFO').toBeNull();
+    expect(result.stdout).toBe('done\n');
+  });
+
   it('refuses a runtime folder that is a symbolic link, even to a folder of the victim', () => {
     const target = mkdtempSync(join(tmpdir(), 'stint-victim-own-'));
     const link = join(mkdtempSync(join(tmpdir(), 'stint-link-')), 'run');

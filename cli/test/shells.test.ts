@@ -57,8 +57,8 @@ describe('stint CLI and shell hooks', () => {
       expect(await terminal.read('${STAGING_DB_TOKEN:-none}'.replace('${STAGING_DB_TOKEN:-none}', name === 'fish' ? '$STAGING_DB_TOKEN' : '${STAGING_DB_TOKEN:-none}'))).toMatch(/^(none|)$/);
     }
 
-    // Tracing on: a shell with `set -x` must still never print the secret the hook sets.
-    shells.bash!.type('set -x');
+    // Tracing and verbose on: a shell with `set -xv` must still never print the secret the hook sets.
+    shells.bash!.type('set -xv');
     const requested = agent.stint(['request', 'staging-db', '--for', '12s', '--reason', 'hook test', '--json']);
     expect(requested.status).toBe(0);
     const request = JSON.parse(requested.stdout);
@@ -79,7 +79,7 @@ describe('stint CLI and shell hooks', () => {
     await shells.bash!.read('traced');
     expect(shells.bash!.screen()).toMatch(/__stint_hook/); // tracing was on while the hook ran...
     expect(shells.bash!.screen()).not.toContain(env.STAGING_DB_TOKEN); // ...and printed no secret
-    shells.bash!.type('set +x');
+    shells.bash!.type('set +xv');
     for (const [name, terminal] of Object.entries(shells)) {
       terminal!.type(''); // the next prompt runs the hook
       const value = await terminal!.read(name === 'fish' ? '$STAGING_DB_TOKEN' : '${STAGING_DB_TOKEN:-none}');

@@ -12,10 +12,15 @@ export const REFUSED_ENV_NAMES = [
   'PATH', 'HOME', 'SHELL', 'IFS', 'ENV', 'BASH_ENV', 'PROMPT_COMMAND', 'PS0', 'PS1', 'PS2', 'PS3', 'PS4',
   'SHELLOPTS', 'BASHOPTS', 'CDPATH', 'GLOBIGNORE', 'HISTFILE', 'ZDOTDIR', 'TMPDIR',
   'NODE_OPTIONS', 'NODE_PATH', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONSTARTUP', 'PYTHONWARNINGS', 'PERL5OPT', 'PERL5LIB', 'PERL5DB', 'RUBYOPT', 'RUBYLIB',
-  'JAVA_TOOL_OPTIONS', 'GIT_SSH', 'GIT_SSH_COMMAND', 'GIT_ASKPASS', 'GIT_EDITOR', 'GIT_PAGER', 'GIT_EXEC_PATH', 'GIT_EXTERNAL_DIFF', 'GIT_TEMPLATE_DIR',
-  'SSH_ASKPASS', 'SSH_AUTH_SOCK', 'EDITOR', 'VISUAL', 'PAGER', 'MANPAGER', 'LESSOPEN', 'LESSCLOSE',
+  'PERLLIB', 'PYTHONBREAKPOINT', 'JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS', 'JDK_JAVA_OPTIONS', 'GCONV_PATH',
+  'SSH_ASKPASS', 'SSH_AUTH_SOCK', 'EDITOR', 'VISUAL', 'SUDO_EDITOR', 'FCEDIT', 'PAGER', 'MANPAGER', 'BROWSER',
+  'LESS', 'LESSOPEN', 'LESSCLOSE', 'LESSKEYIN', 'VIMINIT', 'EXINIT', 'KUBECONFIG', 'DBUS_SESSION_BUS_ADDRESS',
+  // psql is the client Stint's own PostgreSQL credentials are for: its start-up file, pager,
+  // editor and service files run or redirect it.
+  'PSQLRC', 'PSQL_PAGER', 'PSQL_EDITOR', 'PSQL_EDITOR_LINENUMBER_ARG', 'PSQL_HISTORY', 'PGSERVICEFILE', 'PGSYSCONFDIR',
   // zsh prompts (expanded with PROMPT_SUBST, which many setups turn on) and its function path.
-  'PROMPT', 'PROMPT2', 'PROMPT3', 'PROMPT4', 'RPROMPT', 'RPROMPT2', 'RPS1', 'RPS2', 'SPROMPT', 'FPATH', 'MODULE_PATH',
+  'PROMPT', 'PROMPT2', 'PROMPT3', 'PROMPT4', 'RPROMPT', 'RPROMPT2', 'RPS1', 'RPS2', 'SPROMPT', 'PROMPT_EOL_MARK', 'FPATH', 'MODULE_PATH',
+  'NULLCMD', 'READNULLCMD',
   'INPUTRC', 'HOSTFILE', 'EXECIGNORE', 'FIGNORE', 'MAIL', 'MAILPATH', 'TMOUT',
   // Parameters the shells keep themselves: assigning them changes the user (zsh's UID,
   // USERNAME), breaks the shell, or cannot be read back as written (bash's `_`, RANDOM).
@@ -26,9 +31,10 @@ export const REFUSED_ENV_NAMES = [
 
 /**
  * Whole families: dynamic linkers, bash's own (BASH_ENV, BASH_XTRACEFD, BASH_FUNC_*), git's
- * config injection, the XDG folders, Stint's own settings and the hook's own variables.
+ * (GIT_SSH_COMMAND, GIT_PROXY_COMMAND, GIT_CONFIG_*, GIT_DIR...), the XDG folders, Stint's own
+ * settings and the hook's own variables.
  */
-export const REFUSED_ENV_PREFIXES = ['LD_', 'DYLD_', 'BASH', 'GIT_CONFIG', 'XDG_', 'STINT_', '__STINT'] as const;
+export const REFUSED_ENV_PREFIXES = ['LD_', 'DYLD_', 'BASH', 'GIT_', 'XDG_', 'STINT_', '__STINT'] as const;
 
 /** Stint's own names that its SSH provider sets (data, not settings): allowed despite the STINT_ prefix. */
 export const STINT_CREDENTIAL_ENV_NAMES = ['STINT_SSH_HOST', 'STINT_SSH_PORT', 'STINT_SSH_USER'] as const;

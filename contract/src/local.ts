@@ -63,7 +63,11 @@ export function runtimeProblem(paths: Pick<RuntimePaths, 'dir'> & Partial<Pick<R
           ? `is writable by ${stat.mode & 0o020 ? 'group' : 'others'} (mode ${(stat.mode & 0o777).toString(8)})`
           : kind === 'folder' && !stat.isDirectory()
             ? 'is not a folder'
-            : null;
+            : kind === 'file' && !stat.isFile()
+              ? 'is not a regular file'
+              : kind === 'socket' && !stat.isSocket()
+                ? 'is not a socket'
+                : null;
     if (why) {
       const remove = kind === 'folder' ? paths.dir : path;
       return `refusing Stint's runtime ${kind} ${path}: it ${why}. Someone else may have planted it: remove it (rm -r '${remove}'; in a shared /tmp an administrator may have to) and start Stint again.`;

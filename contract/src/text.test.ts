@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { safeJson, textProblem, visibleText } from './text';
 
-const RAW = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
-const RAW_BUT_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
+const RAW = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+const RAW_BUT_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
 describe('text rules', () => {
   it('refuses controls and bidi characters, naming the character; lines and tabs only in multi-line text', () => {
@@ -15,7 +15,9 @@ describe('text rules', () => {
     expect(textProblem('\u009b', { multiline: true })).toMatch(/U\+009B/);
     expect(textProblem('ok\u202e', { multiline: true })).toMatch(/bidirectional override \(U\+202E/);
     expect(textProblem('ok\u2066', { multiline: true })).toMatch(/U\+2066/);
-    expect(textProblem('naïve 日本 😀', { multiline: false })).toBeNull();
+    expect(textProblem('naïve 日本 😀 עברית', { multiline: false })).toBeNull();
+    expect(textProblem('a\u200fb', { multiline: true })).toMatch(/U\+200F/);
+    expect(textProblem('a\u2028b', { multiline: true })).toMatch(/U\+2028/);
   });
 
   it('shows any text with no raw control left, and leaves ordinary text as it is', () => {

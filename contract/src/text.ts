@@ -9,12 +9,18 @@ import { z } from 'zod';
 // refuses them on the way in (textProblem), and everything that shows stored text, including
 // rows written before this rule, shows them as visible escapes (visibleText), never raw.
 
-/** C0 controls (U+0000-U+001F), DEL and C1 controls (U+0080-U+009F). */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
-/** Bidi embeddings and overrides (U+202A-U+202E) and isolates (U+2066-U+2069). */
-const BIDI = /[\u202a-\u202e\u2066-\u2069]/u;
-const UNSAFE_ALL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
-const UNSAFE_MULTILINE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
+/**
+ * C0 controls (U+0000-U+001F), DEL, C1 controls (U+0080-U+009F), and the line and paragraph
+ * separators (U+2028, U+2029) that some renderers break lines at.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+/**
+ * Bidi embeddings and overrides (U+202A-U+202E), isolates (U+2066-U+2069), and the marks
+ * (U+200E, U+200F, U+061C) that flip how neighbouring punctuation and digits are ordered.
+ */
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+const UNSAFE_ALL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+const UNSAFE_MULTILINE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
 
 const codePoint = (char: string) => `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 
@@ -79,10 +85,11 @@ export function visibleText(text: string, options: { multiline?: boolean } = {})
 
 /**
  * JSON for a terminal or a pipe: JSON.stringify escapes C0 controls already, but not DEL, C1
- * controls (U+009B is CSI to some terminals) or bidi characters; the same value, escaped.
+ * controls (U+009B is CSI to some terminals), line separators or bidi characters; the same
+ * value, escaped.
  */
 export function safeJson(value: unknown, space?: number): string {
-  return JSON.stringify(value, null, space).replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu, (char) => `\\u${char.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value, null, space).replace(/[\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, (char) => `\\u${char.codePointAt(0)!.toString(16).padStart(4, '0')}`);
 }
 
 function escape(char: string): string {
