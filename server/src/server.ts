@@ -147,6 +147,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     async close() {
       await sweeper.stop();
       await app.close();
+      await providers.close();
       await hub.close();
       await store.close();
     },

@@ -155,3 +155,41 @@ describe.each(ENGINES)('activating an approved request on %s', (engine) => {
     expect(view.body.grant).toMatchObject({ state: 'ended', endReason: 'failed' });
   });
 });
+
+describe.each(ENGINES)('the configuration changing under approvals on %s', (engine) => {
+  it('refuses to approve a request whose system a reload removed while it waited, and changes nothing', async () => {
+    const h = await startHarness({ engine, manualSweep: true });
+    open.push(h);
+    const created = await h.api('alice', 'POST', '/v1/requests', staging);
+    h.server.reload({ ...h.config, systems: h.config.systems.filter((s) => s.id !== staging.systemId) });
+    const reviewed = await h.api('bob', 'POST', `/v1/requests/${created.body.request.id}/reviews`, { decision: 'approve' });
+    expect(reviewed.status).toBe(409);
+    expect(reviewed.body).toMatchObject({ error: 'system_not_configured' });
+    expect(reviewed.body.message).toMatch(/staging-db is no longer configured/);
+    const view = await h.api('alice', 'GET', `/v1/requests/${created.body.request.id}`);
+    expect(view.body.request).toMatchObject({ state: 'pending' });
+    expect(await h.server.store.db.selectFrom('grants').select('id').execute()).toEqual([]);
+  });
+
+  it("a timer pass does not wait for a slow resumed issue: another grant's deadline is kept meanwhile", async () => {
+    const { gated, h, review } = await approvalStillIssuing(engine);
+    // Carol's sandbox grant (auto-approved) runs for five minutes.
+    const asked = h.api('carol', 'POST', '/v1/requests', { systemId: 'demo-sandbox', durationSeconds: 300, reason: 'look' });
+    while (gated.state.issuing.length < 2) await new Promise((r) => setTimeout(r, 5));
+    gated.state.issuing[1]!();
+    const sandbox = await asked;
+    expect(sandbox.body.grant).toMatchObject({ state: 'active' });
+    // Bob's approval's attempt is presumed dead: the timer's pass resumes it, and it hangs.
+    h.clock.advance(ISSUE_LEASE_MS + 1000);
+    await h.server.sweeper.runOnce({ background: true });
+    while (gated.state.issuing.length < 3) await new Promise((r) => setTimeout(r, 5));
+    // The next pass still ends Carol's grant at its deadline.
+    h.clock.advance(300_000);
+    await h.server.sweeper.runOnce({ background: true });
+    const ended = await h.server.store.db.selectFrom('grants').selectAll().where('id', '=', sandbox.body.grant.id).executeTakeFirstOrThrow();
+    for (const release of gated.state.issuing) release();
+    expect(ended).toMatchObject({ state: 'ended', end_reason: 'expired' });
+    await review;
+    await h.server.sweeper.stop();
+  });
+});

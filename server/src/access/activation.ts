@@ -10,22 +10,23 @@ import type { Kysely } from 'kysely';
 import { appendAudit, type AuditRecord } from '../audit/chain';
 import { SYSTEM_ACTOR } from '../auth/principal';
 import { appendEvents, type LoggedEvent } from '../events/log';
-import { ProviderRefusal, type IssuedCredential } from '../providers/provider';
+import { ProviderRefusal, type IssuedCredential, type Provider } from '../providers/provider';
 import { forUpdate } from '../store/database';
 import { newRowId } from '../store/ids';
 import { insertRows } from '../store/insert';
 import type { Database, GrantRow, RequestRow, ReviewRow } from '../store/schema';
-import { requesterAudience, toGrant, type AccessContext } from './context';
+import { ApiProblem, requesterAudience, toGrant, type AccessContext } from './context';
 import { describeError, revokeBackoffMs, runRevocation, takeLease } from './revocation';
 import { moveGrants, moveRequests } from './transitions';
 import { loadGrant, loadRequestView, personOf, reviewsFor, stateChangeEffects } from './views';
 
 /**
- * How long an issue attempt owns its grant. Longer than any provider's own budget (a webhook
- * waits at most a minute per attempt, three attempts), so a live attempt is never taken over;
- * a crashed one is resumed once its lease has lapsed.
+ * How long an issue attempt owns its grant: two minutes, or a minute more than the provider
+ * says one issue can take (a webhook with long timeouts and retries). A live attempt is never
+ * taken over; a crashed one is resumed once its lease has lapsed.
  */
-export const ISSUE_LEASE_MS = 5 * 60_000;
+export const ISSUE_LEASE_MS = 2 * 60_000;
+export const issueLeaseMs = (provider: Pick<Provider, 'maxIssueMs'>) => Math.max(ISSUE_LEASE_MS, (provider.maxIssueMs ?? 0) + 60_000);
 
 /**
  * Claims the grant of an approved request inside the caller's transaction (the one that
@@ -36,6 +37,9 @@ export const ISSUE_LEASE_MS = 5 * 60_000;
  */
 export async function claimGrant(ctx: AccessContext, trx: Kysely<Database>, request: RequestRow, startsAt: number): Promise<GrantRow> {
   const held = ctx.providers.heldFor(request.system_id);
+  // A reload removed the system while the request waited: nothing could issue (or later
+  // revoke) its credential, so it is not approved at all.
+  if (!held) throw new ApiProblem(409, 'system_not_configured', `${request.system_id} is no longer configured on this server, so this request cannot be approved; the requester can ask for another system.`);
   const grant: GrantRow = {
     id: newRowId(),
     request_id: request.id,
@@ -43,7 +47,7 @@ export async function claimGrant(ctx: AccessContext, trx: Kysely<Database>, requ
     grantee_sub: request.requester_sub,
     grantee_name: request.requester_name,
     grantee_email: request.requester_email,
-    provider: held?.system.provider.type ?? 'unknown',
+    provider: held.system.provider.type,
     state: 'issuing',
     starts_at: startsAt,
     expires_at: startsAt + request.duration_seconds * 1000,
@@ -57,13 +61,13 @@ export async function claimGrant(ctx: AccessContext, trx: Kysely<Database>, requ
     issue_attempts: 0,
     next_attempt_at: null,
     lease_owner: `${ctx.replicaId}/${randomUUID()}`,
-    lease_until: startsAt + ISSUE_LEASE_MS,
+    lease_until: startsAt + issueLeaseMs(held.provider),
     revoke_count: 0,
     last_error: null,
     // Which provider configuration issues it: a later reload may retire that provider, and
     // the revocation manager keeps (or rebuilds) exactly this one for the grant's revoke.
-    provider_key: held?.key ?? null,
-    system_config: held ? JSON.stringify(held.system) : null,
+    provider_key: held.key,
+    system_config: JSON.stringify(held.system),
   };
   await insertRows(ctx.store, trx, 'grants', [grant]);
   return grant;
@@ -187,7 +191,9 @@ async function recordIssue(ctx: AccessContext, grant: GrantRow, outcome: IssueOu
       }
       return null;
     }
-    await moveRequests(trx, { ids: [grant.request_id] }, 'approved', requestState, { updated_at: now, failure_reason: failure });
+    const [moved] = await moveRequests(trx, { ids: [grant.request_id] }, 'approved', requestState, { updated_at: now, failure_reason: failure });
+    // A request whose grant is issuing stays approved (cancel and expiry take pending ones).
+    if (!moved) throw new Error(`request ${grant.request_id} left "approved" while its grant was issuing`);
     const reviews = known.reviews ?? (await reviewsFor(trx, [request.id]));
     const effects = stateChangeEffects({ ...request, state: requestState, updated_at: now, failure_reason: failure }, reviews, SYSTEM_ACTOR);
     await appendAudit(ctx.store, trx, now, [...audit, effects.audit]);
@@ -217,26 +223,36 @@ export async function resumeIssuance(ctx: AccessContext, limit = 100): Promise<v
   const now = ctx.now();
   const approved = await db.selectFrom('requests').select(['id', 'extends_grant_id']).where('state', '=', 'approved').where('grant_id', 'is', null).where('updated_at', '<', now - ISSUE_LEASE_MS).limit(limit).execute();
   for (const r of approved) {
-    if (r.extends_grant_id) await applyExtension(ctx, r.id);
-    else await activateRequest(ctx, r.id);
+    try {
+      if (r.extends_grant_id) await applyExtension(ctx, r.id);
+      else await activateRequest(ctx, r.id);
+    } catch (error) {
+      ctx.log.warn({ requestId: r.id, err: describeError(error) }, 'could not activate an approved request; will try again');
+    }
   }
   const due = await db
     .selectFrom('grants')
-    .select('id')
+    .select(['id', 'system_id', 'provider_key', 'system_config'])
     .where('state', '=', 'issuing')
     .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
     .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', now)]))
     .limit(limit)
     .execute();
-  for (const { id } of due) {
-    const taken = await takeLease(ctx, id, 'issuing', ISSUE_LEASE_MS);
+  for (const grant of due) {
+    let leaseMs = ISSUE_LEASE_MS;
+    try {
+      leaseMs = issueLeaseMs(ctx.providers.forGrant(grant).provider);
+    } catch {
+      // No provider for it: the attempt below fails and is retried with backoff.
+    }
+    const taken = await takeLease(ctx, grant.id, 'issuing', leaseMs);
     if (!taken) continue;
     const request = await db.selectFrom('requests').selectAll().where('id', '=', taken.request_id).executeTakeFirstOrThrow();
     if (now >= taken.expires_at) {
       await recordIssue(ctx, taken, { refused: `the grant's deadline passed before the credential could be issued${taken.last_error ? ` (last error: ${taken.last_error})` : ''}` }, { request });
       continue;
     }
-    ctx.log.info({ grantId: id, systemId: taken.system_id, attempt: taken.issue_attempts + 1 }, 'resuming an interrupted issue');
+    ctx.log.info({ grantId: grant.id, systemId: taken.system_id, attempt: taken.issue_attempts + 1 }, 'resuming an interrupted issue');
     await issueGrant(ctx, taken, request);
   }
 }

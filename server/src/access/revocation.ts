@@ -34,6 +34,8 @@ export interface HeldProvider {
 export type IssuedBy = Pick<GrantRow, 'id' | 'system_id' | 'provider_key' | 'system_config'>;
 
 const LIVE_STATES = ['issuing', 'active', 'revoking'] as const;
+/** Long enough for a call that started on a provider a reload replaced to finish. */
+const REPLACED_CLOSE_DELAY_MS = 5 * 60_000;
 
 /**
  * Owns every provider this server may need. Live ones serve the current configuration; a
@@ -45,6 +47,7 @@ const LIVE_STATES = ['issuing', 'active', 'revoking'] as const;
 export class ProviderSet {
   private live = new Map<string, HeldProvider>();
   private readonly retired = new Map<string, HeldProvider>();
+  private closing: { timer: NodeJS.Timeout; providers: Provider[] }[] = [];
 
   constructor(
     private readonly registry: ProviderRegistry,
@@ -53,19 +56,25 @@ export class ProviderSet {
   ) {}
 
   /**
-   * Takes a configuration (at boot and on reload): builds providers for new or changed
-   * systems (unchanged ones are kept as they are) and retires the ones that went away.
-   * Throws, changing nothing, when a system's provider settings are wrong.
+   * Takes a configuration (at boot and on reload): builds every system's provider anew (so a
+   * rotated secret behind an unchanged reference is read again) and retires the ones whose
+   * settings went away. Throws, changing nothing, when a system's provider settings are wrong.
    */
   configure(systems: readonly SystemConfig[]): HeldProvider[] {
-    const byKey = new Map([...this.live.values()].map((held) => [held.key, held]));
-    const built = this.registry.configure(systems, (system) => byKey.get(providerKey(system))?.provider);
+    const built = this.registry.configure(systems);
     const next = new Map<string, HeldProvider>(systems.map((system) => [system.id, { key: providerKey(system), system, provider: built.get(system.id)! }]));
     const nextKeys = new Set([...next.values()].map((held) => held.key));
     const retiring = [...this.live.values()].filter((held) => !nextKeys.has(held.key));
+    // Same settings, built anew: the old instance may be mid-call, so it is closed a little later.
+    const replaced = [...this.live.values()].filter((held) => nextKeys.has(held.key)).map((held) => held.provider);
     for (const held of retiring) this.retired.set(held.key, held);
     for (const held of next.values()) this.retired.delete(held.key);
     this.live = next;
+    if (replaced.length > 0) {
+      const timer = setTimeout(() => void Promise.all(replaced.map((p) => p.close?.().catch(() => undefined))), REPLACED_CLOSE_DELAY_MS);
+      timer.unref();
+      this.closing.push({ timer, providers: replaced });
+    }
     this.metrics.retiredProviders.set(this.retired.size);
     return retiring;
   }
@@ -117,6 +126,17 @@ export class ProviderSet {
     this.metrics.retiredProviders.set(this.retired.size);
   }
 
+  /** Closes every provider (live, retired, replaced): the server is stopping. */
+  async close(): Promise<void> {
+    const all = [...this.live.values(), ...this.retired.values()].map((held) => held.provider);
+    for (const { timer, providers } of this.closing) {
+      clearTimeout(timer);
+      all.push(...providers);
+    }
+    this.closing = [];
+    await Promise.all(all.map((p) => p.close?.().catch(() => undefined)));
+  }
+
   /** How many live grants each just-retired provider still owes a revoke, for the reload's log line. */
   static async liveGrants(db: Kysely<Database>, keys: readonly string[]): Promise<Map<string, number>> {
     if (keys.length === 0) return new Map();
@@ -162,7 +182,8 @@ export async function runRevocation(ctx: AccessContext, grantId: string): Promis
   // Lateness runs to this confirmation, from when the credential had to stop working: its
   // deadline, or the moment it was ended early. (Marking a grant ended is not removing it.)
   const endReason = (claim.end_reason ?? 'expired') as GrantEndReason;
-  const due = endReason === 'expired' ? claim.expires_at : (claim.ended_at ?? claim.expires_at);
+  // (A grant released after its deadline but before the sweeper got to it was due at the deadline.)
+  const due = endReason === 'expired' ? claim.expires_at : Math.min(claim.expires_at, claim.ended_at ?? claim.expires_at);
   const latenessMs = Math.max(0, done - due);
   const outcome = await db.transaction().execute(async (trx) => {
     // Only under this attempt's lease. Lost it: a credential was recorded while this revoke ran

@@ -12,6 +12,7 @@ import { expirePendingRequests } from './requests';
 export class Sweeper {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  private issuing: Promise<void> | null = null;
   private stopped = false;
 
   constructor(
@@ -19,14 +20,23 @@ export class Sweeper {
     private readonly intervalMs = 250,
   ) {}
 
-  /** One full pass; loops while a batch came back full so a backlog drains quickly. */
-  async runOnce(): Promise<void> {
+  /**
+   * One full pass; loops while a batch came back full so a backlog drains quickly. Resumed
+   * issues wait on providers (a webhook may take minutes), so the timer's passes leave them
+   * running in the background and go on expiring and revoking; a direct call waits for them.
+   */
+  async runOnce(options: { background?: boolean } = {}): Promise<void> {
     const { ctx } = this;
     while ((await expireDueGrants(ctx)) === 500 && !this.stopped);
     await retryRevocations(ctx);
     while ((await expirePendingRequests(ctx)) === 500 && !this.stopped);
     await noticeExpiringGrants(ctx);
-    await resumeIssuance(ctx);
+    this.issuing ??= resumeIssuance(ctx)
+      .catch((error: unknown) => ctx.log.error({ err: (error as Error).message }, 'resuming issues failed; retrying'))
+      .finally(() => {
+        this.issuing = null;
+      });
+    if (!options.background) await this.issuing;
     await ctx.providers.release(ctx.store.db);
     ctx.metrics.revokesPending.set(await countRevoking(ctx.store.db));
   }
@@ -34,7 +44,7 @@ export class Sweeper {
   start(): void {
     const tick = () => {
       if (this.stopped) return;
-      this.running = this.runOnce()
+      this.running = this.runOnce({ background: true })
         .catch((error: unknown) => this.ctx.log.error({ err: (error as Error).message }, 'sweeper pass failed; retrying'))
         .finally(() => {
           this.running = null;
@@ -48,5 +58,6 @@ export class Sweeper {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    await this.issuing;
   }
 }

@@ -325,6 +325,32 @@ describe('postgres provider against a real PostgreSQL', () => {
     expect(await roleExists(db.superUrl, first.fields.user!)).toBe(false);
   });
 
+  it('two attempts for one grant at once (a lease that lapsed under a slow database) both succeed, on one role', async () => {
+    const input = issueInput(system);
+    const [a, b] = await Promise.all([provider.issue(input), provider.issue(input)]);
+    expect(a.fields.user).toBe(b.fields.user);
+    // Whichever committed last holds the password; exactly one of the two logs in.
+    const logins = [a, b].map((issued) => psql(issued.env, 'SELECT current_user').status);
+    expect(logins.sort()).toEqual([0, 2]);
+    await provider.revoke(revokeInput(system, input.grantId, a.state));
+    expect(await roleExists(db.superUrl, a.fields.user!)).toBe(false);
+  });
+
+  it('issues again under the name the first attempt used, even after the role template changed', async () => {
+    const input = issueInput(system);
+    const first = await provider.issue(input);
+    const renamed = postgresProvider(pgSystem({ adminUrl: secretEnv(db.adminUrl), roles: ['app_read'], roleNameTemplate: 'jit_{user}_{grant}' }));
+    try {
+      const again = await renamed.issue(input);
+      expect(again.fields.user).toBe(first.fields.user);
+      expect(again.state).toEqual({ role: first.fields.user });
+      expect(psql(again.env, 'SELECT current_user')).toMatchObject({ status: 0, stdout: first.fields.user });
+      await renamed.revoke(revokeInput(system, input.grantId, again.state));
+    } finally {
+      await renamed.close?.();
+    }
+  });
+
   it('fails to issue, and creates nothing, when a group role does not exist: a refusal, not worth a retry', async () => {
     const broken = postgresProvider(pgSystem({ adminUrl: secretEnv(db.adminUrl), roles: ['app_read', 'no_such_group'] }));
     const input = issueInput(system);

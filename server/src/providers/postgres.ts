@@ -250,12 +250,16 @@ export const postgresProvider: ProviderFactory = (system: SystemConfig) => {
       // 32 random bytes: nothing to guess, and base64url needs no quoting in a URL or a shell.
       const password = randomBytes(32).toString('base64url');
       const verifier = await scramVerifier(password);
-      await withClient('issue', async (client) => {
+      // The role an earlier attempt made keeps its name, even if the template changed since.
+      const issuedAs = await withClient('issue', async (client) => {
         const name = client.escapeIdentifier(role);
         // DDL takes no bind parameters, so every name and value goes through the driver's
         // escaping (threat: SQL injection through a user sub, template or setting).
         // One transaction: the role exists with its mark and membership, or not at all.
         await client.query('BEGIN');
+        // Two attempts for one grant (a lease that lapsed under a slow database) queue here
+        // instead of both trying CREATE ROLE, where the loser would read as a refusal.
+        await step('lock grant', () => client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [markOf(input.grantId)]));
         // Idempotent per grant: an earlier attempt whose answer was lost (the server stopped)
         // left the role, marked for this grant. It is taken up again with a new password
         // (the lost one was never recorded), its deadline and memberships set as on creation.
@@ -269,7 +273,7 @@ export const postgresProvider: ProviderFactory = (system: SystemConfig) => {
           );
           await step('grant group roles', () => client.query(`GRANT ${settings.roles.map((r) => client.escapeIdentifier(r)).join(', ')} TO ${client.escapeIdentifier(earlier)}`));
           await client.query('COMMIT');
-          return;
+          return earlier;
         }
         // INHERIT so the group roles' privileges apply without SET ROLE; the NO* attributes
         // are the defaults, spelt out so nothing else can be implied. CREATE ROLE fails if the
@@ -288,8 +292,9 @@ export const postgresProvider: ProviderFactory = (system: SystemConfig) => {
         // reassign what it owns only as a member of it (PostgreSQL checks has_privs_of_role).
         await step('grant role to admin', () => client.query(`GRANT ${name} TO CURRENT_USER`));
         await client.query('COMMIT');
+        return role;
       });
-      return credential(role, password, input.expiresAt);
+      return credential(issuedAs, password, input.expiresAt);
     },
 
     async revoke(input) {

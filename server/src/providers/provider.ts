@@ -51,6 +51,11 @@ export interface Provider {
    * moves Stint's deadline: right for providers whose credential has no lifetime of its own.
    */
   extend?(input: IssueInput & { state: Record<string, unknown> }): Promise<IssuedCredential>;
+  /**
+   * The longest one issue() call can take, its own retries included, when that is more than a
+   * minute: the grant's issue lease is made longer, so a live attempt is never taken over.
+   */
+  readonly maxIssueMs?: number;
   /** Lets go of connections (pools, agents) once the provider is no longer needed. */
   close?(): Promise<void>;
 }
@@ -97,18 +102,12 @@ export class ProviderRegistry {
 
   /**
    * Builds a provider for each system (every setting validated, secrets read), or throws one
-   * ProviderSettingsError naming every bad system. `reuse` hands back an already built provider
-   * for a system whose provider settings did not change.
+   * ProviderSettingsError naming every bad system.
    */
-  configure(systems: readonly SystemConfig[], reuse: (system: SystemConfig) => Provider | undefined = () => undefined): Map<string, Provider> {
+  configure(systems: readonly SystemConfig[]): Map<string, Provider> {
     const built = new Map<string, Provider>();
     const problems: ProviderProblem[] = [];
     for (const [index, system] of systems.entries()) {
-      const kept = reuse(system);
-      if (kept) {
-        built.set(system.id, kept);
-        continue;
-      }
       try {
         built.set(system.id, this.build(system));
       } catch (error) {
