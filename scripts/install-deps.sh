@@ -12,6 +12,7 @@ packages=(
   zsh fish tmux direnv                          # shell hook tests
   hyperfine wrk                                 # benchmarks
   psmisc procps                                 # fuser, ps, pgrep for process checks in tests
+  glewlwyd dbconfig-no-thanks sqlite3           # a second OIDC provider (test-support/glewlwyd.ts)
 )
 
 # One dpkg-query for all; a package dpkg has never heard of is simply absent from the output.
@@ -44,6 +45,19 @@ fi
 
 echo "install-deps: apt-get update"
 "${sudo[@]}" apt-get update -qq
+
+# glewlwyd's postinst asks (debconf) whether to set up a database through dbconfig-common;
+# the default answer makes it edit a config file that was never written, and the install
+# fails. Tests run their own glewlwyd with their own SQLite file, so answer "No
+# configuration" (and "no" to dbconfig, should it ever ask). dbconfig-no-thanks above
+# satisfies the package's dbconfig dependency without pulling in a MariaDB client.
+if [[ " ${missing[*]} " == *" glewlwyd "* ]]; then
+  echo "install-deps: preseeding debconf for glewlwyd"
+  "${sudo[@]}" debconf-set-selections <<'EOF'
+glewlwyd glewlwyd/config_type select No configuration
+glewlwyd glewlwyd/dbconfig-install boolean false
+EOF
+fi
 
 echo "install-deps: apt-get install ${#missing[@]} package(s)"
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \

@@ -78,11 +78,20 @@ export const ClientConfigResponse = z.object({
   scopes: z.array(z.string()),
   /** Extra authorization parameters some IdPs need for an API audience (e.g. resource, audience). */
   authorizationParams: z.record(z.string(), z.string()),
+  /** Fixed loopback ports for the sign-in redirect, tried in order; empty: any free port. */
+  redirectPorts: z.array(z.number().int().min(1).max(65535)).default([]),
+  /** The IdP wants a client secret from the app; each person's app keeps it in the OS keychain. */
+  clientSecretRequired: z.boolean().default(false),
 });
 export type ClientConfigResponse = z.infer<typeof ClientConfigResponse>;
 
 export const HealthResponse = z.object({ status: z.literal('ok') });
-export const ReadyResponse = z.object({ status: z.enum(['ready', 'unready']), checks: z.record(z.string(), z.boolean()) });
+export const ReadyResponse = z.object({
+  status: z.enum(['ready', 'unready']),
+  checks: z.record(z.string(), z.boolean()),
+  /** One line per check for people: e.g. how long the IdP has been unreachable and how long its last keys still serve. */
+  detail: z.record(z.string(), z.string()).optional(),
+});
 
 export const API_PREFIX = '/v1';
 export { Id };

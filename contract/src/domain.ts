@@ -29,6 +29,8 @@ export const Person = z.object({
 export type Person = z.infer<typeof Person>;
 
 export const Me = Person.extend({
+  /** The login name the IdP gives (its login claim), what SSH principals and role names use. */
+  login: z.string().optional(),
   groups: z.array(z.string()),
   isAdmin: z.boolean(),
   isAuditor: z.boolean(),

@@ -26,6 +26,11 @@ Usage:
       Dev mode extras: STINT_DEV_POSTGRES_URL makes prod-db mint real PostgreSQL roles
       (STINT_DEV_POSTGRES_ROLES, default pg_read_all_data); dev-ssh is signed by DIR/ssh-ca.key.
   stint-server check-config FILE
+  stint-server check-idp --config FILE [--token-file F]
+      Reaches the identity provider as FILE says and, given an access token (a file, or "-"
+      for standard input; never on the command line), shows the person Stint reads from it:
+      login, name, email, groups, and which settings to change when something is missing.
+      Exit 0 when the token gives groups, 1 when it is refused or gives none.
   stint-server dev-token USER [--data-dir DIR]
       Prints an access token for a demo user of the running dev server's identity provider.
   stint-server audit verify [--database URL|PATH] [--data-dir DIR]
@@ -52,6 +57,7 @@ function options(args: string[]) {
       catalog: { type: 'string' },
       database: { type: 'string' },
       format: { type: 'string' },
+      'token-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -143,6 +149,39 @@ async function serve(args: string[]) {
   console.log(`Stint server listening on ${server.url} (${server.store.description})`);
 }
 
+/** Checks the IdP settings of a configuration against the IdP itself, and a real token if given. */
+async function checkIdp(args: string[]): Promise<number> {
+  const { values } = options(args);
+  if (!values.config) throw new UsageError('check-idp needs --config FILE');
+  const config = checkConfigFile(resolve(values.config));
+  const { verifierFor, AuthError } = await import('./auth/verifier');
+  const verifier = verifierFor(config, { devMode: false });
+  const reached = await verifier.warmUp();
+  const { idp } = verifier.state();
+  console.log(`identity provider ${config.issuer}: ${reached ? 'reached' : 'NOT reached'} (${idp.detail})`);
+  if (!reached) return 1;
+  const tokenFile = values['token-file'];
+  if (!tokenFile) {
+    console.log('Give an access token (--token-file F, or - for standard input) to see the person Stint reads from it.');
+    return 0;
+  }
+  const token = (tokenFile === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(tokenFile), 'utf8')).trim();
+  try {
+    const who = await verifier.verify(`Bearer ${token}`);
+    const { mapping } = verifier.state();
+    console.log(`token accepted (claims from ${config.identity.claimsFrom})`);
+    console.log(`  sub     ${who.sub}\n  login   ${who.login}${who.login === who.sub ? `   (no "${config.identity.claims.login}" claim: {user} will be the sub; setting identity.claims.login)` : ''}`);
+    console.log(`  name    ${who.name ?? `(none; setting identity.claims.name)`}\n  email   ${who.email ?? '(none; setting identity.claims.email)'}`);
+    console.log(`  groups  ${who.groups.length > 0 ? who.groups.join(', ') : `(none) ${mapping.detail}`}`);
+    console.log(`  admin   ${who.isAdmin ? 'yes' : 'no'}   auditor ${who.isAuditor ? 'yes' : 'no'}`);
+    return who.groups.length > 0 ? 0 : 1;
+  } catch (error) {
+    if (!(error instanceof AuthError)) throw error;
+    console.error(`token refused: ${error.message}`);
+    return 1;
+  }
+}
+
 async function devToken(args: string[]) {
   const { positionals, dataDir } = options(args);
   const user = positionals[0];
@@ -196,6 +235,8 @@ export async function main(argv: string[]): Promise<number> {
         checkConfigFile(resolve(rest[0]));
         console.log(`${rest[0]} is a valid Stint configuration.`);
         return 0;
+      case 'check-idp':
+        return await checkIdp(rest);
       case 'dev-token':
         await devToken(rest);
         return 0;

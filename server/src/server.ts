@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import type { AccessContext } from './access/context';
 import { CredentialSealer } from './access/sealer';
 import { Sweeper } from './access/sweeper';
-import { createVerifier, type Verifier } from './auth/verifier';
+import { verifierFor, type Verifier } from './auth/verifier';
 import type { ServerConfig } from './config/schema';
 import { EventHub } from './events/hub';
 import { buildApp } from './http/app';
@@ -74,15 +74,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const hub = new EventHub(store, log, { ...(pgUrl ? { pgUrl } : {}), ...(options.eventPollMs ? { pollMs: options.eventPollMs } : {}) });
   await hub.start();
 
-  const makeVerifier = (c: ServerConfig) =>
-    createVerifier({
-      issuer: c.issuer,
-      audience: c.audience,
-      groupsClaim: c.groupsClaim,
-      adminGroups: c.adminGroups,
-      auditorGroups: c.auditorGroups,
-      devMode: options.devMode ?? false,
-    });
+  const makeVerifier = (c: ServerConfig) => verifierFor(c, { devMode: options.devMode ?? false, log, ...(options.now ? { now: options.now } : {}) });
   let verifier: Verifier = makeVerifier(config);
 
   const ctx: AccessContext = {
@@ -108,7 +100,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sseHeartbeatMs: options.sseHeartbeatMs,
     ready: async () => {
       const database = await sql`select 1`.execute(store.db).then(() => true, () => false);
-      return { database, identityProvider: await verifier.warmUp() };
+      const identityProvider = await verifier.warmUp();
+      const { idp, mapping } = verifier.state();
+      return {
+        checks: { database, identityProvider, identityMapping: mapping.ok },
+        detail: { database: database ? 'answers' : 'does not answer', identityProvider: idp.detail, identityMapping: mapping.detail },
+      };
     },
   });
   const url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
@@ -138,8 +135,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           (error: unknown) => log.warn({ err: (error as Error).message }, 'could not count the grants of retired providers'),
         );
       }
-      const authChanged = next.issuer !== config.issuer || next.audience !== config.audience || next.groupsClaim !== config.groupsClaim
-        || next.adminGroups.join() !== config.adminGroups.join() || next.auditorGroups.join() !== config.auditorGroups.join();
+      const authKeys = (c: ServerConfig) => JSON.stringify([c.issuer, c.audience, c.groupsClaim, c.adminGroups, c.auditorGroups, c.identity, c.desktopClient.clientId]);
+      const authChanged = authKeys(next) !== authKeys(config);
       config = next;
       if (authChanged) verifier = makeVerifier(next);
       log.info({ systems: next.systems.length }, 'configuration reloaded');

@@ -67,7 +67,7 @@ describe.each(ENGINES)('authentication and authorization on %s', (engine) => {
 
   it('tells desktop apps where to sign in, without a token', async () => {
     const config = await h.api(null, 'GET', '/v1/client-config');
-    expect(config.body).toEqual({ issuer: h.idp.issuer, clientId: 'stint-desktop', scopes: expect.arrayContaining(['openid', 'offline_access']), authorizationParams: {} });
+    expect(config.body).toEqual({ issuer: h.idp.issuer, clientId: 'stint-desktop', scopes: expect.arrayContaining(['openid', 'offline_access']), authorizationParams: {}, redirectPorts: [], clientSecretRequired: false });
   });
 
   it('reads identity and groups from the token', async () => {
@@ -221,7 +221,11 @@ describe.each(ENGINES)('authentication and authorization on %s', (engine) => {
 
   it('serves health, readiness, metrics and the OpenAPI document', async () => {
     expect((await h.api(null, 'GET', '/healthz')).body).toEqual({ status: 'ok' });
-    expect((await h.api(null, 'GET', '/readyz')).body).toEqual({ status: 'ready', checks: { database: true, identityProvider: true } });
+    expect((await h.api(null, 'GET', '/readyz')).body).toEqual({
+      status: 'ready',
+      checks: { database: true, identityProvider: true, identityMapping: true },
+      detail: { database: 'answers', identityProvider: expect.stringMatching(/^signing keys fetched \d+ s ago$/), identityMapping: expect.any(String) },
+    });
     const metrics = await h.api(null, 'GET', '/metrics');
     expect(metrics.body).toMatch(/stint_http_requests_total\{method="GET",route="\/v1\/me",status="200"\}/);
     const openapi = await h.api(null, 'GET', '/v1/openapi.json');
@@ -255,8 +259,8 @@ describe('rate limit', () => {
 });
 
 describe('remembered verifications', () => {
-  it('still refuse a token once it expires (past the 5 s clock-skew allowance)', async () => {
-    const h = await startHarness({ engine: 'sqlite' });
+  it('still refuse a token once it expires (past a 5 s clock-skew allowance)', async () => {
+    const h = await startHarness({ engine: 'sqlite', config: (c) => ({ ...c, identity: { ...c.identity, clockTolerance: 5 } }) });
     try {
       const shortLived = await forgeToken(h.idpDataDir, h.idp.issuer, { groups: ['engineering'] }, { exp: Math.floor(Date.now() / 1000) + 1 });
       const me = () => fetch(`${h.server.url}/v1/me`, { headers: { authorization: `Bearer ${shortLived}` } });

@@ -10,7 +10,7 @@ import { createDatabase } from '../../test-support/postgres';
 import { CredentialSealer } from '../src/access/sealer';
 import type { ServerConfig } from '../src/config/schema';
 import { devConfig } from '../src/dev/catalog';
-import { startDevIdp, type DevIdp } from '../src/dev/idp';
+import { startDevIdp, type DevIdp, type DevIdpOptions } from '../src/dev/idp';
 import type { ProviderFactory } from '../src/providers/provider';
 import { startServer, type RunningServer } from '../src/server';
 
@@ -61,6 +61,8 @@ export interface HarnessOptions {
   sseHeartbeatMs?: number;
   eventPollMs?: number;
   database?: string;
+  /** Dev IdP variations (e.g. opaque access tokens). */
+  idp?: Pick<DevIdpOptions, 'opaqueAccessTokens' | 'accessTokenTtlSeconds'>;
 }
 
 export const quietLogger = () => pino({ level: process.env.STINT_TEST_LOG ?? 'silent' });
@@ -68,7 +70,7 @@ export const quietLogger = () => pino({ level: process.env.STINT_TEST_LOG ?? 'si
 /** The real server, on a real database, trusting a real OpenID Provider (the dev IdP). */
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'stint-idp-'));
-  const idp = await startDevIdp({ port: 0, dataDir, audience: AUDIENCE, groupsClaim: 'groups' });
+  const idp = await startDevIdp({ port: 0, dataDir, audience: AUDIENCE, groupsClaim: 'groups', ...options.idp });
   const db = options.database ? { location: options.database, drop: async () => {} } : await testDatabase(options.engine);
   const clock = new TestClock();
   const credentialKey = CredentialSealer.generateKey();
@@ -161,7 +163,7 @@ export async function forgeToken(
   idpDataDir: string,
   issuer: string,
   claims: Record<string, unknown>,
-  options: { exp?: number; nbf?: number; aud?: string; iss?: string; sub?: string } = {},
+  options: { exp?: number; nbf?: number; iat?: number; aud?: string | string[]; iss?: string; sub?: string; typ?: string | null } = {},
 ): Promise<string> {
   const jwks = JSON.parse(readFileSync(join(idpDataDir, 'idp-jwks.json'), 'utf8')) as { keys: (JWK & { kid: string; alg?: string })[] };
   const jwk = jwks.keys[0]!;
@@ -169,11 +171,11 @@ export async function forgeToken(
   const key = await importJWK(jwk, alg);
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT(claims)
-    .setProtectedHeader({ alg, kid: jwk.kid, typ: 'at+jwt' })
+    .setProtectedHeader({ alg, kid: jwk.kid, ...(options.typ === null ? {} : { typ: options.typ ?? 'at+jwt' }) })
     .setIssuer(options.iss ?? issuer)
     .setAudience(options.aud ?? AUDIENCE)
     .setSubject(options.sub ?? 'mallory')
-    .setIssuedAt(now - 60)
+    .setIssuedAt(options.iat ?? now - 60)
     .setExpirationTime(options.exp ?? now + 600)
     .setNotBefore(options.nbf ?? now - 60)
     .sign(key);

@@ -10,7 +10,7 @@ import { grantListQuery } from './grants';
 const principal = (sub: string): Principal => {
   const user = findDevUser(sub)!;
   const isAdmin = user.groups.includes('stint-admins');
-  return { sub, name: user.name, email: user.email, groups: user.groups, isAdmin, isAuditor: isAdmin || user.groups.includes('auditors') };
+  return { sub, login: sub, name: user.name, email: user.email, groups: user.groups, isAdmin, isAuditor: isAdmin || user.groups.includes('auditors') };
 };
 const mine = { scope: 'mine', limit: 50 } as const;
 const names = (json: string) => (JSON.parse(json) as { grants: { grantee: { name: string } }[] }).grants.map((g) => g.grantee.name);

@@ -5,7 +5,7 @@ import { decideRequest, maySee, previewPolicy, reviewRefusal } from './policy';
 
 const config = devConfig('http://idp.test', 'stint-api');
 const system = (id: string) => config.systems.find((s) => s.id === id)!;
-const person = (sub: string, groups: string[]): Principal => ({ sub, name: sub, email: null, groups, isAdmin: false, isAuditor: false });
+const person = (sub: string, groups: string[]): Principal => ({ sub, login: sub, name: sub, email: null, groups, isAdmin: false, isAuditor: false });
 const alice = person('alice', ['engineering']);
 const bob = person('bob', ['engineering', 'sre-leads']);
 const mallory = person('mallory', ['marketing']);

@@ -66,6 +66,7 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
     system_id: system.id,
     requester_sub: user.sub,
     requester_name: user.name,
+    requester_login: user.login,
     requester_email: user.email,
     requester_groups: JSON.stringify(user.groups),
     duration_seconds: input.durationSeconds,

@@ -25,7 +25,7 @@ export async function loadGrant(db: Kysely<Database>, id: string) {
 
 /** A request's requester as a provider sees them. */
 export function personOf(row: RequestRow) {
-  return { sub: row.requester_sub, name: row.requester_name, email: row.requester_email, groups: parseList(row.requester_groups) };
+  return { sub: row.requester_sub, login: row.requester_login ?? row.requester_sub, name: row.requester_name, email: row.requester_email, groups: parseList(row.requester_groups) };
 }
 
 /** Events and audit records that a change of a request's state produces. */

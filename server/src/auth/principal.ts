@@ -1,9 +1,7 @@
+import type { Identity } from './identity';
+
 /** Who is calling, as established from a verified access token. */
-export interface Principal {
-  sub: string;
-  name: string | null;
-  email: string | null;
-  groups: string[];
+export interface Principal extends Identity {
   isAdmin: boolean;
   isAuditor: boolean;
 }

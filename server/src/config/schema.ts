@@ -63,6 +63,52 @@ export const SystemConfig = z
   });
 export type SystemConfig = z.output<typeof SystemConfig>;
 
+/** A claim's name, or a dotted path into nested claims ("realm_access.roles"). */
+const ClaimPath = z.string().min(1);
+
+/**
+ * How a token becomes a person: where the claims are read and which claim is what. IdPs
+ * differ (glewlwyd puts groups in access tokens as "a,b" strings, Cognito names the claim
+ * "cognito:groups", Entra may leave groups out and point elsewhere), so all of it is settings.
+ */
+export const IdentityConfig = z
+  .strictObject({
+    /**
+     * Where groups, login, name and email come from: the access token's claims, the IdP's
+     * userinfo endpoint (asked with the access token), or RFC 7662 introspection.
+     */
+    claimsFrom: z.enum(['access_token', 'userinfo', 'introspection']).default('access_token'),
+    claims: z
+      .strictObject({
+        /** Defaults to the top-level groupsClaim. */
+        groups: ClaimPath.optional(),
+        /** A groups claim that is one string is split at this (glewlwyd: "a,b"). */
+        groupsDelimiter: z.string().min(1).default(','),
+        /** The person's login name: {user} in SSH principals and role names. Falls back to sub. */
+        login: ClaimPath.default('preferred_username'),
+        name: ClaimPath.default('name'),
+        email: ClaimPath.default('email'),
+      })
+      .default({ groupsDelimiter: ',', login: 'preferred_username', name: 'name', email: 'email' }),
+    /** Client credentials for RFC 7662 introspection: opaque access tokens, or claimsFrom introspection. */
+    introspection: z.strictObject({ clientId: z.string().min(1), clientSecret: SecretRef }).optional(),
+    /** How far the IdP's clock and this server's may differ. */
+    clockTolerance: DurationText.default(60),
+    /** How long the IdP's last good signing keys are used while it cannot be reached. */
+    keysMaxStale: DurationText.default(24 * 3600),
+    /**
+     * Accept tokens that look like ID tokens (nonce, at_hash, or meant for the desktop client
+     * alone). Off: an ID token that happens to carry the API's audience is not an access token.
+     */
+    acceptIdTokenTraits: z.boolean().default(false),
+  })
+  .superRefine((identity, ctx) => {
+    if (identity.claimsFrom === 'introspection' && !identity.introspection) {
+      ctx.addIssue({ code: 'custom', path: ['introspection'], message: 'claimsFrom is introspection, so give introspection.clientId and introspection.clientSecret' });
+    }
+  });
+export type IdentityConfig = z.output<typeof IdentityConfig>;
+
 export const ServerConfig = z
   .strictObject({
     issuer: z.url({ message: 'the issuer is the IdP URL, e.g. https://login.example.com' }),
@@ -70,6 +116,7 @@ export const ServerConfig = z
     groupsClaim: z.string().min(1).default('groups'),
     adminGroups: z.array(z.string().min(1)).default([]),
     auditorGroups: z.array(z.string().min(1)).default([]),
+    identity: IdentityConfig.default(IdentityConfig.parse({})),
     /** Seals credentials at rest: 32 random bytes, base64, from an env var or a file. */
     credentialKey: SecretRef,
     /** Tell grantees this long before their deadline (the app adds its own reminders). */
@@ -80,8 +127,16 @@ export const ServerConfig = z
         clientId: z.string().min(1),
         scopes: z.array(z.string()).default(['openid', 'profile', 'email', 'offline_access']),
         authorizationParams: z.record(z.string(), z.string()).default({}),
+        /**
+         * Loopback ports the app's sign-in redirect listens on, tried in order, for IdPs that
+         * match redirect URIs exactly (register http://127.0.0.1:PORT/callback for each).
+         * Empty: any free port, for IdPs that allow any loopback port (RFC 8252).
+         */
+        redirectPorts: z.array(z.number().int().min(1024).max(65535)).max(10).default([]),
+        /** The IdP requires a client secret for this native app; each person's app keeps it in their keychain. */
+        clientSecretRequired: z.boolean().default(false),
       })
-      .default({ clientId: 'stint-desktop', scopes: ['openid', 'profile', 'email', 'offline_access'], authorizationParams: {} }),
+      .default({ clientId: 'stint-desktop', scopes: ['openid', 'profile', 'email', 'offline_access'], authorizationParams: {}, redirectPorts: [], clientSecretRequired: false }),
     rateLimit: z.strictObject({ perMinute: z.number().int().min(0) }).default({ perMinute: 600 }),
     systems: z.array(SystemConfig).default([]),
   })

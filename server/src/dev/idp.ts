@@ -35,6 +35,13 @@ export interface DevIdpOptions {
   clientId?: string;
   /** Default 900. */
   accessTokenTtlSeconds?: number;
+  /**
+   * Like many company IdPs: opaque access tokens (no resource indicator, so no JWT and no aud)
+   * that only RFC 7662 introspection by this confidential client can check, and groups, name
+   * and email only from userinfo, never in the token. Tests use it to prove Stint needs
+   * neither JWT access tokens nor groups in them.
+   */
+  opaqueAccessTokens?: { introspectionClientId: string; introspectionSecret: string };
 }
 
 export interface DevIdp {
@@ -74,6 +81,10 @@ interface OidcResourceServerInfo {
 interface OidcResourceServer {
   accessTokenTTL?: number;
 }
+interface OidcGrant {
+  addOIDCScope(scope: string): void;
+  save(): Promise<string>;
+}
 interface OidcAccessToken {
   accountId?: string;
   resourceServer?: OidcResourceServer;
@@ -104,9 +115,12 @@ interface Provider {
   AccessToken: new (init: {
     accountId: string;
     client: OidcClient;
-    resourceServer: OidcResourceServer;
+    resourceServer?: OidcResourceServer;
+    grantId?: string;
+    scope?: string;
     expiresIn: number;
   }) => OidcAccessToken;
+  Grant: new (init: { accountId: string; clientId: string }) => OidcGrant;
   ResourceServer: new (identifier: string, info: OidcResourceServerInfo) => OidcResourceServer;
 }
 type ProviderConstructor = new (issuer: string, configuration: Record<string, unknown>) => Provider;
@@ -169,6 +183,7 @@ async function buildProvider(opts: DevIdpOptions & { issuer: string }) {
   const clientId = opts.clientId ?? 'stint-desktop';
   const defaultTtl = opts.accessTokenTtlSeconds ?? 900;
   const { audience, groupsClaim } = opts;
+  const opaque = opts.opaqueAccessTokens;
   assertTtl(defaultTtl);
   const jwks = await loadOrCreateSigningKeys(opts.dataDir);
 
@@ -215,6 +230,9 @@ async function buildProvider(opts: DevIdpOptions & { issuer: string }) {
         redirect_uris: [LOOPBACK_REDIRECT_URI],
         post_logout_redirect_uris: [LOOPBACK_POST_LOGOUT_REDIRECT_URI],
       },
+      ...(opaque
+        ? [{ client_id: opaque.introspectionClientId, client_secret: opaque.introspectionSecret, grant_types: [], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic' }]
+        : []),
     ],
     responseTypes: ['code'],
     // oidc-provider v9 supports S256 only; require it for every client, not just public ones.
@@ -234,6 +252,7 @@ async function buildProvider(opts: DevIdpOptions & { issuer: string }) {
     extraTokenClaims: async (_ctx: unknown, token: OidcAccessToken) => {
       const user = token.accountId ? findDevUser(token.accountId) : undefined;
       if (!user) return undefined;
+      if (opaque) return { [DEV_TOKEN_CLAIM]: true };
       return {
         [groupsClaim]: [...user.groups],
         name: user.name,
@@ -284,8 +303,9 @@ async function buildProvider(opts: DevIdpOptions & { issuer: string }) {
         },
       },
       revocation: { enabled: true },
+      introspection: { enabled: Boolean(opaque) },
       resourceIndicators: {
-        enabled: true,
+        enabled: !opaque,
         defaultResource: async () => resourceIndicator,
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx: unknown, indicator: string) => {
@@ -310,6 +330,13 @@ async function buildProvider(opts: DevIdpOptions & { issuer: string }) {
     assertTtl(ttl);
     const client = await provider.Client.find(clientId);
     if (!client) throw new Error(`dev IdP client ${clientId} is missing`);
+    if (opaque) {
+      // As the token endpoint would: a grant of the OIDC scopes, so userinfo answers for it.
+      const grant = new provider.Grant({ accountId: user.id, clientId });
+      grant.addOIDCScope('openid profile email groups');
+      const grantId = await grant.save();
+      return new provider.AccessToken({ accountId: user.id, client, grantId, scope: 'openid profile email groups', expiresIn: ttl }).save();
+    }
     const token = new provider.AccessToken({
       accountId: user.id,
       client,

@@ -41,7 +41,8 @@ export interface AppDeps {
   logger: Logger;
   /** Heartbeat comments on the event stream keep proxies from closing an idle connection. */
   sseHeartbeatMs?: number;
-  ready: () => Promise<Record<string, boolean>>;
+  /** Each dependency's readiness, and one line on each for people (/readyz). */
+  ready: () => Promise<{ checks: Record<string, boolean>; detail: Record<string, string> }>;
 }
 
 export type StintApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;

@@ -59,9 +59,9 @@ export function registerRoutes(app: StintApp, deps: AppDeps): void {
 
   app.get('/healthz', { config: pub, schema: { hide: true, response: { 200: HealthResponse } } }, async () => ({ status: 'ok' as const }));
   app.get('/readyz', { config: pub, schema: { hide: true, response: { 200: ReadyResponse, 503: ReadyResponse } } }, async (_request, reply) => {
-    const checks = await deps.ready();
+    const { checks, detail } = await deps.ready();
     const ok = Object.values(checks).every(Boolean);
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unready', checks });
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unready', checks, detail });
   });
   app.get('/metrics', { config: pub, schema: { hide: true } }, async (_request, reply) => {
     reply.header('content-type', ctx.metrics.registry.contentType);
@@ -71,7 +71,14 @@ export function registerRoutes(app: StintApp, deps: AppDeps): void {
 
   app.get('/v1/client-config', { config: pub, schema: { security: [], response: { 200: ClientConfigResponse } } }, async () => {
     const { issuer, desktopClient } = ctx.config();
-    return { issuer, clientId: desktopClient.clientId, scopes: desktopClient.scopes, authorizationParams: desktopClient.authorizationParams };
+    return {
+      issuer,
+      clientId: desktopClient.clientId,
+      scopes: desktopClient.scopes,
+      authorizationParams: desktopClient.authorizationParams,
+      redirectPorts: desktopClient.redirectPorts,
+      clientSecretRequired: desktopClient.clientSecretRequired,
+    };
   });
 
   app.get('/v1/me', { schema: { response: { 200: MeResponse, ...errors } } }, async (request) => who(request));

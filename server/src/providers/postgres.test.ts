@@ -136,7 +136,7 @@ function issueInput(system: SystemConfig, opts: { sub?: string; expiresAt?: numb
     grantId: opts.grantId ?? randomUUID(),
     requestId: randomUUID(),
     system,
-    user: { sub: opts.sub ?? 'alice', name: 'Alice Adams', email: 'alice@stint.example', groups: ['engineering'] },
+    user: { sub: opts.sub ?? 'alice', login: opts.sub ?? 'alice', name: 'Alice Adams', email: 'alice@stint.example', groups: ['engineering'] },
     startsAt: now,
     expiresAt: opts.expiresAt ?? now + 10 * MINUTE,
     publicKey: null,

@@ -246,7 +246,7 @@ export const postgresProvider: ProviderFactory = (system: SystemConfig) => {
     },
 
     async issue(input: IssueInput) {
-      const role = renderRoleName(settings.roleNameTemplate, { user: input.user.sub, grantId: input.grantId, system: input.system.id });
+      const role = renderRoleName(settings.roleNameTemplate, { user: input.user.login, grantId: input.grantId, system: input.system.id });
       // 32 random bytes: nothing to guess, and base64url needs no quoting in a URL or a shell.
       const password = randomBytes(32).toString('base64url');
       const verifier = await scramVerifier(password);

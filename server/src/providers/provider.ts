@@ -6,7 +6,8 @@ export interface IssueInput {
   grantId: string;
   requestId: string;
   system: SystemConfig;
-  user: Person & { groups: string[] };
+  /** `login` is the IdP's login claim (identity.claims.login), or the sub when it sends none. */
+  user: Person & { groups: string[]; login: string };
   startsAt: number;
   expiresAt: number;
   publicKey: string | null;

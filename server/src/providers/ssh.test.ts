@@ -52,7 +52,7 @@ function issueInput(system: SystemConfig, publicKey: string | null, overrides: P
     grantId: randomUUID(),
     requestId: randomUUID(),
     system,
-    user: { sub: 'alice', name: 'Alice Adams', email: 'alice@stint.example', groups: ['engineering'] },
+    user: { sub: 'alice', login: 'alice', name: 'Alice Adams', email: 'alice@stint.example', groups: ['engineering'] },
     startsAt: now,
     expiresAt: now + 15 * MINUTE,
     publicKey,
@@ -155,14 +155,19 @@ describe('ssh provider settings', () => {
 
 describe('principals', () => {
   it('renders {user}, {email_local} and {sub} as they are, skipping templates whose value is missing', () => {
-    const user = { sub: 'Alice.Adams', email: 'alice_ops@stint.example' };
+    const user = { sub: 'Alice.Adams', login: 'Alice.Adams', email: 'alice_ops@stint.example' };
     expect(renderPrincipals(['{user}', '{email_local}', 'ops-{email_local}', 'deploy', '{sub}'], user)).toEqual(['Alice.Adams', 'alice_ops', 'ops-alice_ops', 'deploy']);
-    expect(renderPrincipals(['{user}', 'admin-{email_local}'], { sub: 'bob', email: null })).toEqual(['bob']);
-    expect(renderPrincipals(['{user}', '{user}'], { sub: 'bob', email: null })).toEqual(['bob']);
+    expect(renderPrincipals(['{user}', 'admin-{email_local}'], { sub: 'bob', login: 'bob', email: null })).toEqual(['bob']);
+    expect(renderPrincipals(['{user}', '{user}'], { sub: 'bob', login: 'bob', email: null })).toEqual(['bob']);
+  });
+
+  it('{user} is the login the IdP names, not its opaque sub', () => {
+    const user = { sub: 'f3c1e2a0-77b4-4d0e-9d5e-3b1f0c2a9e11', login: 'alice', email: null };
+    expect(renderPrincipals(['{user}', 'sub-{sub}'], user)).toEqual(['alice', 'sub-f3c1e2a0-77b4-4d0e-9d5e-3b1f0c2a9e11']);
   });
 
   it('keeps case: ALICE is its own account, not alice’s', () => {
-    expect(renderPrincipals(['{user}'], { sub: 'ALICE', email: null })).toEqual(['ALICE']);
+    expect(renderPrincipals(['{user}'], { sub: 'ALICE', login: 'ALICE', email: null })).toEqual(['ALICE']);
   });
 
   it.each([
@@ -171,20 +176,20 @@ describe('principals', () => {
     ['Alice.Adams@corp', /holds characters other than/], // was alice.adams-corp
     ['-rf', /starts with "\." or "-"/], // was rf
   ])('never rewrites %j into what may be another account: refused with the reason', (name, why) => {
-    expect(() => renderPrincipals(['{user}'], { sub: name, email: null })).toThrow(ProviderRefusal);
-    expect(() => renderPrincipals(['{user}'], { sub: name, email: null })).toThrow(why);
-    expect(() => renderPrincipals(['{user}'], { sub: name, email: null })).toThrow(/Stint does not rewrite it/);
-    expect(() => renderPrincipals(['ops-{email_local}'], { sub: 'x', email: `${name}@stint.example` })).toThrow(ProviderRefusal);
+    expect(() => renderPrincipals(['{user}'], { sub: name, login: name, email: null })).toThrow(ProviderRefusal);
+    expect(() => renderPrincipals(['{user}'], { sub: name, login: name, email: null })).toThrow(why);
+    expect(() => renderPrincipals(['{user}'], { sub: name, login: name, email: null })).toThrow(/Stint does not rewrite it/);
+    expect(() => renderPrincipals(['ops-{email_local}'], { sub: 'x', login: 'x', email: `${name}@stint.example` })).toThrow(ProviderRefusal);
   });
 
   it('refuses a raw {sub} that would smuggle list syntax into a principal', () => {
-    expect(() => renderPrincipals(['{sub}'], { sub: 'eve,root', email: null })).toThrow(/characters a principal may not contain/);
-    expect(() => renderPrincipals(['{sub}'], { sub: 'eve\nroot', email: null })).toThrow(/gives "eve\?root"/);
+    expect(() => renderPrincipals(['{sub}'], { sub: 'eve,root', login: 'eve,root', email: null })).toThrow(/characters a principal may not contain/);
+    expect(() => renderPrincipals(['{sub}'], { sub: 'eve\nroot', login: 'eve\nroot', email: null })).toThrow(/gives "eve\?root"/);
   });
 
   it('never issues a certificate without principals (sshd reads none as "any user")', async () => {
     const system = sshSystem(baseSettings({ principals: ['{email_local}'] }));
-    const input = issueInput(system, userPub, { user: { sub: 'bob', name: null, email: null, groups: [] } });
+    const input = issueInput(system, userPub, { user: { sub: 'bob', login: 'bob', name: null, email: null, groups: [] } });
     await expect(sshProvider(system).issue(input)).rejects.toThrow(/no principal could be made for bob/);
   });
 });

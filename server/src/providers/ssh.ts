@@ -343,10 +343,10 @@ const PrincipalTemplate = z
  * become "admin-". `{user}` and `{email_local}` are used exactly as they are, or the user is
  * refused (loginNameProblem says why).
  */
-export function renderPrincipals(templates: readonly string[], user: { sub: string; email: string | null }): string[] {
+export function renderPrincipals(templates: readonly string[], user: { sub: string; login: string; email: string | null }): string[] {
   const at = user.email?.lastIndexOf('@') ?? -1;
   const values: Record<Placeholder, string> = {
-    user: user.sub,
+    user: user.login,
     email_local: user.email && at > 0 ? user.email.slice(0, at) : '',
     sub: user.sub,
   };

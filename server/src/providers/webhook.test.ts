@@ -184,7 +184,7 @@ function issueInput(): IssueInput {
     grantId: randomUUID(),
     requestId: randomUUID(),
     system,
-    user: { sub: 'alice', name: 'Alice Adams', email: 'alice@stint.example', groups: ['engineering'] },
+    user: { sub: 'alice', login: 'alice', name: 'Alice Adams', email: 'alice@stint.example', groups: ['engineering'] },
     startsAt: now,
     expiresAt: now + 15 * MINUTE,
     publicKey: null,
@@ -224,7 +224,7 @@ describe('webhook provider: issue', () => {
       grantId: input.grantId,
       requestId: input.requestId,
       system: { id: 'ext-tool', name: 'External tool' },
-      user: { sub: 'alice', name: 'Alice Adams', email: 'alice@stint.example', groups: ['engineering'] },
+      user: { sub: 'alice', login: 'alice', name: 'Alice Adams', email: 'alice@stint.example', groups: ['engineering'] },
       startsAt: new Date(input.startsAt).toISOString(),
       expiresAt: new Date(input.expiresAt).toISOString(),
     });

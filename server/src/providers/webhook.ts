@@ -89,6 +89,7 @@ const SystemRef = z.looseObject({
 });
 const User = z.looseObject({
   sub: z.string().describe("The user's stable subject at the identity provider"),
+  login: z.string().describe("The user's login name: the IdP's login claim (identity.claims.login), or sub when it sends none"),
   name: z.string().nullable(),
   email: z.string().nullable(),
   groups: z.array(z.string()).describe("The user's groups at the time of the request"),
@@ -356,7 +357,7 @@ export function createWebhookProvider(settings: unknown, options: WebhookProvide
 
   const iso = (ms: number) => new Date(ms).toISOString();
   const systemOf = (input: { system: IssueInput['system'] }) => ({ id: input.system.id, name: input.system.name });
-  const userOf = (input: IssueInput) => ({ sub: input.user.sub, name: input.user.name, email: input.user.email, groups: input.user.groups });
+  const userOf = (input: IssueInput) => ({ sub: input.user.sub, login: input.user.login, name: input.user.name, email: input.user.email, groups: input.user.groups });
 
   const provider: Provider = {
     async close() {

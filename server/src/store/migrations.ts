@@ -140,6 +140,13 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('grants_provider_key').on('grants').columns(['provider_key', 'state']).execute();
       },
     },
+    '0003_requester_login': {
+      // The person's login name as the IdP's login claim gives it (identity.claims.login): what
+      // {user} in SSH principals and role names stands for. An opaque sub is not a login.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('requests').addColumn('requester_login', 'text').execute();
+      },
+    },
   };
 }
 

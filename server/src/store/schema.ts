@@ -9,6 +9,8 @@ export interface RequestsTable {
   system_id: string;
   requester_sub: string;
   requester_name: string | null;
+  /** The IdP's login claim when it differs from sub (migration 0003); null: use sub. */
+  requester_login: string | null;
   requester_email: string | null;
   requester_groups: string;
   duration_seconds: number;
