@@ -39,6 +39,12 @@ function trustedRuntime(): RuntimePaths {
   return paths;
 }
 
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 async function withSocket<T>(work: (client: SocketClient) => Promise<T>): Promise<T> {
   const paths = trustedRuntime();
   const client = await SocketClient.connect(paths.socket);
@@ -80,18 +86,55 @@ export function program(): Command {
     .enablePositionalOptions()
     .exitOverride();
 
-  cli.command('login').description('sign in through your browser').action(() =>
-    withSocket(async (c) => {
-      console.error('Finish signing in in your browser...');
-      await c.call('signIn', {});
-      const { auth } = await c.call('getState', {});
-      console.log(`Signed in as ${v(auth.user?.name ?? auth.user?.sub)}.`);
-    }),
-  );
+  cli
+    .command('login')
+    .description('sign in through your browser')
+    .option('--cancel', 'end a sign-in that is waiting for the browser')
+    .option('--client-secret-stdin', "keep the client secret your IdP wants from Stint's app (read from standard input) in the OS keychain, then sign in")
+    .action((o: { cancel?: boolean; clientSecretStdin?: boolean }) =>
+      withSocket(async (c) => {
+        if (o.cancel) {
+          await c.call('cancelSignIn', {});
+          console.log('The sign-in was cancelled; run `stint login` to start again.');
+          return;
+        }
+        if (o.clientSecretStdin) {
+          // Never an argument: argv is visible to every local user (ps).
+          const secret = (await readStdin()).trim();
+          if (!secret) throw new CliError('No client secret on standard input; pipe it in, e.g. stint login --client-secret-stdin < secret.txt', EXIT.usage, 'invalid_input');
+          await c.call('setClientSecret', { secret });
+          console.error('The client secret is kept in the OS keychain.');
+        }
+        const signingIn = c.call('signIn', {});
+        // The address too, for a browser that did not open, or one on another screen.
+        let shown = false;
+        const show = async () => {
+          while (!shown) {
+            const { auth } = await c.call('getState', {});
+            if (auth.signInUrl) {
+              console.error(`Finish signing in in your browser. If it did not open, open this address:\n  ${v(auth.signInUrl)}\n(Ctrl-C stops waiting here; \`stint login --cancel\` ends the sign-in.)`);
+              shown = true;
+            } else if (auth.status !== 'signing-in') return;
+            else await new Promise((r) => setTimeout(r, 150));
+          }
+        };
+        const showing = show().catch(() => undefined);
+        try {
+          await signingIn;
+        } finally {
+          shown = true;
+          await showing;
+        }
+        const { auth } = await c.call('getState', {});
+        console.log(`Signed in as ${v(auth.user?.name ?? auth.user?.sub)}.`);
+      }),
+    );
   cli.command('logout').description('sign out and wipe every credential from the keychain').action(() =>
     withSocket(async (c) => {
       await c.call('signOut', {});
+      const { auth } = await c.call('getState', {});
       console.log('Signed out; every Stint credential was wiped from the keychain.');
+      if (auth.message) console.log(v(auth.message));
     }),
   );
 

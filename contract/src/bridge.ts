@@ -25,7 +25,13 @@ export type AuthStatus = z.infer<typeof AuthStatus>;
 /** Everything the UI, the tray and the CLI show, in one observable value. */
 export const CoreState = z.object({
   serverUrl: z.string(),
-  auth: z.object({ status: AuthStatus, user: Me.nullable(), message: z.string().nullable() }),
+  auth: z.object({
+    status: AuthStatus,
+    user: Me.nullable(),
+    message: z.string().nullable(),
+    /** While signing in: the IdP address the browser was sent to, to copy when no browser opened. */
+    signInUrl: z.string().nullable().optional(),
+  }),
   connection: z.enum(['online', 'connecting', 'offline']),
   systems: z.array(SystemView),
   myRequests: z.array(AccessRequest),
@@ -96,6 +102,8 @@ const Done = z.object({ ok: z.literal(true) });
 export const BridgeCalls = {
   getState: call(Nothing, CoreState),
   signIn: call(Nothing, Done),
+  /** Ends a sign-in that is waiting for the browser; Sign in works again at once. */
+  cancelSignIn: call(Nothing, Done),
   signOut: call(Nothing, Done),
   request: call(RequestInput, AccessRequest),
   review: call(ReviewInput, AccessRequest),
@@ -153,5 +161,10 @@ export const SocketCalls = {
    * in the browser. Socket only: the address is a credential for a few seconds.
    */
   webLink: call(z.strictObject({ open: z.boolean().default(false) }), z.object({ url: z.string() })),
+  /**
+   * Keeps the client secret an IdP wants from this app in the OS keychain (`stint login
+   * --client-secret-stdin`). Socket only: the secret never passes through a UI page.
+   */
+  setClientSecret: call(z.strictObject({ secret: z.string().min(1).max(4096) }), Done),
 } as const;
 export type SocketMethod = keyof typeof SocketCalls;

@@ -48,6 +48,7 @@ export type RequestInput = z.input<typeof BridgeCalls.request.input>;
 /** How long sign-out waits for the server to end the grants it already wiped locally. */
 const SIGN_OUT_RELEASE_MS = 5_000;
 const PENDING_SSH_KEY = (requestId: string) => `ssh-pending:${requestId}`;
+/** Refresh this long before the access token expires: a minute, or a quarter of a shorter token's life. */
 const REFRESH_MARGIN_MS = 60_000;
 
 /**
@@ -69,6 +70,7 @@ export class StintCore {
   private tokens: Tokens | null = null;
   private signOutPage: SignOutPage | null = null;
   private refreshing: Promise<boolean> | null = null;
+  private refreshMarginMs = REFRESH_MARGIN_MS;
   private refreshTimer: NodeJS.Timeout | null = null;
   private signInAbort: AbortController | null = null;
   private readonly storing = new Map<string, Promise<void>>();
@@ -187,13 +189,37 @@ export class StintCore {
   private async oidcClient(): Promise<OidcClient> {
     if (this.oidc) return this.oidc;
     const config = await this.api.clientConfig();
-    this.oidc = new OidcClient({ issuer: config.issuer, clientId: config.clientId, scopes: config.scopes, extraAuthorizationParams: config.authorizationParams });
+    let clientSecret: string | undefined;
+    if (config.clientSecretRequired) {
+      clientSecret = (await this.vault.readClientSecret(config.issuer, config.clientId)) ?? undefined;
+      if (!clientSecret) {
+        throw new SignInError(
+          'client_refused',
+          `The identity provider wants a client secret from Stint's app, and none is kept on this computer. Ask your administrator for the secret of client ${config.clientId}, then run: stint login --client-secret-stdin`,
+        );
+      }
+    }
+    this.oidc = new OidcClient({
+      issuer: config.issuer,
+      clientId: config.clientId,
+      scopes: config.scopes,
+      extraAuthorizationParams: config.authorizationParams,
+      redirectPorts: config.redirectPorts,
+      ...(clientSecret ? { clientSecret } : {}),
+    });
     return this.oidc;
+  }
+
+  /** Keeps the IdP's client secret for this app in the OS keychain; the next sign-in uses it. */
+  async setClientSecret(secret: string): Promise<void> {
+    const config = await this.api.clientConfig();
+    await this.vault.saveClientSecret(config.issuer, config.clientId, secret);
+    this.oidc = null;
   }
 
   private async accessToken(): Promise<string | null> {
     if (!this.tokens) return null;
-    if (this.tokens.accessTokenExpiresAt - this.now() < REFRESH_MARGIN_MS) await this.refreshSession();
+    if (this.tokens.accessTokenExpiresAt - this.now() < this.refreshMarginMs) await this.refreshSession();
     return this.tokens?.accessToken ?? null;
   }
 
@@ -206,7 +232,22 @@ export class StintCore {
       return;
     }
     if (!refreshToken) return;
-    if (await this.refreshSession(refreshToken)) await this.goOnline();
+    if (!(await this.refreshSession(refreshToken))) return;
+    // The server may refuse the session the IdP renewed (its settings changed, the person lost
+    // access): start signed out with the reason, so sign-out and sign-in still work.
+    await this.goOnline().catch((error: unknown) => this.endSession(error, 'sign-in-needed'));
+  }
+
+  /** A session that cannot be used: tokens dropped (memory and keychain), the reason said. */
+  private async endSession(error: unknown, status: 'signed-out' | 'sign-in-needed'): Promise<void> {
+    const reason = error instanceof SignInError || error instanceof ApiError ? error.message : `Signing in failed (${(error as Error).message}).`;
+    this.log.warn({ err: reason }, 'the session cannot be used; signed out');
+    this.tokens = null;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    await this.stream?.stop();
+    this.stream = null;
+    await this.vault.deleteRefreshToken().catch(() => undefined);
+    this.setState({ auth: { status, user: null, message: reason, signInUrl: null }, connection: 'offline' });
   }
 
   /** Refresh with rotation; on failure the state says "sign-in needed" instead of erroring everywhere. */
@@ -235,7 +276,9 @@ export class StintCore {
         }
         this.tokens = null;
         this.log.warn({ err: message }, 'session refresh refused; sign-in needed');
-        this.setState({ auth: { status: 'sign-in-needed', user: this.state.auth.user, message: 'Your session ended; sign in again.' } });
+        // An IdP that refuses the app itself needs an administrator; say so rather than "sign in again".
+        const said = error instanceof SignInError && error.code === 'client_refused' ? message : 'Your session ended; sign in again.';
+        this.setState({ auth: { status: 'sign-in-needed', user: this.state.auth.user, message: said } });
         return false;
       } finally {
         this.refreshing = null;
@@ -244,30 +287,54 @@ export class StintCore {
     return this.refreshing;
   }
 
-  private async adoptTokens(tokens: Tokens): Promise<void> {
+  private async adoptTokens(fresh: Tokens): Promise<void> {
+    // IdPs rarely send an ID token on refresh; the last one stays the end-session hint.
+    const idToken = fresh.idToken ?? this.tokens?.idToken ?? (await this.vault.readIdToken().catch(() => null));
+    const tokens = { ...fresh, idToken };
     if (tokens.refreshToken) await this.vault.saveRefreshToken(tokens.refreshToken);
+    if (fresh.idToken) await this.vault.saveIdToken(fresh.idToken);
     this.tokens = tokens;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
-    const due = Math.max(5_000, tokens.accessTokenExpiresAt - this.now() - REFRESH_MARGIN_MS);
+    // A token that lives less than four minutes (some IdPs issue 5-second ones) is refreshed at
+    // three quarters of its life, not on every call.
+    this.refreshMarginMs = Math.min(REFRESH_MARGIN_MS, Math.max(0, tokens.accessTokenExpiresAt - this.now()) / 4);
+    const due = Math.max(1_000, tokens.accessTokenExpiresAt - this.now() - this.refreshMarginMs);
     this.refreshTimer = setTimeout(() => void this.refreshSession(), Math.min(due, 2 ** 31 - 1));
     this.refreshTimer.unref();
   }
 
+  /**
+   * Signs in through the browser. Every way out ends the attempt (the state leaves
+   * "signing-in", so Sign in works again): the IdP refusing, a timeout, a cancel, and the
+   * server refusing the new token. A second sign-in replaces one still waiting.
+   */
   async signIn(): Promise<void> {
-    if (this.state.auth.status === 'signing-in') throw new Error('A sign-in is already open in your browser; finish it there.');
-    this.signInAbort = new AbortController();
-    this.setState({ auth: { status: 'signing-in', user: null, message: 'Finish signing in in your browser.' } });
+    this.signInAbort?.abort();
+    const abort = new AbortController();
+    this.signInAbort = abort;
+    this.setState({ auth: { status: 'signing-in', user: null, message: 'Finish signing in in your browser.', signInUrl: null } });
     try {
-      const tokens = await (await this.oidcClient()).signIn(this.platform.opener, { signal: this.signInAbort.signal });
+      const tokens = await (await this.oidcClient()).signIn(this.platform.opener, {
+        signal: abort.signal,
+        onUrl: (signInUrl) => {
+          if (this.signInAbort === abort) this.setState({ auth: { ...this.state.auth, signInUrl } });
+        },
+      });
+      if (abort.signal.aborted) throw new SignInError('cancelled', 'The sign-in was cancelled. Sign in again when you are ready.');
       await this.adoptTokens(tokens);
+      await this.goOnline();
     } catch (error) {
-      const message = (error as Error).message;
-      this.setState({ auth: { status: 'signed-out', user: null, message } });
+      // A newer sign-in replaced this one: it owns the state now.
+      if (this.signInAbort === abort) await this.endSession(error, 'signed-out');
       throw error;
     } finally {
-      this.signInAbort = null;
+      if (this.signInAbort === abort) this.signInAbort = null;
     }
-    await this.goOnline();
+  }
+
+  /** Ends a sign-in that is waiting for the browser. */
+  cancelSignIn(): void {
+    this.signInAbort?.abort();
   }
 
   /** Sign-out wipes every grant credential and token from the keychain, then ends the IdP session. */
@@ -286,7 +353,7 @@ export class StintCore {
       })));
       await Promise.race([released, new Promise((resolve) => setTimeout(resolve, SIGN_OUT_RELEASE_MS).unref())]);
     }
-    const idToken = this.tokens?.idToken ?? null;
+    const idToken = this.tokens?.idToken ?? (await this.vault.readIdToken().catch(() => null));
     const refreshToken = this.tokens?.refreshToken ?? (await this.vault.readRefreshToken().catch(() => null));
     for (const request of this.state.myRequests) await this.platform.secrets.delete(PENDING_SSH_KEY(request.id)).catch(() => false);
     try {
@@ -297,11 +364,20 @@ export class StintCore {
     }
     this.tokens = null;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
-    this.setState({ auth: { status: 'signed-out', user: null, message: null }, systems: [], myRequests: [], reviewQueue: [], connection: 'offline' });
+    this.setState({ auth: { status: 'signed-out', user: null, message: null, signInUrl: null }, systems: [], myRequests: [], reviewQueue: [], connection: 'offline' });
     this.publishGrants(true);
-    if (this.oidc) {
-      if (refreshToken) await this.oidc.revokeRefreshToken(refreshToken);
-      const endSession = await this.oidc.endSessionUrl(idToken).catch(() => null);
+    const oidc = this.oidc ?? (refreshToken ? await this.oidcClient().catch(() => null) : null);
+    if (oidc) {
+      if (refreshToken) {
+        // Said as it is: a refresh token the IdP would not revoke stays valid there until it expires.
+        const outcome = await oidc.revokeRefreshToken(refreshToken);
+        const message = outcome.revoked
+          ? 'Signed out; the identity provider revoked this sign-in.'
+          : `Signed out here, but the sign-in could not be revoked at the identity provider (${outcome.reason}), so it stays valid there until it expires; the identity provider's session is ended in your browser.`;
+        if (!outcome.revoked) this.log.warn({ reason: outcome.reason }, 'the refresh token was not revoked at the identity provider');
+        this.setState({ auth: { ...this.state.auth, message } });
+      }
+      const endSession = await oidc.endSessionUrl(idToken).catch(() => null);
       if (endSession) {
         const page = await openSignOutPage(endSession);
         this.signOutPage = page;

@@ -21,13 +21,13 @@ export interface TestCore {
 }
 
 /** A core as the app builds it: the real keychain (its own service name), a settings file, a runtime folder. */
-export async function makeCore(options: { serverUrl: string; browser: Browser; user: string; now?: () => number; manualClock?: boolean; dir?: string; service?: string; opener?: BrowserOpener }): Promise<TestCore> {
+export async function makeCore(options: { serverUrl: string; browser?: Browser; user: string; now?: () => number; manualClock?: boolean; dir?: string; service?: string; opener?: BrowserOpener }): Promise<TestCore> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), `stint-core-${options.user}-`));
   const service = options.service ?? `stint-test-${options.user}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const notices: Notice[] = [];
   const waiters = new Set<() => void>();
   const core = new StintCore({
-    opener: options.opener ?? idpLoginOpener(options.browser, options.user),
+    opener: options.opener ?? idpLoginOpener(options.browser!, options.user),
     secrets: new KeyringSecretStore({ service }),
     store: new ConfStore({ cwd: join(dir, 'data') }),
     paths: runtimePaths({ STINT_RUNTIME_DIR: join(dir, 'run') }),

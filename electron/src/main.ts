@@ -244,6 +244,8 @@ async function runAction(core: StintCore, action: TrayAction): Promise<void> {
     switch (action.kind) {
       case 'sign-in':
         return await core.signIn();
+      case 'cancel-sign-in':
+        return core.cancelSignIn();
       case 'sign-out':
         return await core.signOut();
       case 'release':

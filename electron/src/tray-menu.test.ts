@@ -33,6 +33,13 @@ describe('buildTrayMenu', () => {
     expect(find(menu, 'Sign in again…')).toMatchObject({ action: { kind: 'sign-in' }, toolTip: 'Session expired' });
   });
 
+  it('never leaves a waiting sign-in as a dead end: start again, or cancel', () => {
+    const menu = buildTrayMenu(state({ auth: { status: 'signing-in', user: null, message: null } }), ctx);
+    expect(find(menu, 'Signing in… (finish in your browser)').enabled).toBe(false);
+    expect(find(menu, 'Start sign-in again').action).toEqual({ kind: 'sign-in' });
+    expect(find(menu, 'Cancel sign-in').action).toEqual({ kind: 'cancel-sign-in' });
+  });
+
   it('names who is signed in', () => {
     const menu = buildTrayMenu(state(), ctx);
     expect(find(menu, 'Signed in as Grace').enabled).toBe(false);

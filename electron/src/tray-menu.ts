@@ -7,6 +7,7 @@ import type { MenuItemConstructorOptions } from 'electron';
 /** What a menu entry does when clicked; main.ts maps each kind onto core or a window. */
 export type TrayAction =
   | { kind: 'sign-in' }
+  | { kind: 'cancel-sign-in' }
   | { kind: 'sign-out' }
   | { kind: 'release'; grantId: string }
   | { kind: 'extend'; grantId: string; durationSeconds: number }
@@ -80,7 +81,14 @@ function accountItems(state: CoreState): TrayMenuItem[] {
     const who = user?.name ?? user?.email ?? user?.sub ?? 'unknown user';
     return [{ label: `Signed in as ${who}`, enabled: false }, { label: 'Sign out', action: { kind: 'sign-out' } }];
   }
-  if (status === 'signing-in') return [{ label: 'Signing in… (finish in your browser)', enabled: false }];
+  if (status === 'signing-in') {
+    // Never a dead end: a tab closed or an IdP error page ends here, not in a five-minute wait.
+    return [
+      { label: 'Signing in… (finish in your browser)', enabled: false },
+      { label: 'Start sign-in again', action: { kind: 'sign-in' } },
+      { label: 'Cancel sign-in', action: { kind: 'cancel-sign-in' } },
+    ];
+  }
   const label = status === 'sign-in-needed' ? 'Sign in again…' : 'Sign in…';
   return [{ label, action: { kind: 'sign-in' }, ...(message ? { toolTip: message } : {}) }];
 }

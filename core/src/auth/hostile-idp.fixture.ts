@@ -19,6 +19,10 @@ export interface HostileBehaviour {
   authorization?: { iss?: string | null; state?: string; error?: string; errorDescription?: string };
   /** Extra fields in the discovery document. */
   discovery?: Record<string, unknown>;
+  /** The answer to a refresh_token grant (default: new tokens, no ID token). */
+  refresh?: { status: number; body: string; contentType?: string };
+  /** The answer of /revoke (advertised when set), e.g. 401 with an empty body as glewlwyd gives a public client. */
+  revocation?: { status: number };
 }
 
 export interface AuthorizationRequestSeen {
@@ -67,7 +71,8 @@ export async function startHostileIdp(): Promise<HostileIdp> {
           subject_types_supported: ['public'],
           id_token_signing_alg_values_supported: ['RS256'],
           code_challenge_methods_supported: ['S256'],
-          token_endpoint_auth_methods_supported: ['none'],
+          token_endpoint_auth_methods_supported: ['none', 'client_secret_basic'],
+          ...(behaviour.revocation ? { revocation_endpoint: `${issuer}/revoke` } : {}),
           authorization_response_iss_parameter_supported: true,
           ...behaviour.discovery,
         });
@@ -97,10 +102,20 @@ export async function startHostileIdp(): Promise<HostileIdp> {
       case 'POST /token': {
         const params = Object.fromEntries(new URLSearchParams(await body(req)));
         tokenRequests.push({ params, authorization: req.headers.authorization });
+        if (params.grant_type === 'refresh_token') {
+          const answer = behaviour.refresh;
+          if (answer) {
+            res.writeHead(answer.status, { 'content-type': answer.contentType ?? 'text/html', 'cache-control': 'no-store' });
+            res.end(answer.body);
+            return;
+          }
+          return json(res, 200, { access_token: randomBytes(24).toString('base64url'), token_type: 'Bearer', expires_in: 120 });
+        }
+        const clientId = params.client_id ?? basicClientId(req.headers.authorization);
         const grant = params.code ? codes.get(params.code) : undefined;
         if (params.code) codes.delete(params.code);
         const verifierOk = grant?.challenge !== undefined && createHash('sha256').update(params.code_verifier ?? '').digest('base64url') === grant.challenge;
-        if (params.grant_type !== 'authorization_code' || !grant || !verifierOk || params.redirect_uri !== grant.redirectUri || params.client_id !== CLIENT_ID) {
+        if (params.grant_type !== 'authorization_code' || !grant || !verifierOk || params.redirect_uri !== grant.redirectUri || clientId !== CLIENT_ID) {
           return json(res, 400, { error: 'invalid_grant', error_description: 'code, verifier, redirect_uri or client_id do not match' });
         }
         const wrong = behaviour.idToken ?? {};
@@ -119,6 +134,12 @@ export async function startHostileIdp(): Promise<HostileIdp> {
           ...(wrong.omit ? {} : { id_token: idToken }),
           refresh_token: randomBytes(24).toString('base64url'),
         });
+      }
+      case 'POST /revoke': {
+        tokenRequests.push({ params: Object.fromEntries(new URLSearchParams(await body(req))), authorization: req.headers.authorization });
+        res.writeHead(behaviour.revocation?.status ?? 200);
+        res.end();
+        return;
       }
       default:
         return json(res, 404, { error: 'not_found' });
@@ -141,6 +162,11 @@ export async function startHostileIdp(): Promise<HostileIdp> {
         server.closeAllConnections();
       }),
   };
+}
+
+function basicClientId(header: string | undefined): string | undefined {
+  if (!header?.startsWith('Basic ')) return undefined;
+  return decodeURIComponent(Buffer.from(header.slice(6), 'base64').toString('utf8').split(':')[0] ?? '');
 }
 
 function json(res: ServerResponse, status: number, value: unknown): void {

@@ -31,8 +31,18 @@ export interface LoopbackRedirect {
   finish(outcome: CallbackOutcome): Promise<void>;
 }
 
-/** Starts listening on 127.0.0.1 with a port the OS picks. */
-export async function openLoopbackRedirect(): Promise<LoopbackRedirect> {
+/** No port of the fixed list was free: another program holds each of them. */
+export class LoopbackPortsBusy extends Error {
+  constructor(readonly ports: readonly number[]) {
+    super(`the sign-in ports ${ports.join(', ')} on 127.0.0.1 are all in use by other programs`);
+  }
+}
+
+/**
+ * Starts listening on 127.0.0.1: on the first free port of `ports` (an IdP that matches
+ * redirect URIs exactly has each registered), or on a port the OS picks when there is no list.
+ */
+export async function openLoopbackRedirect(options: { ports?: readonly number[] } = {}): Promise<LoopbackRedirect> {
   let deliver!: (url: URL) => void;
   const received = new Promise<URL>((resolve) => {
     deliver = resolve;
@@ -55,7 +65,7 @@ export async function openLoopbackRedirect(): Promise<LoopbackRedirect> {
     server.close();
     deliver(new URL(`${redirectUri}${path.search}`));
   });
-  const port = await listenOnLoopback(server);
+  const port = await listenOnFirstFree(server, options.ports ?? []);
   redirectUri = `http://127.0.0.1:${port}${CALLBACK_PATH}`;
   const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
 
@@ -80,8 +90,20 @@ export async function openLoopbackRedirect(): Promise<LoopbackRedirect> {
   return { redirectUri, port, received, finish };
 }
 
-/** Listens on 127.0.0.1 with a port the OS picks, for a browser that may never finish a request. */
-export async function listenOnLoopback(server: Server): Promise<number> {
+async function listenOnFirstFree(server: Server, ports: readonly number[]): Promise<number> {
+  if (ports.length === 0) return listenOnLoopback(server);
+  for (const port of ports) {
+    try {
+      return await listenOnLoopback(server, port);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    }
+  }
+  throw new LoopbackPortsBusy(ports);
+}
+
+/** Listens on 127.0.0.1 (on `port`, or one the OS picks), for a browser that may never finish a request. */
+export async function listenOnLoopback(server: Server, port = 0): Promise<number> {
   // A browser tab that never finishes its request must not keep the port open for long.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
@@ -89,7 +111,7 @@ export async function listenOnLoopback(server: Server): Promise<number> {
     server.once('error', reject);
     // 127.0.0.1, not localhost (RFC 8252 §8.3): "localhost" may resolve to another interface or
     // to ::1 while the browser tries the other, and an IP literal cannot be re-pointed by DNS.
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

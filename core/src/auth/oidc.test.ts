@@ -254,11 +254,12 @@ describe('OidcClient against the dev IdP, with Chromium as the system browser', 
   it('revokes a refresh token so it can no longer refresh, and never throws', async () => {
     const client = new OidcClient({ issuer: devIdp.issuer, clientId: devIdp.clientId });
     const { tokens } = await signInWithChromium(client);
-    await client.revokeRefreshToken(tokens.refreshToken!);
+    expect(await client.revokeRefreshToken(tokens.refreshToken!)).toEqual({ revoked: true });
     await expectSignInError(client.refresh(tokens.refreshToken!), 'refresh_failed');
 
-    await expect(new OidcClient({ issuer: 'http://127.0.0.1:9', clientId: 'x' }).revokeRefreshToken('anything')).resolves.toBeUndefined();
-    await expect(new OidcClient({ issuer: 'http://192.0.2.1', clientId: 'x' }).revokeRefreshToken('anything')).resolves.toBeUndefined();
+    // Never throws, and says what became of the token instead of claiming it was revoked.
+    expect(await new OidcClient({ issuer: 'http://127.0.0.1:9', clientId: 'x' }).revokeRefreshToken('anything')).toEqual({ revoked: false, reason: expect.stringMatching(/could not be reached/) });
+    expect(await new OidcClient({ issuer: 'http://192.0.2.1', clientId: 'x' }).revokeRefreshToken('anything')).toMatchObject({ revoked: false });
   });
 
   it('refuses a second use of the loopback callback: nothing listens any more', async () => {
@@ -468,12 +469,79 @@ describe('OidcClient against a hostile IdP', () => {
     expect(open).not.toHaveBeenCalled();
   });
 
+  it('listens on the first free fixed port (IdPs that match redirect URIs exactly), and says so when all are taken', async () => {
+    const { createServer } = await import('node:http');
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const taken = (squatter.address() as { port: number }).port;
+    const free = await new Promise<number>((resolve) => {
+      const probe = createServer();
+      probe.listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    try {
+      hostile.behave({});
+      const browserSide = fetchOpener();
+      const shown: string[] = [];
+      await new OidcClient({ issuer: hostile.issuer, clientId: hostile.clientId, redirectPorts: [taken, free] }).signIn(browserSide.opener, { onUrl: (url) => shown.push(url) });
+      await browserSide.journey();
+      expect(hostile.authorizationRequests.at(-1)!.params.redirect_uri).toBe(`http://127.0.0.1:${free}/callback`);
+      expect(shown).toHaveLength(1);
+      expect(shown[0]).toBe(browserSide.url());
+      const busy = new OidcClient({ issuer: hostile.issuer, clientId: hostile.clientId, redirectPorts: [taken] }).signIn(fetchOpener().opener);
+      const error = await expectSignInError(busy, 'ports_busy');
+      expect(error.message).toContain(`the sign-in ports ${taken} on 127.0.0.1 are all in use`);
+    } finally {
+      squatter.close();
+    }
+  });
+
+  it('authenticates with the client secret when the IdP wants one (Basic), and never in the URL', async () => {
+    hostile.behave({});
+    const browserSide = fetchOpener();
+    await new OidcClient({ issuer: hostile.issuer, clientId: hostile.clientId, clientSecret: 's3cret/with:odd+chars' }).signIn(browserSide.opener);
+    await browserSide.journey();
+    const token = hostile.tokenRequests.at(-1)!;
+    expect(token.authorization).toMatch(/^Basic /);
+    // RFC 6749 2.3.1: each part form-encoded, then joined with ":" and base64-encoded.
+    const [id, secret] = Buffer.from(token.authorization!.slice(6), 'base64').toString('utf8').split(':').map((part) => decodeURIComponent(part.replace(/\+/g, ' ')));
+    expect({ id, secret }).toEqual({ id: 'stint-desktop', secret: 's3cret/with:odd+chars' });
+    expect(token.params.client_secret).toBeUndefined();
+    expect(browserSide.url()).not.toContain('s3cret');
+  });
+
+  it('treats a refresh refused with a non-JSON 400 as the end of the session, not as an unreachable IdP', async () => {
+    hostile.behave({ refresh: { status: 400, body: '<html>Bad Request</html>' } });
+    const error = await expectSignInError(hostileClient().refresh('rt'), 'refresh_failed');
+    expect(error.message).toMatch(/refused to refresh the session \(HTTP 400\)\. Sign in again/);
+    hostile.behave({ refresh: { status: 503, body: 'down for maintenance' } });
+    await expectSignInError(hostileClient().refresh('rt'), 'token_exchange_failed'); // this one is worth retrying
+  });
+
+  it('tells the person that only an administrator can fix an IdP that refuses the app itself', async () => {
+    hostile.behave({ refresh: { status: 400, body: JSON.stringify({ error: 'unauthorized_client' }), contentType: 'application/json' } });
+    const error = await expectSignInError(hostileClient().refresh('rt'), 'client_refused');
+    expect(error.message).toMatch(/refused Stint's app itself \(unauthorized_client\), so signing in again will not help\. Ask your administrator/);
+  });
+
+  it('reports a revocation the IdP refused (glewlwyd: public clients may not revoke) instead of claiming it worked', async () => {
+    hostile.behave({ revocation: { status: 401 } });
+    expect(await hostileClient().revokeRefreshToken('rt')).toEqual({
+      revoked: false,
+      reason: expect.stringMatching(/refused to revoke it \(HTTP 401\): it accepts revocation only from clients with a secret/),
+    });
+    hostile.behave({ revocation: { status: 200 } });
+    expect(await hostileClient().revokeRefreshToken('rt')).toEqual({ revoked: true });
+  });
+
   it('has no end-session URL and no revocation when the IdP offers neither', async () => {
     hostile.behave({});
     const client = hostileClient();
     expect(await client.endSessionUrl('id-token')).toBeNull();
     const before = hostile.tokenRequests.length;
-    await expect(client.revokeRefreshToken('rt')).resolves.toBeUndefined();
+    expect(await client.revokeRefreshToken('rt')).toEqual({ revoked: false, reason: 'the identity provider offers no way to revoke it' });
     expect(hostile.tokenRequests.length).toBe(before);
   });
 });

@@ -16,7 +16,7 @@
  * - a lingering listener: the loopback port closes on every path out of signIn.
  */
 import * as client from 'openid-client';
-import { openLoopbackRedirect, type LoopbackRedirect } from './loopback';
+import { LoopbackPortsBusy, openLoopbackRedirect, type LoopbackRedirect } from './loopback';
 
 /** Opens a URL in the person's browser: Electron's shell.openExternal, or a test's browser. */
 export interface BrowserOpener {
@@ -30,7 +30,16 @@ export interface OidcSettings {
   scopes?: string[];
   /** e.g. { resource: 'urn:...' } or { audience: 'stint-api' } for IdPs that need it. */
   extraAuthorizationParams?: Record<string, string>;
+  /** Fixed loopback ports for the redirect, tried in order (IdPs that match redirect URIs exactly); empty: any free port. */
+  redirectPorts?: readonly number[];
+  /** For IdPs that want a secret even from a native app; read from the OS keychain by the caller. */
+  clientSecret?: string;
 }
+
+/** What became of a refresh token at sign-out: said to the person as it is. */
+export type RevokeOutcome =
+  | { revoked: true }
+  | { revoked: false; reason: string };
 
 export interface Tokens {
   accessToken: string;
@@ -52,7 +61,11 @@ export type SignInErrorCode =
   | 'idp_error'
   | 'discovery_failed'
   | 'token_exchange_failed'
-  | 'refresh_failed';
+  | 'refresh_failed'
+  /** The IdP refused the app itself (its client id or secret): only an administrator can fix it. */
+  | 'client_refused'
+  /** Every fixed sign-in port is taken by another program. */
+  | 'ports_busy';
 
 /**
  * A sign-in or refresh that did not produce tokens. The message says what happened and what to
@@ -108,14 +121,19 @@ export class OidcClient {
   }
 
   /** Opens the system browser at the IdP, waits for the loopback redirect, returns tokens. */
-  async signIn(opener: BrowserOpener, options: { signal?: AbortSignal } = {}): Promise<Tokens> {
+  async signIn(opener: BrowserOpener, options: { signal?: AbortSignal; onUrl?: (url: string) => void } = {}): Promise<Tokens> {
     const deadline = new Deadline(this.timeoutMs, options.signal);
     let loopback: LoopbackRedirect | undefined;
     let outcome: { ok: true } | { ok: false; reason: string } = { ok: false, reason: 'The sign-in did not finish.' };
     try {
       deadline.check();
       const config = await deadline.race(this.discover());
-      loopback = await openLoopbackRedirect();
+      try {
+        loopback = await openLoopbackRedirect({ ports: this.settings.redirectPorts ?? [] });
+      } catch (error) {
+        if (!(error instanceof LoopbackPortsBusy)) throw error;
+        throw new SignInError('ports_busy', `Stint could not sign in: ${error.message}. Close the program that uses them (for example another sign-in still open) and try again.`);
+      }
       deadline.check();
 
       // Fresh per sign-in and never reused: a value from an earlier attempt that leaked (browser
@@ -137,6 +155,8 @@ export class OidcClient {
         code_challenge_method: 'S256',
       });
 
+      // Shown to the person as well (CLI, app), for a browser that did not open or a second device.
+      options.onUrl?.(authorizationUrl.href);
       // Not awaited in sequence: an opener may resolve only once the browser is done (a test
       // browser does), while the redirect must be served as soon as it arrives.
       const opened = Promise.resolve()
@@ -214,15 +234,29 @@ export class OidcClient {
     return client.buildEndSessionUrl(config, idToken ? { id_token_hint: idToken } : {}).href;
   }
 
-  /** Revokes a refresh token at the IdP's revocation endpoint when offered; never throws. */
-  async revokeRefreshToken(refreshToken: string): Promise<void> {
+  /**
+   * Revokes a refresh token at the IdP's revocation endpoint, authenticating as the app (with its
+   * secret when it has one); never throws. Signing out locally must not depend on the IdP, so a
+   * failure is reported, not raised: the token then lives until its own expiry at the IdP.
+   */
+  async revokeRefreshToken(refreshToken: string): Promise<RevokeOutcome> {
+    let config: client.Configuration;
     try {
-      const config = await this.discover();
-      if (!config.serverMetadata().revocation_endpoint) return;
+      config = await this.discover();
+    } catch (error) {
+      return { revoked: false, reason: `the identity provider could not be reached (${describe(error)})` };
+    }
+    if (!config.serverMetadata().revocation_endpoint) return { revoked: false, reason: 'the identity provider offers no way to revoke it' };
+    try {
       await client.tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' });
-    } catch {
-      // Best effort by contract: signing out locally must not depend on the IdP being up, and
-      // the token then dies at its own expiry.
+      return { revoked: true };
+    } catch (error) {
+      const status = httpStatusOf(error);
+      const said = error instanceof client.ResponseBodyError ? `${clip(error.error, 64)}` : status ? `HTTP ${status}` : describe(error);
+      const hint = status === 401 || (error instanceof client.ResponseBodyError && error.error === 'invalid_client')
+        ? ': it accepts revocation only from clients with a secret'
+        : '';
+      return { revoked: false, reason: `the identity provider refused to revoke it (${said})${hint}` };
     }
   }
 
@@ -292,6 +326,19 @@ function checkIssuer(issuer: string): { url: URL; loopbackHttp: boolean } {
   );
 }
 
+/**
+ * client_secret_basic with each part percent-encoded as encodeURIComponent does. openid-client's
+ * own encodes unreserved characters too ("stint-desktop" becomes "stint%2Ddesktop"), which IdPs
+ * that do not decode the header (glewlwyd) read as an unknown client.
+ */
+function secretBasic(clientId: string, secret: string): client.ClientAuth {
+  const value = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+  return (_as, _client, body, headers) => {
+    body.delete('client_id');
+    headers.set('authorization', value);
+  };
+}
+
 async function discoverIdp(settings: OidcSettings): Promise<client.Configuration> {
   const { url, loopbackHttp } = checkIssuer(settings.issuer);
   let config: client.Configuration;
@@ -300,8 +347,9 @@ async function discoverIdp(settings: OidcSettings): Promise<client.Configuration
       url,
       settings.clientId,
       // A public native client: no secret could stay secret in a desktop app (RFC 8252 §8.5).
-      { token_endpoint_auth_method: 'none' },
-      client.None(),
+      // Some IdPs want one anyway; then it comes from the OS keychain and goes in a Basic header.
+      settings.clientSecret ? { token_endpoint_auth_method: 'client_secret_basic' } : { token_endpoint_auth_method: 'none' },
+      settings.clientSecret ? secretBasic(settings.clientId, settings.clientSecret) : client.None(),
       {
         timeout: IDP_REQUEST_TIMEOUT_S,
         execute: [
@@ -397,16 +445,40 @@ function exchangeError(error: unknown): SignInError {
   return new SignInError('token_exchange_failed', `Stint could not finish the sign-in with the identity provider (${describe(error)}). Sign in again.`);
 }
 
+/** OAuth error codes that mean the IdP refuses the app itself, whoever signs in. */
+const CLIENT_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'unsupported_grant_type']);
+
 function refreshError(error: unknown): SignInError {
+  if (error instanceof client.ResponseBodyError && CLIENT_ERRORS.has(error.error)) {
+    return new SignInError('client_refused', `The identity provider refused Stint's app itself (${clip(error.error, 64)}), so signing in again will not help. Ask your administrator to check the desktop client at the identity provider (the server's desktopClient settings, and a client secret if it needs one).`);
+  }
   // The IdP answered and said no (invalid_grant: expired, revoked, or a rotated token used
   // twice), or its answer failed the ID token checks: either way this refresh token is done.
   if (error instanceof client.ResponseBodyError) {
     return new SignInError('refresh_failed', `The identity provider ended the session (${clip(error.error, 64)}). Sign in again.`);
   }
+  // A refusal without an OAuth error body (some IdPs answer 400 with an empty or HTML page)
+  // is still a refusal: retrying the same token forever would never tell the person.
+  const status = httpStatusOf(error);
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new SignInError('refresh_failed', `The identity provider refused to refresh the session (HTTP ${status}). Sign in again.`);
+  }
   if (failedClaim(error) !== undefined) {
     return new SignInError('refresh_failed', `The identity provider's refreshed ID token failed Stint's checks (${failedClaim(error)}). Sign in again.`);
   }
   return new SignInError('token_exchange_failed', `Stint could not reach the identity provider to refresh the session (${describe(error)}). It will try again.`);
+}
+
+/** The HTTP status of the IdP's answer inside an openid-client error (its own field, or the Response it wraps). */
+function httpStatusOf(error: unknown): number | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    if (current instanceof Response) return current.status;
+    const status = (current as { status?: unknown }).status;
+    if (typeof status === 'number') return status;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 /** The claim named by openid-client's OAUTH_JWT_CLAIM_COMPARISON_FAILED, wherever it is wrapped. */

@@ -19,6 +19,8 @@ function handlers(core: StintCore, host: HostCalls): Handlers {
   return {
     getState: () => core.getState(),
     signIn: async () => (await core.signIn(), ok),
+    cancelSignIn: async () => (core.cancelSignIn(), ok),
+    setClientSecret: async ({ secret }) => (await core.setClientSecret(secret), ok),
     signOut: async () => (await core.signOut(), ok),
     request: (input) => core.request(input),
     review: (input) => core.review(input),

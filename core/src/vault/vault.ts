@@ -25,6 +25,10 @@ export interface GrantSecret {
 
 const META_KEY = 'vault.grants';
 const REFRESH_TOKEN_ACCOUNT = 'session:refresh-token';
+/** The last ID token: the hint sign-out gives the IdP's end-session page (IdPs send none on refresh). */
+const ID_TOKEN_ACCOUNT = 'session:id-token';
+/** A client secret the IdP wants from this native app; kept across sign-outs (it is the app's, not the person's). */
+const clientSecretAccount = (issuer: string, clientId: string) => `client-secret:${clientId}@${issuer}`;
 const grantAccount = (grantId: string) => `grant:${grantId}`;
 
 const parsableTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'not a date and time');
@@ -150,6 +154,27 @@ export class Vault {
 
   async deleteRefreshToken(): Promise<void> {
     await this.#secrets.delete(REFRESH_TOKEN_ACCOUNT);
+    await this.#secrets.delete(ID_TOKEN_ACCOUNT);
+  }
+
+  async saveIdToken(token: string): Promise<void> {
+    await this.#secrets.set(ID_TOKEN_ACCOUNT, token);
+  }
+
+  readIdToken(): Promise<string | null> {
+    return this.#secrets.get(ID_TOKEN_ACCOUNT);
+  }
+
+  async saveClientSecret(issuer: string, clientId: string, secret: string): Promise<void> {
+    await this.#secrets.set(clientSecretAccount(issuer, clientId), secret);
+  }
+
+  readClientSecret(issuer: string, clientId: string): Promise<string | null> {
+    return this.#secrets.get(clientSecretAccount(issuer, clientId));
+  }
+
+  async deleteClientSecret(issuer: string, clientId: string): Promise<boolean> {
+    return this.#secrets.delete(clientSecretAccount(issuer, clientId));
   }
 
   /**
@@ -167,10 +192,12 @@ export class Vault {
         failures.push({ what: this.#describe(grantAccount(grantId)), error });
       }
     }
-    try {
-      if (await this.#secrets.delete(REFRESH_TOKEN_ACCOUNT)) removed.push(`keychain item ${this.#describe(REFRESH_TOKEN_ACCOUNT)}`);
-    } catch (error) {
-      failures.push({ what: this.#describe(REFRESH_TOKEN_ACCOUNT), error });
+    for (const account of [REFRESH_TOKEN_ACCOUNT, ID_TOKEN_ACCOUNT]) {
+      try {
+        if (await this.#secrets.delete(account)) removed.push(`keychain item ${this.#describe(account)}`);
+      } catch (error) {
+        failures.push({ what: this.#describe(account), error });
+      }
     }
     if (failures.length > 0) {
       const first = failures[0]?.error;

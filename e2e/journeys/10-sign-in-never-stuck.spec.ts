@@ -1,0 +1,34 @@
+// Journey 10: a sign-in is never a dead end. The person closes the IdP's tab (or it showed an
+// error page): the CLI printed the address, the app shows it with a copy button and a Cancel,
+// and after Cancel (or a fresh Sign in) everything works again, with no agent restart.
+import { expect, openUi, snap, stintJson, test } from '../stack';
+
+test('a sign-in left unfinished can be copied, cancelled and started again', async ({ stack, browser }) => {
+  const { alice } = stack.people;
+  if (stintJson<{ auth: { status: string } }>(alice, ['status']).auth.status === 'signed-in') expect(alice.stint(['logout']).status).toBe(0);
+
+  // `stint login`, and the browser tab is never finished.
+  const login = alice.stintAsync(['login'], { timeoutMs: 60_000 });
+  const handedOff = await alice.nextBrowserUrl();
+  const page = await openUi(browser, alice);
+  await expect(page.getByText('Finish signing in in your browser…')).toBeVisible();
+  // The address the browser was sent to, shown to copy (a browser that did not open, another screen).
+  await expect(page.getByLabel('If your browser did not open, open this address:')).toHaveValue(handedOff);
+  await page.getByRole('button', { name: 'Copy address' }).click();
+  await expect(page.getByText(/^(Copied\.|Selected; press Ctrl-C to copy\.)$/)).toBeVisible();
+  await snap(page, '10-sign-in-waiting');
+
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('button', { name: 'Sign in', exact: true })).toBeVisible();
+  await expect(page.getByText('The sign-in was cancelled. Sign in again when you are ready.')).toBeVisible();
+  const cancelled = await login;
+  expect(cancelled.status).not.toBe(0);
+  // The CLI printed the same address, and said how it ended.
+  expect(cancelled.stderr).toContain(handedOff);
+  expect(cancelled.stderr).toMatch(/cancelled/);
+
+  // And the next sign-in simply works.
+  await stack.signIn('alice');
+  await expect(page.getByRole('heading', { name: 'Catalog' })).toBeVisible();
+  await page.context().close();
+});
