@@ -5,7 +5,10 @@ import { expect, openUi, snap, stintJson, test } from '../stack';
 
 test('a sign-in left unfinished can be copied, cancelled and started again', async ({ stack, browser }) => {
   const { alice } = stack.people;
-  if (stintJson<{ auth: { status: string } }>(alice, ['status']).auth.status === 'signed-in') expect(alice.stint(['logout']).status).toBe(0);
+  if (stintJson<{ auth: { status: string } }>(alice, ['status']).auth.status === 'signed-in') {
+    expect(alice.stint(['logout']).status).toBe(0);
+    expect(await alice.nextBrowserUrl()).toMatch(/\/sign-out\//); // the IdP session's hand-off, not this journey's
+  }
 
   // `stint login`, and the browser tab is never finished.
   const login = alice.stintAsync(['login'], { timeoutMs: 60_000 });
