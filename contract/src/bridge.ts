@@ -88,7 +88,13 @@ export const RequestInput = z.strictObject({
   breakGlass: z.boolean().default(false),
 });
 export const ReviewInput = z.strictObject({ requestId: Id, decision: ReviewDecision, comment: safeText({ multiline: true }).max(1000).optional() });
-export const ExtendInput = z.strictObject({ grantId: Id, durationSeconds: z.number().int().positive(), reason: safeText({ multiline: true }).max(1000).default('') });
+/** An extension: empty reason and no ticket reuse the grant's own (the server fills them in). */
+export const ExtendInput = z.strictObject({
+  grantId: Id,
+  durationSeconds: z.number().int().positive(),
+  reason: safeText({ multiline: true }).max(1000).default(''),
+  ticket: safeText({ multiline: false }).min(1).max(200).optional(),
+});
 
 const call = <I extends z.ZodType, O extends z.ZodType>(input: I, output: O) => ({ input, output });
 const Nothing = z.strictObject({});

@@ -649,8 +649,8 @@ export class StintCore {
     }
   }
 
-  async extend(input: { grantId: string; durationSeconds: number; reason?: string | undefined }): Promise<AccessRequest> {
-    const { request, grant } = await this.api.extend(input.grantId, { durationSeconds: input.durationSeconds, reason: input.reason ?? '' });
+  async extend(input: { grantId: string; durationSeconds: number; reason?: string | undefined; ticket?: string | undefined }): Promise<AccessRequest> {
+    const { request, grant } = await this.api.extend(input.grantId, { durationSeconds: input.durationSeconds, reason: input.reason ?? '', ...(input.ticket ? { ticket: input.ticket } : {}) });
     this.upsert('myRequests', request);
     if (grant && request.state === 'active') await this.ensureStored(grant, true);
     return request;

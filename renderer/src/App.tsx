@@ -120,7 +120,7 @@ export function App({ bridge }: { bridge: StintBridge }) {
               className="secondary"
               onClick={() => {
                 dismissToast(t.id);
-                void run(bridge.call('extend', { grantId: t.extend!.grantId, durationSeconds: t.extend!.durationSeconds, reason: 'extended from a reminder' }));
+                void run(bridge.call('extend', { grantId: t.extend!.grantId, durationSeconds: t.extend!.durationSeconds, reason: '' }));
               }}
             >
               Extend {formatDuration(t.extend.durationSeconds)}

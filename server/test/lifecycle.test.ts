@@ -131,6 +131,24 @@ describe.each(ENGINES)('request lifecycle on %s', (engine) => {
     expect(hers.status).toBe(201);
   });
 
+  it('extends a grant of a ticket-gated system with its own reason and ticket, unless new ones are given', async () => {
+    const asked = await h.api('alice', 'POST', '/v1/requests', { systemId: 'prod-db', durationSeconds: 900, reason: 'fix the index', ticket: 'INC-7' });
+    const approved = await h.api('bob', 'POST', `/v1/requests/${asked.body.request.id}/reviews`, { decision: 'approve' });
+    const grantId = approved.body.grant.id as string;
+    // No reason, no ticket: the grant's own are reused, so the policy is met as it was.
+    const again = await h.api('alice', 'POST', `/v1/grants/${grantId}/extend`, { durationSeconds: 900 });
+    expect(again.status).toBe(201);
+    expect(again.body.request).toMatchObject({ state: 'pending', extendsGrantId: grantId, reason: 'fix the index', ticket: 'INC-7' });
+    await h.api('alice', 'POST', `/v1/requests/${again.body.request.id}/cancel`);
+    // New ones replace them, and are checked like a new request's.
+    const other = await h.api('alice', 'POST', `/v1/grants/${grantId}/extend`, { durationSeconds: 900, reason: 'the index again', ticket: 'OPS-9' });
+    expect(other.body.request).toMatchObject({ reason: 'the index again', ticket: 'OPS-9' });
+    await h.api('alice', 'POST', `/v1/requests/${other.body.request.id}/cancel`);
+    const wrong = await h.api('alice', 'POST', `/v1/grants/${grantId}/extend`, { durationSeconds: 900, ticket: 'JIRA-1' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error).toBe('ticket_required');
+  });
+
   it('lets an admin revoke someone else’s grant, and no one else', async () => {
     const created = await h.api('alice', 'POST', '/v1/requests', { systemId: 'demo-sandbox', durationSeconds: 300 });
     const grantId = created.body.grant.id;

@@ -107,7 +107,13 @@ export async function extendGrant(ctx: AccessContext, user: Principal, id: strin
   const grant = await ctx.store.db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
   assertGrantee(grant, user, id);
   if (grant.state !== 'active' || grant.expires_at <= ctx.now()) throw new ApiProblem(409, 'grant_not_active', 'This grant is over; request new access instead.');
-  return createRequest(ctx, user, { systemId: grant.system_id, durationSeconds: input.durationSeconds, reason: input.reason, ticket: input.ticket, breakGlass: false, extendsGrantId: id });
+  // More time for the same work: the grant's own reason and ticket stand unless new ones are
+  // given, so a policy that asks for them (a ticket pattern, a required reason) is met as it
+  // was, from every client (the tray, a reminder, the CLI) without asking again.
+  const original = await ctx.store.db.selectFrom('requests').select(['reason', 'ticket']).where('id', '=', grant.request_id).executeTakeFirst();
+  const reason = input.reason || original?.reason || '';
+  const ticket = input.ticket ?? original?.ticket ?? undefined;
+  return createRequest(ctx, user, { systemId: grant.system_id, durationSeconds: input.durationSeconds, reason, ticket, breakGlass: false, extendsGrantId: id });
 }
 
 /** GET /v1/grants/:id/credential: the grantee alone, while active; every read is audited. */
