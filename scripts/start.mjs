@@ -12,13 +12,13 @@ import { parseArgs } from 'node:util';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 let values;
 try {
-  ({ values } = parseArgs({ options: { port: { type: 'string' }, 'data-dir': { type: 'string' }, web: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+  ({ values } = parseArgs({ options: { port: { type: 'string' }, 'ui-port': { type: 'string' }, 'data-dir': { type: 'string' }, web: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
 } catch (error) {
-  console.error(`npm start: ${error.message}\nUsage: npm start -- [--port N] [--data-dir DIR] [--web]`);
+  console.error(`npm start: ${error.message}\nUsage: npm start -- [--port N] [--data-dir DIR] [--web] [--ui-port N]`);
   process.exit(2);
 }
 if (values.help) {
-  console.log('Usage: npm start -- [--port N] [--data-dir DIR] [--web]\n  --port      the API port (default 8787, or STINT_PORT; 0 picks a free one)\n  --data-dir  the dev server\'s data folder (default .stint-dev)\n  --web       the UI in your browser even where Electron is installed (npm run start:web)');
+  console.log('Usage: npm start -- [--port N] [--data-dir DIR] [--web] [--ui-port N]\n  --port      the API port (default 8787, or STINT_PORT; 0 picks a free one)\n  --data-dir  the dev server\'s data folder (default .stint-dev)\n  --web       the UI in your browser even where Electron is installed (npm run start:web)\n  --ui-port   web mode: the UI\'s port (default: any free port), to bookmark it');
   process.exit(0);
 }
 const port = values.port ?? process.env.STINT_PORT ?? '8787';
@@ -73,9 +73,13 @@ if (binary) {
   build('@stint/electron', 'electron/dist/main.cjs');
   run('Stint (Electron)', binary, [join(root, 'electron')], { STINT_SERVER_URL: serverUrl });
 } else {
-  if (!values.web) console.log('The Electron binary is not installed here (it was skipped with ELECTRON_SKIP_BINARY_DOWNLOAD); starting Stint in web mode in your browser instead.');
+  if (!values.web) {
+    const why = process.env.ELECTRON_SKIP_BINARY_DOWNLOAD ? ' (ELECTRON_SKIP_BINARY_DOWNLOAD is set, so npm skipped it)' : ' (reinstall with `npm ci` where the download can reach GitHub to get it)';
+    console.log(`The Electron binary is not installed here${why}; starting Stint in web mode in your browser instead.`);
+  }
   // The agent opens the browser itself (--open): it hands it a file that forwards to a one-time
   // address, so the address never sits on a command line (see core's openWebUi).
   const open = process.env.STINT_NO_BROWSER === '1' ? [] : ['--open'];
-  run('The Stint agent', process.execPath, ['--import', 'tsx', 'cli/src/main.ts', 'agent', '--web', ...open], { STINT_SERVER_URL: serverUrl });
+  const uiPort = values['ui-port'] ? ['--port', values['ui-port']] : [];
+  run('The Stint agent', process.execPath, ['--import', 'tsx', 'cli/src/main.ts', 'agent', '--web', ...uiPort, ...open], { STINT_SERVER_URL: serverUrl });
 }

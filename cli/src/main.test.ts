@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { main, program } from './main';
 
-const COMMANDS = ['login', 'logout', 'status', 'ls', 'request', 'requests', 'approve', 'deny', 'grants', 'release', 'extend', 'env', 'exec', 'hook', 'prompt', 'agent', 'ui'];
-const DATA = ['status', 'ls', 'request', 'requests', 'approve', 'deny', 'grants', 'extend'];
+const COMMANDS = ['login', 'logout', 'status', 'ls', 'request', 'requests', 'cancel', 'completion', 'approve', 'deny', 'grants', 'release', 'extend', 'env', 'exec', 'hook', 'prompt', 'agent', 'ui'];
+const DATA = ['status', 'ls', 'request', 'requests', 'cancel', 'approve', 'deny', 'grants', 'extend'];
 
 describe('stint commands', () => {
   it('has every command, each with help, and --json where the output is data', () => {

@@ -2,19 +2,22 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatDuration, matchId, parseDuration, safeJson, shortId, visibleText, type AccessRequest, type CoreState, type GrantEnv } from '@stint/contract';
+import { formatDuration, matchId, parseDuration, safeJson, shortId, visibleText, type AccessRequest, type CoreState, type GrantEnv, type SystemView } from '@stint/contract';
 import { runtimePaths, runtimeProblem, type RuntimePaths } from '@stint/contract/local';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { childEnv, run } from './exec';
+import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion';
+import { childEnv, ExecError, run } from './exec';
 import { grantsTable, requestsTable, systemsTable } from './format';
 import { promptSegment } from './prompt';
 import { grantVariables, hookScript, renderEnv, SHELLS, type Shell } from './shell';
 import { CliError, EXIT, SocketClient } from './socket-client';
+import { VERSION } from './version';
 
 const EXIT_CODES = `Exit codes:
   0 ok   1 failed   2 bad usage   3 not found (system, request, grant)
   4 refused by policy   5 Stint is not running   6 not signed in   7 timed out (--wait)
-  8 Stint's runtime folder is not safe to use (another user's, a link, or writable by others)`;
+  8 Stint's runtime folder is not safe to use (another user's, a link, or writable by others)
+  127 stint exec: the command was not found`;
 
 const duration = (text: string) => {
   const seconds = parseDuration(text);
@@ -60,12 +63,25 @@ async function withSocket<T>(work: (client: SocketClient) => Promise<T>): Promis
 }
 
 /** A request by full id or the characters lists show (its short id); several matches are listed. */
-function findRequest(requests: readonly AccessRequest[], id: string): AccessRequest {
+function findRequest(requests: readonly AccessRequest[], id: string, whose = 'is waiting for you'): AccessRequest {
   const found = matchId(requests, id, (r) => r.id);
   if (found.ok) return found.item;
-  if (found.matches.length === 0) throw new CliError(`No request ${v(id)} is waiting for you; see \`stint requests\`.`, EXIT.notFound);
+  if (found.matches.length === 0) throw new CliError(`No request ${v(id)} ${whose}; see \`stint requests\`.`, EXIT.notFound);
   const list = found.matches.map((r) => `  ${shortId(r.id)}  ${r.systemId} for ${formatDuration(r.durationSeconds)} by ${v(r.requester.name ?? r.requester.sub)}`).join('\n');
   throw new CliError(`${v(id)} matches ${found.matches.length} requests; give more characters:\n${list}`, EXIT.usage, 'ambiguous_id');
+}
+
+/**
+ * The request command that would work for this system, every flag its policy needs included:
+ * a hint that leaves out a required --ticket sends people into a second error.
+ */
+export function requestHint(systems: readonly SystemView[], systemId: string, wait = false): string {
+  const system = systems.find((s) => s.id === systemId);
+  const preset = system?.durationPresetsSeconds[0];
+  const parts = [`stint request ${systemId} --for ${preset ? formatDuration(preset).replace(/\s+/g, '') : '30m'} --reason "..."`];
+  if (system?.policy.ticketPattern) parts.push('--ticket <ticket>');
+  if (wait) parts.push('--wait');
+  return parts.join(' ');
 }
 
 /** A grant by system, full id or short id; several matches are listed. */
@@ -73,7 +89,7 @@ function findGrant(state: CoreState, key: string) {
   const bySystem = state.grants.filter((g) => g.systemId === key);
   const found = bySystem.length === 1 ? { ok: true as const, item: bySystem[0]! } : matchId(state.grants, key, (g) => g.grantId);
   if (found.ok) return found.item;
-  if (found.matches.length === 0) throw new CliError(`You have no active grant for ${v(key)}; see \`stint grants\`, or request one: stint request ${v(key)} --for 30m --reason "..."`, EXIT.notFound, 'no_grant');
+  if (found.matches.length === 0) throw new CliError(`You have no active grant for ${v(key)}; see \`stint grants\`, or request one: ${requestHint(state.systems, v(key))}`, EXIT.notFound, 'no_grant');
   const list = found.matches.map((g) => `  ${shortId(g.grantId)}  ${g.systemId} until ${g.expiresAt}`).join('\n');
   throw new CliError(`${v(key)} matches ${found.matches.length} grants; give more characters:\n${list}`, EXIT.usage, 'ambiguous_id');
 }
@@ -81,8 +97,10 @@ function findGrant(state: CoreState, key: string) {
 export function program(): Command {
   const cli = new Command('stint')
     .description('Just-in-time access from your terminal. Talks to the running Stint app (or `stint agent`).')
+    .version(VERSION, '-V, --version', 'the version of this stint')
     .addHelpText('after', `\n${EXIT_CODES}`)
-    .showHelpAfterError()
+    // A typo gets commander's suggestion and one line, not the whole help again.
+    .showHelpAfterError('(`stint --help` lists every command)')
     .enablePositionalOptions()
     .exitOverride();
 
@@ -143,7 +161,9 @@ export function program(): Command {
       const state = await c.call('getState', {});
       print(o.json, { auth: state.auth, connection: state.connection, serverUrl: state.serverUrl, grants: state.grants }, () =>
         [
-          `${state.auth.status === 'signed-in' ? `Signed in as ${v(state.auth.user?.name ?? state.auth.user?.sub)}` : `Not signed in (${state.auth.status}); run \`stint login\``} at ${state.serverUrl} (${state.connection}).`,
+          state.auth.status === 'signed-in'
+            ? `Signed in as ${v(state.auth.user?.name ?? state.auth.user?.sub)} at ${state.serverUrl} (${state.connection}).`
+            : `Not signed in${state.auth.status === 'sign-in-needed' ? ' (the session ended)' : ''} to ${state.serverUrl}; run \`stint login\`.${state.auth.message ? ` ${v(state.auth.message)}` : ''}`,
           state.grants.length ? grantsTable(state.grants) : 'No active grants.',
           state.reviewQueue.length ? `${state.reviewQueue.length} request(s) wait for your review: stint requests` : '',
         ].filter(Boolean).join('\n'),
@@ -151,12 +171,21 @@ export function program(): Command {
     }),
   );
 
-  cli.command('ls').description('systems you may request, with what the policy would do').option('--json', 'machine-readable output').action((o: { json?: boolean }) =>
-    withSocket(async (c) => {
-      const { systems } = await c.call('getState', {});
-      print(o.json, systems, () => (systems.length ? systemsTable(systems) : 'No systems (are you signed in?).'));
-    }),
-  );
+  cli
+    .command('ls')
+    .description('systems you may request, with what the policy would do')
+    .option('--json', 'machine-readable output')
+    .addOption(new Option('--ids', 'one system id a line (for completion scripts)').hideHelp())
+    .action((o: { json?: boolean; ids?: boolean }) =>
+      withSocket(async (c) => {
+        const { systems } = await c.call('getState', {});
+        if (o.ids) {
+          if (systems.length > 0) console.log(systems.map((s) => s.id).join('\n'));
+          return;
+        }
+        print(o.json, systems, () => (systems.length ? systemsTable(systems) : 'No systems (are you signed in?).'));
+      }),
+    );
 
   cli
     .command('request <system>')
@@ -203,6 +232,19 @@ export function program(): Command {
     }),
   );
 
+  cli
+    .command('cancel <id>')
+    .description('withdraw a request of yours that is still waiting')
+    .option('--json', 'machine-readable output')
+    .action((id: string, o: { json?: boolean }) =>
+      withSocket(async (c) => {
+        const { myRequests } = await c.call('getState', {});
+        const request = findRequest(myRequests.filter((r) => r.state === 'pending'), id, 'of yours is waiting');
+        const result = await c.call('cancel', { requestId: request.id });
+        print(o.json, result, () => `Cancelled your request for ${result.systemId}.`);
+      }),
+    );
+
   for (const decision of ['approve', 'deny'] as const) {
     cli
       .command(`${decision} <id>`)
@@ -238,12 +280,13 @@ export function program(): Command {
     .command('extend <system-or-id>')
     .description('ask for more time (same policy as a new request)')
     .requiredOption('--for <duration>', 'how much longer', duration)
-    .option('--reason <text>', 'why', '')
+    .option('--reason <text>', "why (default: the grant's own reason)", '')
+    .option('--ticket <id>', "a ticket (default: the grant's own)")
     .option('--json', 'machine-readable output')
-    .action((key: string, o: { for: number; reason: string; json?: boolean }) =>
+    .action((key: string, o: { for: number; reason: string; ticket?: string; json?: boolean }) =>
       withSocket(async (c) => {
         const grant = findGrant(await c.call('getState', {}), key);
-        const request = await c.call('extend', { grantId: grant.grantId, durationSeconds: o.for, reason: o.reason });
+        const request = await c.call('extend', { grantId: grant.grantId, durationSeconds: o.for, reason: o.reason, ...(o.ticket ? { ticket: o.ticket } : {}) });
         print(o.json, request, () => (request.state === 'active' ? `Extended ${grant.systemId} by ${formatDuration(o.for)}.` : `Extension ${shortId(request.id)} is ${request.state}; an approver has to review it.`));
       }),
     );
@@ -276,14 +319,26 @@ export function program(): Command {
     .argument('<command...>', 'the command, after --')
     .passThroughOptions()
     .action(async (system: string, command: string[]) => {
-      const { grants } = await withSocket((c) => c.call('env', { systems: [system] }));
+      const { grants, systems } = await withSocket(async (c) => {
+        const found = await c.call('env', { systems: [system] });
+        // The catalog only for the hint, when there is nothing to run with.
+        return { grants: found.grants, systems: found.grants.length > 0 ? [] : (await c.call('getState', {})).systems };
+      });
       const grant = grants.find((g) => g.systemId === system);
       if (!grant || Date.parse(grant.expiresAt) <= Date.now()) {
-        throw new CliError(`You have no active grant for ${system}. Request one: stint request ${system} --for 30m --reason "..." --wait`, EXIT.notFound, 'no_grant');
+        throw new CliError(`You have no active grant for ${v(system)}. Request one: ${requestHint(systems, v(system), true)}`, EXIT.notFound, 'no_grant');
       }
       const [bin, ...args] = command[0] === '--' ? command.slice(1) : command;
       if (!bin) throw new CliError('Give the command to run after --, e.g. stint exec prod-db -- psql', EXIT.usage);
       process.exitCode = await run(bin!, args, childEnv(process.env, grantVariables([grant])));
+    });
+
+  cli
+    .command('completion <shell>')
+    .description('print tab completion: stint completion bash > ~/.local/share/bash-completion/completions/stint (zsh: in ~/.zshrc, source <(stint completion zsh); fish: stint completion fish | source)')
+    .action((shell: string) => {
+      if (!COMPLETION_SHELLS.includes(shell as CompletionShell)) throw new CliError(`Unknown shell "${shell}"; use bash, zsh or fish.`, EXIT.usage);
+      process.stdout.write(completionScript(shell as CompletionShell, cli));
     });
 
   cli
@@ -330,7 +385,7 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT.usage;
-    if (error instanceof CliError) {
+    if (error instanceof CliError || error instanceof ExecError) {
       console.error(`stint: ${visibleText(error.message, { multiline: true })}`);
       return error.exit;
     }

@@ -1,0 +1,140 @@
+// The CLI's daily gaps, each as a person meets it: the version, withdrawing a request, extending
+// a ticket-gated grant, a command that does not exist, hints that name every flag the policy
+// needs, a typo, and a status that does not call a signed-out person "offline".
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { AccessRequest, CoreState, SystemView } from '@stint/contract';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeAgent, type FakeAgent } from '../../test-support/fake-agent';
+
+const mine: AccessRequest = {
+  id: '0195f0a0-1111-7000-8000-00003f2a9c1b',
+  systemId: 'prod-db',
+  requester: { sub: 'alice', name: 'Alice', email: null },
+  durationSeconds: 900,
+  reason: 'fix',
+  ticket: 'INC-7',
+  breakGlass: false,
+  extendsGrantId: null,
+  state: 'pending',
+  approvalsRequired: 1,
+  approverGroups: ['sre-leads'],
+  reviews: [],
+  flaggedForReview: false,
+  createdAt: '2026-12-02T10:00:00.000Z',
+  updatedAt: '2026-12-02T10:00:00.000Z',
+  pendingExpiresAt: '2026-12-02T11:00:00.000Z',
+  grantId: null,
+};
+const prodDb: SystemView = {
+  id: 'prod-db',
+  name: 'Production database',
+  description: '',
+  risk: 'high',
+  provider: 'postgres',
+  durationPresetsSeconds: [900, 3600],
+  maxDurationSeconds: 7200,
+  needsPublicKey: false,
+  policy: { approvalsRequired: 1, approverGroups: ['sre-leads'], autoApproveUpToSeconds: null, breakGlassAllowed: false, justification: 'required', ticketPattern: '^(OPS|INC)-[0-9]+$', pendingTtlSeconds: 1800 },
+};
+const grant = { grantId: '0195f0a0-9999-7000-8000-0000deadbeef', requestId: mine.id, systemId: 'staging-db', startsAt: '2026-12-02T10:00:00.000Z', expiresAt: new Date(Date.now() + 600_000).toISOString(), state: 'active' as const, envNames: ['STAGING_DB_TOKEN'], stored: true, inAgent: false };
+
+let signedIn = true;
+const state = (): CoreState => ({
+  serverUrl: 'https://stint.example.com',
+  auth: signedIn ? { status: 'signed-in', user: { sub: 'alice', name: 'Alice', email: null, groups: ['engineering'], isAdmin: false, isAuditor: false }, message: null } : { status: 'signed-out', user: null, message: null },
+  connection: signedIn ? 'online' : 'offline',
+  systems: [prodDb],
+  myRequests: [mine],
+  reviewQueue: [],
+  grants: [grant],
+  generation: 1,
+});
+
+describe('the CLI in a working day', () => {
+  let agent: FakeAgent;
+  const calls: { method: string; input: any }[] = [];
+  beforeAll(async () => {
+    agent = await startFakeAgent((method, input) => {
+      calls.push({ method, input });
+      if (method === 'getState') return state();
+      if (method === 'cancel') return { ...mine, state: 'cancelled' };
+      if (method === 'extend') return { ...mine, state: 'pending', extendsGrantId: grant.grantId };
+      if (method === 'env') {
+        const { systems } = input as { systems: string[] };
+        return { grants: systems.includes('staging-db') ? [{ grantId: grant.grantId, systemId: 'staging-db', expiresAt: grant.expiresAt, env: { STAGING_DB_TOKEN: 't0ken' } }] : [], ended: [] };
+      }
+      return { ok: true };
+    });
+  });
+  afterAll(() => agent?.close());
+
+  it('says its version, the one in its package', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const out = await agent.stint('--version');
+    expect(out).toMatchObject({ status: 0, stdout: `${version}\n` });
+  });
+
+  it('withdraws a pending request of yours by its short id', async () => {
+    const out = await agent.stint('cancel', '3f2a9c1b');
+    expect(out).toMatchObject({ status: 0, stdout: 'Cancelled your request for prod-db.\n' });
+    expect(calls.at(-1)).toEqual({ method: 'cancel', input: { requestId: mine.id } });
+    expect((await agent.stint('cancel', 'ffffffff')).status).toBe(3);
+  });
+
+  it('extends with a ticket when given one, and otherwise lets the grant keep its own', async () => {
+    await agent.stint('extend', 'staging-db', '--for', '15m', '--ticket', 'INC-9');
+    expect(calls.at(-1)).toEqual({ method: 'extend', input: { grantId: grant.grantId, durationSeconds: 900, reason: '', ticket: 'INC-9' } });
+    await agent.stint('extend', 'staging-db', '--for', '15m');
+    expect(calls.at(-1)).toEqual({ method: 'extend', input: { grantId: grant.grantId, durationSeconds: 900, reason: '' } });
+  });
+
+  it('exits 127 when the command to run does not exist, as a shell does', async () => {
+    const out = await agent.stint('exec', 'staging-db', '--', 'no-such-command-4a1f');
+    expect(out.status).toBe(127);
+    expect(out.stderr).toBe('stint: no-such-command-4a1f: command not found\n');
+  });
+
+  it('hints at a request with every flag the policy needs, the ticket included', async () => {
+    const out = await agent.stint('exec', 'prod-db', '--', 'psql');
+    expect(out.status).toBe(3);
+    expect(out.stderr).toContain('stint request prod-db --for 15m --reason "..." --ticket <ticket> --wait');
+  });
+
+  it('answers a typo with a suggestion and one line, not the whole help', async () => {
+    const out = await agent.stint('reqeusts');
+    expect(out.status).toBe(2);
+    expect(out.stderr).toMatch(/Did you mean requests\?/);
+    expect(out.stderr).toContain('`stint --help` lists every command');
+    expect(out.stderr).not.toContain('Commands:');
+  });
+
+  it('does not call a signed-out person "offline"', async () => {
+    signedIn = false;
+    try {
+      const out = await agent.stint('status');
+      expect(out.stdout).toMatch(/^Not signed in to https:\/\/stint\.example\.com; run `stint login`\.$/m);
+      expect(out.stdout).not.toContain('offline');
+    } finally {
+      signedIn = true;
+    }
+  });
+});
+
+describe('stint completion', () => {
+  const cli = ['--import', 'tsx', new URL('../src/main.ts', import.meta.url).pathname];
+  const script = (shell: string) => spawnSync(process.execPath, [...cli, 'completion', shell], { encoding: 'utf8' }).stdout;
+
+  it('completes commands and a command\'s options in bash', () => {
+    const run = (words: string) =>
+      spawnSync('bash', ['-c', `${script('bash')}\nCOMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _stint; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).stdout.split('\n').filter(Boolean);
+    expect(run("stint req")).toEqual(['request', 'requests']);
+    expect(run("stint extend staging-db --t")).toEqual(['--ticket']);
+  });
+
+  it('gives zsh and fish scripts they accept, and fish completes commands', () => {
+    expect(spawnSync('zsh', ['-n', '-c', script('zsh')], { encoding: 'utf8' }).status).toBe(0);
+    const fish = spawnSync('fish', ['-c', `${script('fish')}\ncomplete -C 'stint canc'`], { encoding: 'utf8' });
+    expect(fish.stdout.split('\n')[0]).toMatch(/^cancel/);
+  });
+});
