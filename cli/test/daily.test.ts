@@ -3,29 +3,12 @@
 // needs, a typo, and a status that does not call a signed-out person "offline".
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { AccessRequest, CoreState, SystemView } from '@stint/contract';
+import type { CoreState, SystemView } from '@stint/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAgent, type FakeAgent } from '../../test-support/fake-agent';
+import { accessRequest, coreState } from '../../test-support/fixtures';
 
-const mine: AccessRequest = {
-  id: '0195f0a0-1111-7000-8000-00003f2a9c1b',
-  systemId: 'prod-db',
-  requester: { sub: 'alice', name: 'Alice', email: null },
-  durationSeconds: 900,
-  reason: 'fix',
-  ticket: 'INC-7',
-  breakGlass: false,
-  extendsGrantId: null,
-  state: 'pending',
-  approvalsRequired: 1,
-  approverGroups: ['sre-leads'],
-  reviews: [],
-  flaggedForReview: false,
-  createdAt: '2026-12-02T10:00:00.000Z',
-  updatedAt: '2026-12-02T10:00:00.000Z',
-  pendingExpiresAt: '2026-12-02T11:00:00.000Z',
-  grantId: null,
-};
+const mine = accessRequest({ id: '0195f0a0-1111-7000-8000-00003f2a9c1b', requester: { sub: 'alice', name: 'Alice', email: null }, reason: 'fix', ticket: 'INC-7' });
 const prodDb: SystemView = {
   id: 'prod-db',
   name: 'Production database',
@@ -40,16 +23,15 @@ const prodDb: SystemView = {
 const grant = { grantId: '0195f0a0-9999-7000-8000-0000deadbeef', requestId: mine.id, systemId: 'staging-db', startsAt: '2026-12-02T10:00:00.000Z', expiresAt: new Date(Date.now() + 600_000).toISOString(), state: 'active' as const, envNames: ['STAGING_DB_TOKEN'], stored: true, inAgent: false };
 
 let signedIn = true;
-const state = (): CoreState => ({
-  serverUrl: 'https://stint.example.com',
-  auth: signedIn ? { status: 'signed-in', user: { sub: 'alice', name: 'Alice', email: null, groups: ['engineering'], isAdmin: false, isAuditor: false }, message: null } : { status: 'signed-out', user: null, message: null },
-  connection: signedIn ? 'online' : 'offline',
-  systems: [prodDb],
-  myRequests: [mine],
-  reviewQueue: [],
-  grants: [grant],
-  generation: 1,
-});
+const state = (): CoreState =>
+  coreState({
+    serverUrl: 'https://stint.example.com',
+    auth: signedIn ? { status: 'signed-in', user: { sub: 'alice', name: 'Alice', email: null, groups: ['engineering'], isAdmin: false, isAuditor: false }, message: null } : { status: 'signed-out', user: null, message: null },
+    connection: signedIn ? 'online' : 'offline',
+    systems: [prodDb],
+    myRequests: [mine],
+    grants: [grant],
+  });
 
 describe('the CLI in a working day', () => {
   let agent: FakeAgent;

@@ -1,41 +1,14 @@
 // Ids shown to people are their random tails, and a short id that names several things is
 // refused with the list, never resolved to one of them.
-import type { AccessRequest, CoreState } from '@stint/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAgent, type FakeAgent } from '../../test-support/fake-agent';
+import { accessRequest, coreState } from '../../test-support/fixtures';
 
-const request = (id: string, sub: string): AccessRequest => ({
-  id,
-  systemId: 'prod-db',
-  requester: { sub, name: sub, email: null },
-  durationSeconds: 900,
-  reason: 'x',
-  ticket: null,
-  breakGlass: false,
-  extendsGrantId: null,
-  state: 'pending',
-  approvalsRequired: 1,
-  approverGroups: ['sre-leads'],
-  reviews: [],
-  flaggedForReview: false,
-  createdAt: '2026-12-02T10:00:00.000Z',
-  updatedAt: '2026-12-02T10:00:00.000Z',
-  pendingExpiresAt: '2026-12-02T11:00:00.000Z',
-  grantId: null,
-});
+const request = (id: string, sub: string) => accessRequest({ id, requester: { sub, name: sub, email: null } });
 
 // Made within the same second: their first 8 characters (the old short form) are the same.
 const queue = [request('0195f0a0-1111-7000-8000-00003f2a9c1b', 'alice'), request('0195f0a0-2222-7000-8000-00003f2a0d77', 'erin'), request('0195f0a0-3333-7000-8000-0000aa11bb22', 'frank')];
-const state: CoreState = {
-  serverUrl: 'http://127.0.0.1:8787',
-  auth: { status: 'signed-in', user: { sub: 'bob', name: 'Bob', email: null, groups: ['sre-leads'], isAdmin: false, isAuditor: false }, message: null },
-  connection: 'online',
-  systems: [],
-  myRequests: [],
-  reviewQueue: queue,
-  grants: [],
-  generation: 1,
-};
+const state = coreState({ reviewQueue: queue });
 
 describe('short ids', () => {
   let agent: FakeAgent;
