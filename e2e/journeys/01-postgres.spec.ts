@@ -41,8 +41,13 @@ test('alice: prod-db on real PostgreSQL, approved by bob, gone at the deadline',
     await expect(review).toBeVisible();
     await review.getByLabel('Comment (optional)').fill('go ahead, INC-7');
     await snap(bobPage, '01-bob-inbox');
+    // The card says how risky the system is and how long the request has waited.
+    await expect(review.getByText('high risk')).toBeVisible();
+    await expect(review.getByText(/^(just now|\d+ min ago)$/)).toBeVisible();
     await review.getByRole('button', { name: 'Approve' }).click();
     await expect(bobPage.getByText('Nothing waits for your review.')).toBeVisible();
+    // The card is gone at once, so the app says what the decision did.
+    await expect(bobPage.getByText(/^Approved Alice Adams's request for Production database; it is now (approved|active)\.$/)).toBeVisible();
 
     // The decision reached alice's app by SSE; the credential is in her keychain.
     const grant = await grantFor(alice, request.id);

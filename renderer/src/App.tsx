@@ -169,7 +169,12 @@ export function App({ bridge }: { bridge: StintBridge }) {
     { id: 'history', label: 'History' },
     { id: 'settings', label: 'Settings' },
   ];
-  const props = { bridge, run };
+  const say = (text: string) => {
+    const id = nextId.current++;
+    setToasts((all) => [...all.slice(-4), { id, text, error: false, extend: undefined }]);
+    setTimeout(() => dismissToast(id), NOTICE_MS);
+  };
+  const props = { bridge, run, say };
 
   return (
     <div className="app">

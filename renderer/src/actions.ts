@@ -6,4 +6,6 @@ export type Run = <T>(work: Promise<T>) => Promise<T | undefined>;
 export interface ScreenProps {
   bridge: StintBridge;
   run: Run;
+  /** Confirms what an action did, in the app's polite toast region (e.g. "Approved ..."). */
+  say?: (text: string) => void;
 }

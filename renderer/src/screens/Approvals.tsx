@@ -1,12 +1,21 @@
-import { formatDuration, type AccessRequest, type CoreState, type ReviewDecision } from '@stint/contract';
+import { formatDuration, type AccessRequest, type CoreState, type ReviewDecision, type SystemView } from '@stint/contract';
 import { useId, useState } from 'react';
 import type { ScreenProps } from '../actions';
 import { useScrollIntoView } from '../highlight';
 import { plain, Text } from '../text';
 
 /** The inbox; `focusId` (from `#/reviews/<id>`) highlights that request and scrolls to it. */
-export function Approvals({ state, bridge, run, focusId = null }: ScreenProps & { state: CoreState; focusId?: string | null }) {
-  const name = (systemId: string) => state.systems.find((s) => s.id === systemId)?.name ?? systemId;
+/** "3 min ago", "2 h ago": when a request was made, as an approver weighs it. */
+export function ago(iso: string, now = Date.now()): string {
+  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (seconds < 60) return 'just now';
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86_400)} d ago`;
+}
+
+export function Approvals({ state, bridge, run, say, focusId = null }: ScreenProps & { state: CoreState; focusId?: string | null }) {
+  const systemOf = (systemId: string) => state.systems.find((s) => s.id === systemId);
   return (
     <section aria-labelledby="approvals-title">
       <h2 id="approvals-title">Approvals</h2>
@@ -16,14 +25,15 @@ export function Approvals({ state, bridge, run, focusId = null }: ScreenProps & 
       )}
       <ul className="cards" aria-label="Requests to review">
         {state.reviewQueue.map((request) => (
-          <ReviewCard key={request.id} request={request} systemName={name(request.systemId)} focused={request.id === focusId} bridge={bridge} run={run} />
+          <ReviewCard key={request.id} request={request} system={systemOf(request.systemId)} focused={request.id === focusId} bridge={bridge} run={run} {...(say ? { say } : {})} />
         ))}
       </ul>
     </section>
   );
 }
 
-function ReviewCard({ request, systemName, focused, bridge, run }: ScreenProps & { request: AccessRequest; systemName: string; focused: boolean }) {
+function ReviewCard({ request, system, focused, bridge, run, say }: ScreenProps & { request: AccessRequest; system: SystemView | undefined; focused: boolean }) {
+  const systemName = system?.name ?? request.systemId;
   const ref = useScrollIntoView<HTMLLIElement>(focused);
   const [comment, setComment] = useState('');
   const [busy, setBusy] = useState(false);
@@ -32,8 +42,10 @@ function ReviewCard({ request, systemName, focused, bridge, run }: ScreenProps &
   const label = `${plain(who)} requests ${plain(systemName)}`;
   async function decide(decision: ReviewDecision) {
     setBusy(true);
-    await run(bridge.call('review', { requestId: request.id, decision, ...(comment.trim() ? { comment: comment.trim() } : {}) }));
+    const result = await run(bridge.call('review', { requestId: request.id, decision, ...(comment.trim() ? { comment: comment.trim() } : {}) }));
     setBusy(false);
+    // The card leaves the inbox at once; say what the decision did.
+    if (result) say?.(`${decision === 'approve' ? 'Approved' : 'Denied'} ${plain(who)}'s request for ${plain(systemName)}; it is now ${result.state}.`);
   }
   return (
     <li ref={ref} className={`card${focused ? ' focused' : ''}`} aria-label={label} aria-current={focused ? 'true' : undefined}>
@@ -46,8 +58,12 @@ function ReviewCard({ request, systemName, focused, bridge, run }: ScreenProps &
           Ticket <Text value={request.ticket} />
         </p>
       )}
+      {request.extendsGrantId && <p className="badge">Extension: more time on a grant that is active now</p>}
       {request.breakGlass && <p className="risk risk-critical">Break-glass request</p>}
       <p className="muted">
+        {system && <span className={`risk risk-${system.risk}`}>{system.risk} risk</span>}
+        {system && ' · '}
+        asked <time dateTime={request.createdAt} title={new Date(request.createdAt).toLocaleString()}>{ago(request.createdAt)}</time> ·{' '}
         {request.reviews.filter((r) => r.decision === 'approve').length}/{request.approvalsRequired} approvals · expires{' '}
         {new Date(request.pendingExpiresAt).toLocaleTimeString()}
       </p>

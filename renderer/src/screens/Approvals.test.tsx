@@ -1,0 +1,33 @@
+// What an approver needs on the card to decide: how risky the system is, how long ago the
+// request was made, and whether it only asks for more time on access already granted.
+import type { AccessRequest, CoreState, StintBridge, SystemView } from '@stint/contract';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, it } from 'vitest';
+import { accessRequest, coreState } from '../../../test-support/fixtures';
+import { ago, Approvals } from './Approvals';
+
+const prodDb = { id: 'prod-db', name: 'Production database', risk: 'high' } as SystemView;
+const bridge = {} as StintBridge;
+const run = async <T,>(work: Promise<T>) => work;
+const card = (request: AccessRequest) => renderToStaticMarkup(<Approvals state={coreState({ systems: [prodDb], reviewQueue: [request] }) as CoreState} bridge={bridge} run={run} />);
+
+describe('an approver card', () => {
+  it("shows the system's risk and when the request was made", () => {
+    const html = card(accessRequest({ createdAt: new Date(Date.now() - 7 * 60_000).toISOString() }));
+    expect(html).toContain('<span class="risk risk-high">high risk</span>');
+    expect(html).toMatch(/asked <time[^>]*>7 min ago<\/time>/);
+    expect(html).not.toContain('Extension');
+  });
+
+  it('marks an extension as such', () => {
+    expect(card(accessRequest({ extendsGrantId: '0195f0a0-0000-7000-8000-0000000000ff' }))).toContain('Extension: more time on a grant that is active now');
+  });
+
+  it('says how long ago in words a person reads at a glance', () => {
+    const now = Date.parse('2026-12-02T12:00:00Z');
+    expect(ago('2026-12-02T11:59:30Z', now)).toBe('just now');
+    expect(ago('2026-12-02T11:15:00Z', now)).toBe('45 min ago');
+    expect(ago('2026-12-02T09:00:00Z', now)).toBe('3 h ago');
+    expect(ago('2026-11-29T12:00:00Z', now)).toBe('3 d ago');
+  });
+});
