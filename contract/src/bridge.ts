@@ -74,7 +74,10 @@ export const Settings = z.object({
     receipts: z.boolean(),
   }),
   /** One-click requests: system, duration and reason remembered. */
-  pinned: z.array(z.object({ systemId: SystemId, durationSeconds: z.number().int().positive(), reason: safeText({ multiline: true }).max(1000) })).max(20),
+  /** One-click requests: everything the policy asked for when pinned (the ticket too). */
+  pinned: z
+    .array(z.object({ systemId: SystemId, durationSeconds: z.number().int().positive(), reason: safeText({ multiline: true }).max(1000), ticket: safeText({ multiline: false }).min(1).max(200).optional() }))
+    .max(20),
   startAtLogin: z.boolean(),
 });
 export type Settings = z.infer<typeof Settings>;

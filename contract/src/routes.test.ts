@@ -31,6 +31,9 @@ describe('parseRoute', () => {
     expect(parseRoute('#/request?system=prod-db')).toEqual({ view: 'new-request', prefill: { systemId: 'prod-db', durationSeconds: null, reason: '' } });
     expect(parseRoute(`#/request?system=x&for=31d`)).toMatchObject({ prefill: { durationSeconds: 31 * 86_400 } });
     expect(parseRoute('#/request?system=x&reason=line%0Anext')).toMatchObject({ prefill: { reason: 'line\nnext' } });
+    // A pinned request's ticket; one line, no controls, or the whole link is refused.
+    expect(parseRoute('#/request?system=prod-db&ticket=INC-7')).toMatchObject({ prefill: { ticket: 'INC-7' } });
+    for (const bad of ['INC-7%0Ax', 'a%1B[2K', '', 'x'.repeat(201)]) expect(parseRoute(`#/request?system=prod-db&ticket=${bad}`)).toEqual(HOME);
   });
 
   it('round-trips routeHash', () => {
@@ -46,6 +49,7 @@ describe('parseRoute', () => {
       { view: 'settings' },
       { view: 'new-request', prefill: { systemId: 'staging-db', durationSeconds: 900, reason: 'fix it & go? 100% #now' } },
       { view: 'new-request', prefill: { systemId: 'staging-db', durationSeconds: null, reason: '' } },
+      { view: 'new-request', prefill: { systemId: 'prod-db', durationSeconds: 900, reason: 'on-call', ticket: 'INC-7' } },
     ];
     for (const route of routes) expect(parseRoute(routeHash(route))).toEqual(route);
     expect(routeHash({ view: 'new-request', prefill: { systemId: 'a', durationSeconds: 60, reason: 'x y' } })).toBe('#/request?system=a&for=60s&reason=x+y');

@@ -12,6 +12,8 @@ export interface RequestFormPrefill {
   /** null: the link named no duration; the form starts on the system's first preset. */
   durationSeconds: number | null;
   reason: string;
+  /** A ticket to start with (a pinned request's), when the system asks for one. */
+  ticket?: string;
 }
 
 export type Route =
@@ -33,7 +35,8 @@ export const MAX_HASH_LENGTH = 4096;
 const MAX_REASON_LENGTH = 1000; // as RequestInput in contract/
 const MAX_DURATION_SECONDS = 31 * 86_400; // RequestInput's bound; the server enforces each system's own maximum
 const MAX_DURATION_TEXT = 20;
-const REQUEST_PARAMS = new Set(['system', 'for', 'reason']);
+const REQUEST_PARAMS = new Set(['system', 'for', 'reason', 'ticket']);
+const MAX_TICKET_LENGTH = 200;
 // Control characters could hide text in the form or the approver's notification (tab and newline are fine).
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
@@ -80,7 +83,9 @@ function parsePrefill(query: string): RequestFormPrefill | null {
   const reason = params.get('reason') ?? '';
   // U+FFFD is what URLSearchParams makes of a malformed %-escape: refuse rather than guess.
   if (reason.length > MAX_REASON_LENGTH || CONTROL_CHARS.test(reason) || reason.includes('\uFFFD')) return null;
-  return { systemId: system.data, durationSeconds, reason };
+  const ticket = params.get('ticket');
+  if (ticket !== null && (ticket.length === 0 || ticket.length > MAX_TICKET_LENGTH || /[\n\t]/.test(ticket) || CONTROL_CHARS.test(ticket) || ticket.includes('\uFFFD'))) return null;
+  return { systemId: system.data, durationSeconds, reason, ...(ticket !== null ? { ticket } : {}) };
 }
 
 /** `#/reviews/<uuid>` etc. to a Route; anything unknown, malformed or hostile is the home route. */
@@ -133,6 +138,7 @@ export function routeHash(route: Route): string {
       const query = new URLSearchParams({ system: route.prefill.systemId });
       if (route.prefill.durationSeconds !== null) query.set('for', `${route.prefill.durationSeconds}s`);
       if (route.prefill.reason) query.set('reason', route.prefill.reason);
+      if (route.prefill.ticket) query.set('ticket', route.prefill.ticket);
       return `#/request?${query.toString()}`;
     }
   }

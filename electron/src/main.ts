@@ -254,7 +254,7 @@ async function runAction(core: StintCore, action: TrayAction): Promise<void> {
         await core.extend({ grantId: action.grantId, durationSeconds: action.durationSeconds });
         return;
       case 'request':
-        await core.request({ systemId: action.systemId, durationSeconds: action.durationSeconds, reason: action.reason });
+        await core.request({ systemId: action.systemId, durationSeconds: action.durationSeconds, reason: action.reason, ...(action.ticket ? { ticket: action.ticket } : {}) });
         return;
       case 'request-form':
         return showMainWindow({ view: 'new-request', prefill: action });

@@ -75,6 +75,18 @@ describe('buildTrayMenu', () => {
     expect(find(find(menu, 'Recent').submenu, /staging-ssh for 10m/).action).toEqual({ kind: 'request', ...recent[0] });
   });
 
+  it('keeps the ticket of a pinned or recent request for a ticket-gated system, and opens the form when one is missing', () => {
+    const gated = state({ systems: [system('prod-db', [900, 1800], { policy: { ...system('x').policy, ticketPattern: '^INC-[0-9]+$' } })] });
+    const withTicket = { systemId: 'prod-db', durationSeconds: 1800, reason: 'on-call', ticket: 'INC-7' };
+    const without = { systemId: 'prod-db', durationSeconds: 900, reason: 'look' };
+    const menu = buildTrayMenu(gated, { now: NOW, pinned: [withTicket], recent: [without] });
+    expect(find(menu, 'prod-db for 30m — “on-call”').action).toEqual({ kind: 'request', ...withTicket });
+    // One click would only be refused by the policy: the form opens, filled in, instead.
+    expect(find(find(menu, 'Recent').submenu, 'prod-db for 15m — “look”…')).toMatchObject({ toolTip: 'Needs a ticket: opens the form', action: { kind: 'request-form', ...without } });
+    const mine = [request('prod-db', { ticket: 'INC-8', reason: 'again' })];
+    expect(recentRequests(state({ myRequests: mine }), [])).toEqual([{ systemId: 'prod-db', durationSeconds: 1800, reason: 'again', ticket: 'INC-8' }]);
+  });
+
   it('hides pinned systems that left the catalog', () => {
     const menu = buildTrayMenu(state(), { now: NOW, pinned: [{ systemId: 'gone', durationSeconds: 60, reason: '' }], recent: [] });
     expect(labels(menu).some((l) => l?.startsWith('gone'))).toBe(false);

@@ -12,9 +12,9 @@ export type TrayAction =
   | { kind: 'release'; grantId: string }
   | { kind: 'extend'; grantId: string; durationSeconds: number }
   /** Submits at once: only from a pinned/recent entry or an explicit "with reason" choice. */
-  | { kind: 'request'; systemId: string; durationSeconds: number; reason: string }
-  /** Opens the request form prefilled; the person types the reason and submits there. */
-  | { kind: 'request-form'; systemId: string; durationSeconds: number | null; reason: string }
+  | { kind: 'request'; systemId: string; durationSeconds: number; reason: string; ticket?: string }
+  /** Opens the request form prefilled; the person types the reason (or ticket) and submits there. */
+  | { kind: 'request-form'; systemId: string; durationSeconds: number | null; reason: string; ticket?: string }
   | { kind: 'review'; requestId: string; decision: 'approve' | 'deny' }
   | { kind: 'open'; view: 'home' | 'reviews' | 'settings' }
   | { kind: 'quit' };
@@ -128,14 +128,22 @@ function rememberedLabel(entry: RememberedRequest): string {
 }
 
 const sameRequest = (a: RememberedRequest, b: RememberedRequest) =>
-  a.systemId === b.systemId && a.durationSeconds === b.durationSeconds && a.reason === b.reason;
+  a.systemId === b.systemId && a.durationSeconds === b.durationSeconds && a.reason === b.reason && a.ticket === b.ticket;
+
+/** What the system's policy asks for that a remembered request lacks, or null when it has all. */
+export function missingForPolicy(system: CoreState['systems'][number], entry: RememberedRequest): string | null {
+  const { policy } = system;
+  if (policy.justification === 'required' && entry.reason.trim() === '') return 'a reason';
+  if (policy.ticketPattern && !(entry.ticket && new RegExp(policy.ticketPattern).test(entry.ticket))) return 'a ticket';
+  return null;
+}
 
 /** The person's own recent requests, newest first, without duplicates or pinned ones. */
 export function recentRequests(state: CoreState, pinned: Settings['pinned'], limit = RECENT_LIMIT): RememberedRequest[] {
   const out: RememberedRequest[] = [];
   const mine = [...state.myRequests].filter((r) => r.extendsGrantId === null).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
   for (const request of mine) {
-    const entry = { systemId: request.systemId, durationSeconds: request.durationSeconds, reason: request.reason };
+    const entry: RememberedRequest = { systemId: request.systemId, durationSeconds: request.durationSeconds, reason: request.reason, ...(request.ticket ? { ticket: request.ticket } : {}) };
     if (pinned.some((p) => sameRequest(p, entry)) || out.some((o) => sameRequest(o, entry))) continue;
     out.push(entry);
     if (out.length >= limit) break;
@@ -146,7 +154,13 @@ export function recentRequests(state: CoreState, pinned: Settings['pinned'], lim
 function quickRequestItems(state: CoreState, ctx: TrayMenuContext): TrayMenuItem[] {
   const known = new Set(state.systems.map((s) => s.id));
   // A pinned system that vanished from the catalog would only fail on the server; hide it.
-  const toItem = (entry: RememberedRequest): TrayMenuItem => ({ label: rememberedLabel(entry), action: { kind: 'request', ...entry } });
+  // One that lacks what the policy asks for now (a ticket) opens the form filled in instead.
+  const toItem = (entry: RememberedRequest): TrayMenuItem => {
+    const missing = missingForPolicy(state.systems.find((s) => s.id === entry.systemId)!, entry);
+    return missing
+      ? { label: `${rememberedLabel(entry)}…`, toolTip: `Needs ${missing}: opens the form`, action: { kind: 'request-form', ...entry } }
+      : { label: rememberedLabel(entry), action: { kind: 'request', ...entry } };
+  };
   const pinned = ctx.pinned.filter((p) => known.has(p.systemId)).map(toItem);
   const recent = ctx.recent.filter((r) => known.has(r.systemId)).map(toItem);
   const items: TrayMenuItem[] = [];

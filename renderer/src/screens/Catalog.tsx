@@ -9,6 +9,7 @@ interface Selected {
   /** null: start on the system's first preset. */
   duration: number | null;
   reason: string;
+  ticket?: string;
 }
 
 /**
@@ -25,7 +26,7 @@ export function Catalog({
 }: ScreenProps & { state: CoreState; prefill?: RequestFormPrefill | null; onRequested(): void; onClosed?(): void }) {
   const [query, setQuery] = useState('');
   const [selected, setSelected] = useState<Selected | null>(() =>
-    prefill ? { systemId: prefill.systemId, duration: prefill.durationSeconds, reason: prefill.reason } : null,
+    prefill ? { systemId: prefill.systemId, duration: prefill.durationSeconds, reason: prefill.reason, ...(prefill.ticket ? { ticket: prefill.ticket } : {}) } : null,
   );
   const searchId = useId();
   const q = query.trim().toLowerCase();
@@ -45,6 +46,7 @@ export function Catalog({
           system={chosen}
           initialDuration={selected.duration}
           initialReason={selected.reason}
+          initialTicket={selected.ticket ?? ''}
           bridge={bridge}
           run={run}
           onCancel={() => {
@@ -112,15 +114,16 @@ function RequestForm({
   system,
   initialDuration,
   initialReason,
+  initialTicket,
   bridge,
   run,
   onCancel,
   onDone,
-}: ScreenProps & { system: SystemView; initialDuration: number | null; initialReason: string; onCancel(): void; onDone(): void }) {
+}: ScreenProps & { system: SystemView; initialDuration: number | null; initialReason: string; initialTicket: string; onCancel(): void; onDone(): void }) {
   const [{ choices, initial }] = useState(() => durationChoices(system, initialDuration));
   const [duration, setDuration] = useState(initial);
   const [reason, setReason] = useState(initialReason);
-  const [ticket, setTicket] = useState('');
+  const [ticket, setTicket] = useState(initialTicket);
   const [breakGlass, setBreakGlass] = useState(false);
   const [pin, setPin] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
@@ -140,7 +143,9 @@ function RequestForm({
     if (request && pin) {
       // One click next time: the tray menu's "Pinned" section requests exactly this again.
       const settings = await run(bridge.call('getSettings', {}));
-      if (settings) await run(bridge.call('updateSettings', { pinned: withPinned(settings.pinned, { systemId: system.id, durationSeconds: duration, reason: reason.trim() }) }));
+      // With the ticket: a ticket-gated system's pin would otherwise fail on every click.
+      const pinned = { systemId: system.id, durationSeconds: duration, reason: reason.trim(), ...(policy.ticketPattern ? { ticket: ticket.trim() } : {}) };
+      if (settings) await run(bridge.call('updateSettings', { pinned: withPinned(settings.pinned, pinned) }));
     }
     setBusy(false);
     if (request) onDone();
