@@ -47,7 +47,10 @@ test('alice: prod-db on real PostgreSQL, approved by bob, gone at the deadline',
     await review.getByRole('button', { name: 'Approve' }).click();
     await expect(bobPage.getByText('Nothing waits for your review.')).toBeVisible();
     // The card is gone at once, so the app says what the decision did.
-    await expect(bobPage.getByText(/^Approved Alice Adams's request for Production database; it is now (approved|active)\.$/)).toBeVisible();
+    const confirmation = bobPage.getByText(/^Approved Alice Adams's request for Production database; it is now (approved|active)\.$/);
+    await expect(confirmation).toBeVisible();
+    await bobPage.keyboard.press('Escape'); // toasts close with Escape
+    await expect(confirmation).toHaveCount(0);
 
     // The decision reached alice's app by SSE; the credential is in her keychain.
     const grant = await grantFor(alice, request.id);

@@ -43,6 +43,16 @@ test('a sign-in left unfinished can be copied, cancelled and started again', asy
   await stack.signIn('alice');
   await expect(page.getByRole('heading', { name: 'Catalog' })).toBeVisible();
   expect(missing).toEqual([]);
+
+  // The keyboard, once signed in: a preset opens the form with focus in it, Escape closes it
+  // and puts focus back on that preset.
+  const preset = page.getByRole('button', { name: 'Request Sandbox for 5m' });
+  await preset.focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByLabel('Duration')).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('heading', { name: 'Request Sandbox' })).toHaveCount(0);
+  await expect(preset).toBeFocused();
   await expect(page.locator('link[rel="icon"]')).toHaveAttribute('href', /^data:image\/svg\+xml,/);
   await page.context().close();
 });

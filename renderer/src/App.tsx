@@ -64,6 +64,16 @@ export function App({ bridge }: { bridge: StintBridge }) {
 
   const dismissToast = useCallback((id: number) => setToasts((all) => all.filter((t) => t.id !== id)), []);
 
+  // Escape dismisses the newest toast (a form open takes Escape for itself first).
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== 'Escape' || event.defaultPrevented) return;
+      setToasts((all) => all.slice(0, -1));
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
   useEffect(() => {
     const offState = bridge.onState(setState);
     const offNotice = bridge.onNotice((notice: Notice) => {

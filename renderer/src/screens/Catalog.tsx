@@ -1,5 +1,5 @@
 import { formatDuration, type CoreState, type Settings, type SystemView } from '@stint/contract';
-import { useId, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { ScreenProps } from '../actions';
 import { isAutoApproved, policyText } from '../policy';
 import type { RequestFormPrefill } from '../routes';
@@ -29,6 +29,9 @@ export function Catalog({
     prefill ? { systemId: prefill.systemId, duration: prefill.durationSeconds, reason: prefill.reason, ...(prefill.ticket ? { ticket: prefill.ticket } : {}) } : null,
   );
   const searchId = useId();
+  // Focus goes back to the button that opened the form when it closes, not to the page's start.
+  const trigger = useRef<HTMLElement | null>(null);
+  const returnFocus = () => requestAnimationFrame(() => (trigger.current?.isConnected ? trigger.current : document.getElementById(searchId))?.focus());
   const q = query.trim().toLowerCase();
   const systems = state.systems.filter((s) => !q || `${s.id} ${s.name} ${s.description}`.toLowerCase().includes(q));
   const chosen = selected && state.systems.find((s) => s.id === selected.systemId);
@@ -51,10 +54,12 @@ export function Catalog({
           run={run}
           onCancel={() => {
             setSelected(null);
+            returnFocus();
             onClosed?.();
           }}
           onDone={() => {
             setSelected(null);
+            returnFocus();
             onRequested();
           }}
         />
@@ -79,7 +84,10 @@ export function Catalog({
                   type="button"
                   className="preset"
                   aria-label={`Request ${system.name} for ${formatDuration(seconds)}`}
-                  onClick={() => setSelected({ systemId: system.id, duration: seconds, reason: '' })}
+                  onClick={(event) => {
+                    trigger.current = event.currentTarget;
+                    setSelected({ systemId: system.id, duration: seconds, reason: '' });
+                  }}
                 >
                   {formatDuration(seconds)}
                 </button>
@@ -130,6 +138,9 @@ function RequestForm({
   const [busy, setBusy] = useState(false);
   const id = useId();
   const { policy } = system;
+  // The form takes focus when it opens (it appears above the list, away from the button).
+  const first = useRef<HTMLSelectElement>(null);
+  useEffect(() => first.current?.focus(), []);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -152,14 +163,23 @@ function RequestForm({
   }
 
   return (
-    <form className="card request-form" onSubmit={submit} aria-labelledby={`${id}-title`}>
+    <form
+      className="card request-form"
+      onSubmit={submit}
+      aria-labelledby={`${id}-title`}
+      onKeyDown={(event) => {
+        if (event.key !== 'Escape') return;
+        event.preventDefault();
+        onCancel();
+      }}
+    >
       <h3 id={`${id}-title`}>Request {system.name}</h3>
       <p className="policy">
         {isAutoApproved(policy, duration) ? 'This request will be approved at once.' : policyText(policy).join(' · ')}
       </p>
       <label>
         <span>Duration</span>
-        <select value={duration} onChange={(e) => setDuration(Number(e.target.value))}>
+        <select ref={first} value={duration} onChange={(e) => setDuration(Number(e.target.value))}>
           {choices.map((s) => (
             <option key={s} value={s}>
               {formatDuration(s)}
