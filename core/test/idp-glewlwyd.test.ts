@@ -2,22 +2,19 @@
 // against glewlwyd 2.7.5, Debian's own OpenID Provider, which nobody on this project wrote.
 // It matches redirect URIs exactly (a fixed loopback port), wants a client secret before it
 // revokes anything, sends groups as "a,b" in access tokens and no ID token on refresh.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopWithThisProcess } from '../../test-support/children';
 import { basicAuth, glewlwydAvailable, startGlewlwyd, type Glewlwyd } from '../../test-support/glewlwyd';
+import { startServe, type Serve } from '../../test-support/serve';
 import type { BrowserOpener } from '../src/auth/oidc';
 import { keychainLookup, makeCore, until } from './stack';
 
 const unavailable = glewlwydAvailable();
 if (unavailable) console.log(`[core idp-glewlwyd.test] skipped: ${unavailable}`);
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RESOURCE = 'https://stint.example.test/api';
 const CLIENT_ID = 'stint-desktop';
 const CLIENT_SECRET = 'desktop-secret-for-tests';
@@ -33,34 +30,19 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** `stint-server serve` with a config file, as an operator runs it; resolves with its URL. */
-async function serve(dir: string, name: string, yaml: string): Promise<{ url: string; child: ChildProcess }> {
+/** `stint-server serve` with a config file, as an operator runs it. */
+function serve(dir: string, name: string, yaml: string): Promise<Serve> {
   const config = join(dir, `${name}.yaml`);
   writeFileSync(config, yaml);
-  const child = stopWithThisProcess(spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts', 'serve', '--config', config, '--port', '0', '--database', join(dir, `${name}.sqlite`)], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }));
-  let output = '';
-  child.stderr!.on('data', (d) => (output += d));
-  const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`serve did not start: ${output}`)), 30_000);
-    child.once('exit', (code) => fail(new Error(`serve exited (${code}): ${output}`)));
-    child.stdout!.on('data', (d) => {
-      output += d;
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        done(match[1]!);
-      }
-    });
-  });
-  return { url, child };
+  return startServe({ config, database: join(dir, `${name}.sqlite`) });
 }
 
 describe.skipIf(unavailable !== null)('the app with a company IdP (glewlwyd) from sign-in to sign-out', () => {
   let idp: Glewlwyd;
   let dir: string;
   let port: number;
-  let good: { url: string; child: ChildProcess };
-  let wrongAudience: { url: string; child: ChildProcess };
+  let good: Serve;
+  let wrongAudience: Serve;
 
   beforeAll(async () => {
     port = await freePort();
@@ -101,8 +83,8 @@ systems:
   }, 90_000);
 
   afterAll(async () => {
-    good?.child.kill();
-    wrongAudience?.child.kill();
+    await good?.stop();
+    await wrongAudience?.stop();
     await idp?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

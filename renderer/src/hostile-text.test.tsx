@@ -3,34 +3,22 @@
 // (and a name from the IdP) holds terminal escapes, a carriage return or bidi overrides, as a
 // row stored before the API refused them would. The rendered markup must hold none of them raw,
 // and show each as a visible escape instead.
-import type { AccessRequest, CoreState } from '@stint/contract';
+import type { CoreState } from '@stint/contract';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
+import { accessRequest } from '../../test-support/fixtures';
 import { noticeText } from './notice';
 import { Approvals } from './screens/Approvals';
 import { MyAccess } from './screens/MyAccess';
 
 const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
 
-const hostile: AccessRequest = {
-  id: '0195f0a0-0000-7000-8000-000000000001',
-  systemId: 'prod-db',
+// The fixture's pending prod-db request, with every free-text field hostile.
+const hostile = accessRequest({
   requester: { sub: 'mallory\u202e', name: 'Mallory\u001b[2K\r\u001b[32mapproved by security', email: 'm\u0007@example.com' },
-  durationSeconds: 900,
   reason: 'routine\u001b]0;title\u0007 work\nline two\u2067hidden\u2069',
   ticket: 'INC-7\u202e1-TICKET',
-  breakGlass: false,
-  extendsGrantId: null,
-  state: 'pending',
-  approvalsRequired: 1,
-  approverGroups: ['sre-leads'],
-  reviews: [],
-  flaggedForReview: false,
-  createdAt: '2026-12-02T10:00:00.000Z',
-  updatedAt: '2026-12-02T10:00:00.000Z',
-  pendingExpiresAt: '2026-12-02T11:00:00.000Z',
-  grantId: null,
-};
+});
 
 const state = {
   serverUrl: 'http://127.0.0.1:8787',

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialSealer } from '../src/access/sealer';
 import { startDevIdp, type DevIdp } from '../src/dev/idp';
+import { startServe, type Serve } from '../../test-support/serve';
 import { AUDIENCE, forgeToken } from './harness';
 
 const system = (id: string) => `
@@ -21,14 +21,12 @@ describe('stint-server serve', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stint-serve-'));
   const configFile = join(dir, 'stint.yaml');
   let idp: DevIdp;
-  let child: ReturnType<typeof spawn>;
-  let url = '';
-  let output = '';
+  let server: Serve;
   let token = '';
   const writeConfig = (systems: string) =>
     writeFileSync(configFile, `issuer: ${idp.issuer}\naudience: ${AUDIENCE}\ncredentialKey: { file: credential.key }\nsystems:${systems}\n`);
   const api = async (method: string, path: string, body?: unknown, bearer = token) => {
-    const response = await fetch(`${url}${path}`, {
+    const response = await fetch(`${server.url}${path}`, {
       method,
       headers: { authorization: `Bearer ${bearer}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
@@ -42,26 +40,10 @@ describe('stint-server serve', () => {
     writeFileSync(join(dir, 'credential.key'), CredentialSealer.generateKey(), { mode: 0o600 });
     writeConfig(system('alpha'));
     token = await forgeToken(idpDir, idp.issuer, { groups: ['engineering'] }, { sub: 'erin' });
-    child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts', 'serve', '--config', configFile, '--port', '0', '--database', join(dir, 'db.sqlite')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, STINT_LOG_LEVEL: 'info' },
-    });
-    child.stderr!.on('data', (d) => (output += d));
-    url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`serve did not start: ${output}`)), 20_000);
-      child.stdout!.on('data', (d) => {
-        output += d;
-        const match = /listening on (http:\/\/\S+)/.exec(output);
-        if (match) {
-          clearTimeout(timer);
-          resolve(match[1]!);
-        }
-      });
-    });
+    server = await startServe({ config: configFile, database: join(dir, 'db.sqlite'), env: { STINT_LOG_LEVEL: 'info' } });
   });
   afterAll(async () => {
-    child?.kill('SIGTERM');
-    if (child) await new Promise((r) => child.once('exit', r));
+    await server?.stop();
     await idp?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -78,14 +60,14 @@ describe('stint-server serve', () => {
     expect(grant.state).toBe('active');
 
     writeConfig(system('alpha') + system('beta'));
-    child.kill('SIGHUP');
+    server.child.kill('SIGHUP');
     await expect.poll(async () => (await api('GET', '/v1/systems')).body.systems.map((s: { id: string }) => s.id), { timeout: 5000 }).toEqual(['alpha', 'beta']);
     expect((await api('GET', '/v1/grants?active=true')).body.grants.map((g: { id: string }) => g.id)).toEqual([grant.id]);
 
     writeFileSync(configFile, 'issuer: [broken\n');
-    child.kill('SIGHUP');
-    await expect.poll(() => output, { timeout: 5000 }).toMatch(/configuration reload refused/);
-    expect(output).toMatch(/line \d+/);
+    server.child.kill('SIGHUP');
+    await expect.poll(() => server.output(), { timeout: 5000 }).toMatch(/configuration reload refused/);
+    expect(server.output()).toMatch(/line \d+/);
     expect((await api('GET', '/v1/systems')).body.systems.map((s: { id: string }) => s.id)).toEqual(['alpha', 'beta']);
   });
 
@@ -94,8 +76,8 @@ describe('stint-server serve', () => {
     const secret = (await api('GET', `/v1/grants/${grant.id}/credential`)).body.credential.env.STINT_DEMO_TOKEN as string;
     await api('POST', `/v1/grants/${grant.id}/release`);
     expect(secret).toMatch(/^stint_demo_/);
-    expect(output).toMatch(/request completed/); // requests are logged...
-    expect(output).not.toContain(secret); // ...without what they carried
-    expect(output).not.toContain(token.split('.')[2]);
+    expect(server.output()).toMatch(/request completed/); // requests are logged...
+    expect(server.output()).not.toContain(secret); // ...without what they carried
+    expect(server.output()).not.toContain(token.split('.')[2]);
   });
 });

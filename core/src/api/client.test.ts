@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AccessRequest } from '@stint/contract';
+import { accessRequest } from '../../../test-support/fixtures';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient, ApiError } from './client';
 
@@ -38,25 +38,13 @@ const json = (status: number, body: unknown) => (res: ServerResponse) => res.wri
 /** The connection dies before any answer: what a restarting server or a flaky network does. */
 const hangUp = (res: ServerResponse) => res.socket?.destroy();
 
-const request: AccessRequest = {
+const request = accessRequest({
   id: '7d3f1e52-0000-4000-8000-000000000001',
-  systemId: 'prod-db',
-  requester: { sub: 'alice', name: 'Alice', email: null },
-  durationSeconds: 900,
   reason: 'fix',
-  ticket: null,
-  breakGlass: false,
-  extendsGrantId: null,
-  state: 'pending',
-  approvalsRequired: 1,
-  approverGroups: ['sre-leads'],
-  reviews: [],
-  flaggedForReview: false,
   createdAt: '2026-11-30T10:00:00.000Z',
   updatedAt: '2026-11-30T10:00:00.000Z',
   pendingExpiresAt: '2026-11-30T10:30:00.000Z',
-  grantId: null,
-};
+});
 
 let double: ScriptedServer | null = null;
 afterEach(async () => {
