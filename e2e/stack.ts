@@ -6,6 +6,7 @@
 import { test as base, expect, type Browser, type Page } from '@playwright/test';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -144,12 +145,37 @@ export function notified(agent: Agent, pattern: RegExp, ms = 15_000): Promise<st
 }
 
 /** The person's Stint UI in the browser (web mode), at a fresh one-time address (`stint ui --print`). */
-export async function openUi(browser: Browser, agent: Agent): Promise<Page> {
+export async function openUi(browser: Browser, agent: Agent, options: { beforeLoad?: (page: Page) => Promise<unknown> } = {}): Promise<Page> {
   const url = await agent.webLink();
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   const page = await context.newPage();
+  await options.beforeLoad?.(page);
   await page.goto(url);
   return page;
+}
+
+/** Another tab of the same browser session (its cookie), at a route: `#/tray` is the popover's page. */
+export async function openTab(page: Page, hash: string, viewport = { width: 360, height: 520 }): Promise<Page> {
+  const tab = await page.context().newPage();
+  await tab.setViewportSize(viewport);
+  await tab.goto(`${page.url().replace(/#.*$/, '')}${hash}`);
+  return tab;
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+interface AxeResult {
+  violations: { id: string; help: string; nodes: { target: unknown[] }[] }[];
+}
+
+/** axe-core's WCAG 2.1 A/AA and best-practice findings on the page as it is now, one line each. */
+export async function axeViolations(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate(() =>
+    (window as unknown as { axe: { run(context: Document, options: object): Promise<AxeResult> } }).axe.run(document, {
+      runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'],
+    }),
+  );
+  return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
 }
 
 function startSshAgent(socket: string): ChildProcess {

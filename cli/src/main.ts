@@ -2,7 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatDuration, matchId, parseDuration, safeJson, shortId, visibleText, type AccessRequest, type CoreState, type GrantEnv, type SystemView } from '@stint/contract';
+import { connectLines, formatDuration, matchId, parseDuration, safeJson, shortId, visibleText, type AccessRequest, type CoreState, type GrantEnv, type SystemView } from '@stint/contract';
 import { runtimePaths, runtimeProblem, type RuntimePaths } from '@stint/contract/local';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion';
@@ -215,9 +215,13 @@ export function program(): Command {
             throw new CliError(`Request ${shortId(request.id)} was ${request.state}${why}.`, EXIT.refused, request.state);
           }
         }
+        const granted = request.state === 'active' || request.state === 'approved';
+        const { grants, systems } = granted && !o.json ? await c.call('getState', {}) : { grants: [], systems: [] };
+        const grant = grants.find((g) => g.requestId === request.id);
+        const lines = connectLines(request.systemId, systems.find((s) => s.id === request.systemId)?.provider ?? '', grant?.envNames ?? []);
         print(o.json, request, () =>
-          request.state === 'active' || request.state === 'approved'
-            ? `Granted: ${system} for ${formatDuration(request.durationSeconds)}. Use it: stint exec ${system} -- <command>, or open a new prompt in a hooked shell.`
+          granted
+            ? [`Granted: ${system} for ${formatDuration(request.durationSeconds)}. Use it:`, ...lines.map((line) => `  ${line.command}${line.where === 'hooked shell' ? '   (in a shell with the Stint hook)' : ''}`)].join('\n')
             : `Request ${shortId(request.id)} is ${request.state}: needs ${request.approvalsRequired} approval(s) from ${request.approverGroups.join(' or ')}.`,
         );
       }),

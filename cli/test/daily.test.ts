@@ -23,6 +23,7 @@ const prodDb: SystemView = {
 const grant = { grantId: '0195f0a0-9999-7000-8000-0000deadbeef', requestId: mine.id, systemId: 'staging-db', startsAt: '2026-12-02T10:00:00.000Z', expiresAt: new Date(Date.now() + 600_000).toISOString(), state: 'active' as const, envNames: ['STAGING_DB_TOKEN'], stored: true, inAgent: false };
 
 let signedIn = true;
+let grantEnv = ['STAGING_DB_TOKEN'];
 const state = (): CoreState =>
   coreState({
     serverUrl: 'https://stint.example.com',
@@ -30,7 +31,7 @@ const state = (): CoreState =>
     connection: signedIn ? 'online' : 'offline',
     systems: [prodDb],
     myRequests: [mine],
-    grants: [grant],
+    grants: [{ ...grant, systemId: grantEnv.includes('DATABASE_URL') ? 'prod-db' : grant.systemId, envNames: grantEnv }],
   });
 
 describe('the CLI in a working day', () => {
@@ -41,6 +42,7 @@ describe('the CLI in a working day', () => {
       calls.push({ method, input });
       if (method === 'getState') return state();
       if (method === 'cancel') return { ...mine, state: 'cancelled' };
+      if (method === 'request') return { ...mine, id: grant.requestId, systemId: 'prod-db', state: 'active', grantId: grant.grantId };
       if (method === 'extend') return { ...mine, state: 'pending', extendsGrantId: grant.grantId };
       if (method === 'env') {
         const { systems } = input as { systems: string[] };
@@ -69,6 +71,17 @@ describe('the CLI in a working day', () => {
     expect(calls.at(-1)).toEqual({ method: 'extend', input: { grantId: grant.grantId, durationSeconds: 900, reason: '', ticket: 'INC-9' } });
     await agent.stint('extend', 'staging-db', '--for', '15m');
     expect(calls.at(-1)).toEqual({ method: 'extend', input: { grantId: grant.grantId, durationSeconds: 900, reason: '' } });
+  });
+
+  it('says how to use a grant once it is active: the provider\'s client in a hooked shell, stint exec anywhere', async () => {
+    grantEnv = ['PGHOST', 'PGPASSWORD', 'DATABASE_URL'];
+    try {
+      const out = await agent.stint('request', 'prod-db', '--for', '15m', '--reason', 'fix', '--ticket', 'INC-7');
+      expect(out.status).toBe(0);
+      expect(out.stdout).toBe('Granted: prod-db for 15m. Use it:\n  psql "$DATABASE_URL"   (in a shell with the Stint hook)\n  stint exec prod-db -- psql\n');
+    } finally {
+      grantEnv = ['STAGING_DB_TOKEN'];
+    }
   });
 
   it('exits 127 when the command to run does not exist, as a shell does', async () => {

@@ -7,3 +7,6 @@ export * from './routes';
 export * from './text';
 export * from './env-names';
 export * from './short-id';
+export * from './notices';
+export * from './connect';
+export * from './remembered';

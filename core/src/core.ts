@@ -548,7 +548,7 @@ export class StintCore {
       this.log.error({ grantId, err: (error as Error).message }, 'could not delete the credential from the keychain; retrying');
       return;
     }
-    if (entry.hasSshKey && (await this.platform.sshAgent?.remove(grantId).catch(() => false))) wiped.push('ssh-agent key');
+    if (entry.hasSshKey && (await this.platform.sshAgent?.remove(grantId).catch(() => false))) wiped.push('its ssh-agent key');
     for (const name of entry.envNames) this.endedEnvNames.add(name);
     if (entry.envNames.length > 0) wiped.push(`shell variables ${entry.envNames.join(', ')} (unset at each shell's next prompt)`);
     this.publishGrants(true);

@@ -59,7 +59,7 @@ test('extend from a reminder: the toast’s Extend gives more time under the sam
   // demo-sandbox approves at once; 70 s puts the default one-minute reminder 10 s away.
   const { grant } = await sandboxGrant(stack, alice, '70s', 'try a migration');
   await notified(alice, new RegExp(`notice grant-reminder: demo-sandbox grant ${grant.grantId} ends in \\d+s \\(extend`), 30_000);
-  const toast = page.getByRole('status').locator('.toast').filter({ hasText: 'Access to demo-sandbox ends in' });
+  const toast = page.getByRole('status').locator('.toast').filter({ hasText: 'Access to Sandbox ends in' });
   await expect(toast).toBeVisible();
   await snap(page, '04-reminder');
   await toast.getByRole('button', { name: 'Extend 5m' }).click();

@@ -6,7 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { BridgePush, CoreState, Notice } from '@stint/contract';
+import { planNotification, type BridgePush, type CoreState, type Notice, type NotificationActionId, type NotificationPlan } from '@stint/contract';
 import { createDispatcher, dataDir, startHost, type Host, type StintCore } from '@stint/core';
 import {
   app,
@@ -27,7 +27,6 @@ import {
 import { resolveAppFile } from './app-protocol';
 import { deepLinkFromArgv, parseDeepLink, DEEP_LINK_SCHEME } from './deep-link';
 import { CALL_CHANNEL, PUSH_CHANNEL } from './ipc-channels';
-import { planNotification, type NotificationActionId, type NotificationPlan } from './notifications';
 import { autostartEntry, autostartPath } from './login-item';
 import { popoverLinkTarget, popoverPosition } from './popover';
 import { quitChoice, quitPrompt } from './quit';
@@ -340,11 +339,16 @@ function showNotice(notice: Notice): void {
     pendingNotices.push(notice);
     return;
   }
-  const plan = planNotification(notice, host.core.getSettings().notifications, process.platform);
+  const { systems } = host.core.getState();
+  const nameOf = (id: string) => systems.find((s) => s.id === id)?.name ?? id;
+  const plan = planNotification(notice, host.core.getSettings().notifications, process.platform, nameOf);
   if (plan) showPlan(plan, host.core, notice);
 }
 
-function showPlan(plan: NotificationPlan, core: StintCore, notice?: Notice): void {
+/** The notification on screen for each tag: a grant's expiry receipt replaces its reminder. */
+const shownByTag = new Map<string, Notification>();
+
+function showPlan(plan: Omit<NotificationPlan, 'tag'> & { tag?: string }, core: StintCore, notice?: Notice): void {
   if (!Notification.isSupported()) return;
   const notification = new Notification({
     title: plan.title,
@@ -357,6 +361,15 @@ function showPlan(plan: NotificationPlan, core: StintCore, notice?: Notice): voi
     const id = plan.actions[index]?.id;
     if (id && notice) void runNotificationAction(core, id, notice);
   });
+  if (plan.tag) {
+    shownByTag.get(plan.tag)?.close();
+    shownByTag.set(plan.tag, notification);
+    const forget = () => {
+      if (shownByTag.get(plan.tag!) === notification) shownByTag.delete(plan.tag!);
+    };
+    notification.on('close', forget);
+    notification.on('click', forget);
+  }
   notification.show();
 }
 

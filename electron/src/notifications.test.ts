@@ -1,6 +1,6 @@
 import type { Notice } from '@stint/contract';
 import { describe, expect, it } from 'vitest';
-import { planNotification } from './notifications';
+import { planNotification } from '@stint/contract';
 import { ALL_NOTIFICATIONS, grant, NOW, request } from './state.fixture';
 
 const review: Notice = { kind: 'review-requested', request: request('prod-db') };
@@ -72,11 +72,23 @@ describe('planNotification', () => {
     });
   });
 
+  it('names systems by their display name, and gives a grant\'s notices one tag so a later one replaces the earlier', () => {
+    const g = grant('prod-db', 300_000);
+    const names = (id: string) => (id === 'prod-db' ? 'Production DB' : id);
+    const reminder = planNotification({ kind: 'grant-reminder', grant: g, secondsLeft: 300, canExtend: true }, ALL_NOTIFICATIONS, 'browser', names);
+    const receipt = planNotification({ kind: 'grant-wiped', grantId: g.grantId, systemId: 'prod-db', reason: 'expired', wiped: [], at: new Date(NOW).toISOString() }, ALL_NOTIFICATIONS, 'browser', names);
+    expect(reminder?.title).toBe('Production DB: 5m left');
+    expect(receipt?.title).toBe('Production DB access ended');
+    expect(reminder?.tag).toBe(`grant:${g.grantId}`);
+    expect(receipt?.tag).toBe(reminder?.tag);
+    expect(planNotification(review, ALL_NOTIFICATIONS, 'browser', names)).toMatchObject({ title: 'Review: Ada asks for Production DB', actions: [], tag: `request:${review.request.id}` });
+  });
+
   it('gives a receipt of what was wiped', () => {
-    const wiped: Notice = { kind: 'grant-wiped', grantId: grant('x', 1).grantId, systemId: 'prod-db', reason: 'expired', wiped: ['keychain item', 'ssh-agent key'], at: new Date(NOW).toISOString() };
+    const wiped: Notice = { kind: 'grant-wiped', grantId: grant('x', 1).grantId, systemId: 'prod-db', reason: 'expired', wiped: ['its credential in the keychain', 'its ssh-agent key'], at: new Date(NOW).toISOString() };
     expect(planNotification(wiped, ALL_NOTIFICATIONS, 'linux')).toMatchObject({
       title: 'prod-db access ended',
-      body: 'Time is up. Wiped from this machine: keychain item, ssh-agent key.',
+      body: 'Time is up. Wiped from this machine: its credential in the keychain, its ssh-agent key.',
       urgency: 'low',
     });
     expect(planNotification({ ...wiped, reason: 'revoked', wiped: [] }, ALL_NOTIFICATIONS, 'linux')).toMatchObject({

@@ -28,6 +28,20 @@ describe('buildTrayMenu', () => {
     expect(find(menu, 'Quit Stint').action).toEqual({ kind: 'quit' });
   });
 
+  it('names systems as the catalog does, in grants, reviews and remembered requests', () => {
+    const named = [system('prod-db', [900], { name: 'Production DB' })];
+    const menu = buildTrayMenu(state({ systems: named, grants: [grant('prod-db', 600_000)], reviewQueue: [request('prod-db')] }), {
+      ...ctx,
+      pinned: [{ systemId: 'prod-db', durationSeconds: 900, reason: 'daily check' }],
+    });
+    const all = (items: TrayMenuItem[]): string[] => items.flatMap((i) => [i.label ?? '', ...all(i.submenu ?? [])]);
+    const text = JSON.stringify(all(menu));
+    expect(text).toContain('Production DB — 10m left');
+    expect(text).toContain('Production DB for 15m — “daily check”');
+    expect(text).toMatch(/→ Production DB for/);
+    expect(text).not.toMatch(/prod-db[^)]/); // only in "Production DB (prod-db)" under Request…
+  });
+
   it('asks to sign in again when the session lapsed', () => {
     const menu = buildTrayMenu(state({ auth: { status: 'sign-in-needed', user: null, message: 'Session expired' } }), ctx);
     expect(find(menu, 'Sign in again…')).toMatchObject({ action: { kind: 'sign-in' }, toolTip: 'Session expired' });

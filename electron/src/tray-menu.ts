@@ -1,7 +1,9 @@
 // The tray menu as a pure function of core's state and the time (STYLE.md, "Glue takes narrow
 // dependencies"). Items carry action descriptors instead of click closures, so a test can
 // assert exactly what each entry would do; main.ts turns descriptors into clicks.
-import { formatDuration, type CoreState, type LocalGrant, type Settings } from '@stint/contract';
+import { formatDuration, missingForPolicy, type CoreState, type LocalGrant, type RememberedRequest, type Settings } from '@stint/contract';
+
+export { missingForPolicy, recentRequests } from '@stint/contract';
 import type { MenuItemConstructorOptions } from 'electron';
 
 /** What a menu entry does when clicked; main.ts maps each kind onto core or a window. */
@@ -29,7 +31,7 @@ export interface TrayMenuItem {
   action?: TrayAction;
 }
 
-export type RememberedRequest = Settings['pinned'][number];
+export type { RememberedRequest };
 
 export interface TrayMenuContext {
   now: number;
@@ -42,10 +44,12 @@ export interface TrayMenuContext {
 export const DEFAULT_EXTEND_PRESETS_SECONDS = [15 * 60, 30 * 60, 60 * 60] as const;
 /** A grant this close to its deadline makes the tray ask for attention. */
 export const ATTENTION_WINDOW_MS = 5 * 60_000;
-const RECENT_LIMIT = 5;
 const LABEL_REASON_CHARS = 40;
 
 const separator: TrayMenuItem = { type: 'separator' };
+
+/** People know systems by name; the id stands in for one the catalog no longer lists. */
+const nameIn = (state: CoreState, systemId: string) => state.systems.find((s) => s.id === systemId)?.name ?? systemId;
 
 export function activeGrants(state: CoreState, now: number): LocalGrant[] {
   return state.grants
@@ -103,7 +107,7 @@ function grantItems(state: CoreState, now: number): TrayMenuItem[] {
   const grants = activeGrants(state, now);
   if (grants.length === 0) return [{ label: 'No active access', enabled: false }];
   return grants.map((grant) => ({
-    label: `${grant.systemId} — ${formatTimeLeft(Date.parse(grant.expiresAt) - now)} left`,
+    label: `${nameIn(state, grant.systemId)} — ${formatTimeLeft(Date.parse(grant.expiresAt) - now)} left`,
     submenu: [
       { label: 'Release now', action: { kind: 'release', grantId: grant.grantId } },
       {
@@ -122,33 +126,9 @@ function shortReason(reason: string): string {
   return flat.length > LABEL_REASON_CHARS ? `${flat.slice(0, LABEL_REASON_CHARS - 1)}…` : flat;
 }
 
-function rememberedLabel(entry: RememberedRequest): string {
+function rememberedLabel(state: CoreState, entry: RememberedRequest): string {
   const reason = shortReason(entry.reason);
-  return `${entry.systemId} for ${formatDuration(entry.durationSeconds)}${reason ? ` — “${reason}”` : ''}`;
-}
-
-const sameRequest = (a: RememberedRequest, b: RememberedRequest) =>
-  a.systemId === b.systemId && a.durationSeconds === b.durationSeconds && a.reason === b.reason && a.ticket === b.ticket;
-
-/** What the system's policy asks for that a remembered request lacks, or null when it has all. */
-export function missingForPolicy(system: CoreState['systems'][number], entry: RememberedRequest): string | null {
-  const { policy } = system;
-  if (policy.justification === 'required' && entry.reason.trim() === '') return 'a reason';
-  if (policy.ticketPattern && !(entry.ticket && new RegExp(policy.ticketPattern).test(entry.ticket))) return 'a ticket';
-  return null;
-}
-
-/** The person's own recent requests, newest first, without duplicates or pinned ones. */
-export function recentRequests(state: CoreState, pinned: Settings['pinned'], limit = RECENT_LIMIT): RememberedRequest[] {
-  const out: RememberedRequest[] = [];
-  const mine = [...state.myRequests].filter((r) => r.extendsGrantId === null).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
-  for (const request of mine) {
-    const entry: RememberedRequest = { systemId: request.systemId, durationSeconds: request.durationSeconds, reason: request.reason, ...(request.ticket ? { ticket: request.ticket } : {}) };
-    if (pinned.some((p) => sameRequest(p, entry)) || out.some((o) => sameRequest(o, entry))) continue;
-    out.push(entry);
-    if (out.length >= limit) break;
-  }
-  return out;
+  return `${nameIn(state, entry.systemId)} for ${formatDuration(entry.durationSeconds)}${reason ? ` — “${reason}”` : ''}`;
 }
 
 function quickRequestItems(state: CoreState, ctx: TrayMenuContext): TrayMenuItem[] {
@@ -158,8 +138,8 @@ function quickRequestItems(state: CoreState, ctx: TrayMenuContext): TrayMenuItem
   const toItem = (entry: RememberedRequest): TrayMenuItem => {
     const missing = missingForPolicy(state.systems.find((s) => s.id === entry.systemId)!, entry);
     return missing
-      ? { label: `${rememberedLabel(entry)}…`, toolTip: `Needs ${missing}: opens the form`, action: { kind: 'request-form', ...entry } }
-      : { label: rememberedLabel(entry), action: { kind: 'request', ...entry } };
+      ? { label: `${rememberedLabel(state, entry)}…`, toolTip: `Needs ${missing}: opens the form`, action: { kind: 'request-form', ...entry } }
+      : { label: rememberedLabel(state, entry), action: { kind: 'request', ...entry } };
   };
   const pinned = ctx.pinned.filter((p) => known.has(p.systemId)).map(toItem);
   const recent = ctx.recent.filter((r) => known.has(r.systemId)).map(toItem);
@@ -209,7 +189,7 @@ function reviewItems(state: CoreState): TrayMenuItem | null {
       ...waiting.map((request) => {
         const who = request.requester.name ?? request.requester.email ?? request.requester.sub;
         return {
-          label: `${who} → ${request.systemId} for ${formatDuration(request.durationSeconds)}${request.breakGlass ? ' (break-glass)' : ''}`,
+          label: `${who} → ${nameIn(state, request.systemId)} for ${formatDuration(request.durationSeconds)}${request.breakGlass ? ' (break-glass)' : ''}`,
           submenu: [
             { label: request.reason ? `“${shortReason(request.reason)}”` : 'No reason given', enabled: false },
             { label: 'Approve', action: { kind: 'review', requestId: request.id, decision: 'approve' } },

@@ -1,5 +1,6 @@
-import { formatDuration, type CoreState, type Notice, type StintBridge } from '@stint/contract';
+import { formatDuration, noticeTag, type CoreState, type Notice, type StintBridge } from '@stint/contract';
 import { Text } from './text';
+import { ConfirmButton } from './confirm';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Run } from './actions';
 import { noticeText, reminderExtension, type ReminderExtension } from './notice';
@@ -11,6 +12,7 @@ import { MyAccess } from './screens/MyAccess';
 import { Settings } from './screens/Settings';
 import { SignIn } from './screens/SignIn';
 import { Tray } from './screens/Tray';
+import { showWebNotification, titleFor, useWebNotificationPermission } from './web-notifications';
 
 type Tab = 'catalog' | 'access' | 'approvals' | 'history' | 'settings';
 
@@ -48,6 +50,13 @@ interface Toast {
   error: boolean;
   /** A reminder offers to extend when the policy allows (the same call as My access's button). */
   extend?: ReminderExtension;
+  /** The grant or request it is about: a later toast about the same one replaces it. */
+  tag?: string;
+}
+
+/** Adds a toast, replacing any earlier one about the same grant or request; at most five stay. */
+function addToast(all: Toast[], toast: Toast): Toast[] {
+  return [...all.filter((t) => !toast.tag || t.tag !== toast.tag).slice(-4), toast];
 }
 
 
@@ -61,6 +70,14 @@ export function App({ bridge }: { bridge: StintBridge }) {
   const nextId = useRef(1);
   const stateRef = useRef<CoreState | null>(null);
   stateRef.current = state;
+  const notifications = useWebNotificationPermission();
+
+  // The tab's title counts what waits for the person, so a background tab still says so.
+  const reviewCount = state?.auth.status === 'signed-in' ? state.reviewQueue.length : 0;
+  const activeCount = state?.auth.status === 'signed-in' ? state.grants.filter((g) => g.state === 'active').length : 0;
+  useEffect(() => {
+    document.title = titleFor(reviewCount, activeCount);
+  }, [reviewCount, activeCount]);
 
   const dismissToast = useCallback((id: number) => setToasts((all) => all.filter((t) => t.id !== id)), []);
 
@@ -78,10 +95,14 @@ export function App({ bridge }: { bridge: StintBridge }) {
     const offState = bridge.onState(setState);
     const offNotice = bridge.onNotice((notice: Notice) => {
       const id = nextId.current++;
-      // A reminder's Extend has nothing left to extend once its grant is wiped.
-      if (notice.kind === 'grant-wiped') setToasts((all) => all.filter((t) => t.extend?.grantId !== notice.grantId));
+      const nameOf = (systemId: string) => stateRef.current?.systems.find((s) => s.id === systemId)?.name ?? systemId;
       const extend = reminderExtension(notice, stateRef.current);
-      setToasts((all) => [...all.slice(-4), { id, text: noticeText(notice), error: notice.kind === 'error', extend }]);
+      // A later notice about the same grant replaces its reminder (whose Extend has nothing left to extend once it is wiped).
+      setToasts((all) => addToast(all, { id, text: noticeText(notice, nameOf), error: notice.kind === 'error', extend, tag: noticeTag(notice) }));
+      // A tab in the background tells the person through the browser, as the desktop app does.
+      if (!document.hasFocus() || document.visibilityState !== 'visible') {
+        void bridge.call('getSettings', {}).then((settings) => showWebNotification(notice, settings.notifications, nameOf), () => undefined);
+      }
       // A reminder with an action stays until it is used or dismissed: it may be read late.
       if (!extend) setTimeout(() => dismissToast(id), NOTICE_MS);
     });
@@ -144,11 +165,20 @@ export function App({ bridge }: { bridge: StintBridge }) {
     </div>
   );
 
+
+  const say = (text: string) => {
+    const id = nextId.current++;
+    setToasts((all) => addToast(all, { id, text, error: false }));
+    setTimeout(() => dismissToast(id), NOTICE_MS);
+  };
+  const props = { bridge, run, say };
+
   if (route.view === 'tray') {
     return (
       <>
-        <Tray state={state} />
+        <Tray {...props} state={state} />
         {alerts}
+        {notices}
       </>
     );
   }
@@ -179,12 +209,6 @@ export function App({ bridge }: { bridge: StintBridge }) {
     { id: 'history', label: 'History' },
     { id: 'settings', label: 'Settings' },
   ];
-  const say = (text: string) => {
-    const id = nextId.current++;
-    setToasts((all) => [...all.slice(-4), { id, text, error: false, extend: undefined }]);
-    setTimeout(() => dismissToast(id), NOTICE_MS);
-  };
-  const props = { bridge, run, say };
 
   return (
     <div className="app">
@@ -198,13 +222,24 @@ export function App({ bridge }: { bridge: StintBridge }) {
           ))}
         </nav>
         <div className="who">
+          {notifications.permission === 'default' && (
+            <button type="button" className="secondary" onClick={notifications.ask}>
+              Turn on notifications
+            </button>
+          )}
           <span className={`dot dot-${state.connection}`} aria-label={`Server ${state.connection}`} role="img" />
           <span>
             <Text value={state.auth.user?.name ?? state.auth.user?.sub ?? ''} />
           </span>
-          <button type="button" className="secondary" onClick={() => void run(bridge.call('signOut', {}))}>
+          <ConfirmButton
+            ask={activeCount > 0}
+            className="secondary"
+            question={`Signing out ends ${activeCount === 1 ? 'your live grant' : `your ${activeCount} live grants`} and wipes ${activeCount === 1 ? 'it' : 'them'} from this machine.`}
+            confirmText="Sign out"
+            onConfirm={() => void run(bridge.call('signOut', {}))}
+          >
             Sign out
-          </button>
+          </ConfirmButton>
         </div>
       </header>
       {alerts}
@@ -228,7 +263,7 @@ export function App({ bridge }: { bridge: StintBridge }) {
           />
         )}
         {tab === 'approvals' && <Approvals {...props} state={state} focusId={route.view === 'review' ? route.requestId : null} />}
-        {tab === 'history' && <History {...props} />}
+        {tab === 'history' && <History {...props} state={state} />}
         {tab === 'settings' && <Settings {...props} />}
       </main>
       {notices}

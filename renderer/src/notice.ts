@@ -1,29 +1,29 @@
-import { formatDuration, visibleText, type CoreState, type Notice } from '@stint/contract';
+import { formatDuration, visibleText, WIPE_REASONS, type CoreState, type NameOf, type Notice } from '@stint/contract';
 
 /**
  * One line a person reads in a toast; the same words the tray's notifications use. Names come
  * from the identity provider, so their control characters are made visible (text.tsx).
  */
-export function noticeText(notice: Notice): string {
-  return visibleText(noticeWords(notice));
+export function noticeText(notice: Notice, nameOf: NameOf = (id) => id): string {
+  return visibleText(noticeWords(notice, nameOf));
 }
 
-function noticeWords(notice: Notice): string {
+function noticeWords(notice: Notice, name: NameOf): string {
   switch (notice.kind) {
     case 'review-requested':
-      return `${notice.request.requester.name ?? notice.request.requester.sub} asks for ${notice.request.systemId} for ${formatDuration(notice.request.durationSeconds)}.`;
+      return `${notice.request.requester.name ?? notice.request.requester.sub} asks for ${name(notice.request.systemId)} for ${formatDuration(notice.request.durationSeconds)}.`;
     case 'request-approved':
-      return `Your request for ${notice.request.systemId} was approved.`;
+      return `Your request for ${name(notice.request.systemId)} was approved.`;
     case 'request-denied':
-      return `Your request for ${notice.request.systemId} was denied.`;
+      return `Your request for ${name(notice.request.systemId)} was denied.`;
     case 'request-expired':
-      return `Your request for ${notice.request.systemId} expired without a decision.`;
+      return `Your request for ${name(notice.request.systemId)} expired without a decision.`;
     case 'grant-active':
-      return `Access to ${notice.grant.systemId} is active until ${new Date(notice.grant.expiresAt).toLocaleTimeString()}.`;
+      return `Access to ${name(notice.grant.systemId)} is active until ${new Date(notice.grant.expiresAt).toLocaleTimeString()}.`;
     case 'grant-reminder':
-      return `Access to ${notice.grant.systemId} ends in ${formatDuration(notice.secondsLeft)}.`;
+      return `Access to ${name(notice.grant.systemId)} ends in ${formatDuration(notice.secondsLeft)}.`;
     case 'grant-wiped':
-      return `Access to ${notice.systemId} ended (${notice.reason}); removed ${notice.wiped.length ? notice.wiped.join(', ') : 'nothing'} from this machine.`;
+      return `Access to ${name(notice.systemId)} ended: ${WIPE_REASONS[notice.reason].toLowerCase()}. ${notice.wiped.length ? `Removed from this machine: ${notice.wiped.join(', ')}.` : 'Nothing of it was stored on this machine.'}`;
     case 'error':
       return notice.message;
   }

@@ -141,20 +141,23 @@ describe('the renderer in web mode', () => {
     // Alice's UI learns of it through the agent's push: the grant appears without a reload.
     await visible(page.getByRole('listitem', { name: 'Staging database grant' }));
     await text(mine).toContain('active');
-    await text(page.getByRole('status'), 5_000).toContain('staging-db');
+    await text(page.getByRole('status'), 5_000).toContain('Access to Staging database is active'); // names, as the cards use
 
     await page.getByRole('button', { name: 'History' }).click();
-    await text(page.getByRole('table')).toContain('staging-db');
+    await text(page.getByRole('table')).toContain('Staging database');
     await screenshots(page, 'history');
     await page.getByRole('button', { name: 'Settings' }).click();
     await text(page.locator('pre')).toBe('eval "$(stint hook bash)"\neval "$(stint hook zsh)"\nstint hook fish | source');
     await expect.poll(() => page.getByLabel('Server URL').inputValue()).toBe(server.serverUrl);
     await screenshots(page, 'settings');
 
-    // Release ends the sandbox grant at once.
+    // Release asks first, then ends the grant at once (both, so staging-db can be asked for again).
     await page.getByRole('button', { name: /^My access/ }).click();
-    await page.getByRole('listitem', { name: 'Sandbox grant' }).getByRole('button', { name: 'Release' }).click();
-    await gone(page.getByRole('listitem', { name: 'Sandbox grant' }));
+    for (const name of ['Sandbox grant', 'Staging database grant']) {
+      await page.getByRole('listitem', { name }).getByRole('button', { name: 'Release' }).click();
+      await page.getByRole('listitem', { name }).getByRole('button', { name: 'Release now' }).click();
+      await gone(page.getByRole('listitem', { name }));
+    }
 
     // A `#/request?...` link (a stint:// deep link, via main) only prefills the form; nothing is
     // requested until alice clicks Submit herself.

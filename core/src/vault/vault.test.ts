@@ -94,7 +94,7 @@ describe('Vault on the real keychain and a settings file', () => {
     await vault.store(entry(GRANT), secret);
     await vault.store(entry(OTHER), secret);
 
-    expect(await vault.wipe(GRANT)).toEqual([`keychain item ${service}/grant:${GRANT}`]);
+    expect(await vault.wipe(GRANT)).toEqual(["its credential in the keychain"]);
     expect(secretToolLookup(service, `grant:${GRANT}`)).toBeNull();
     expect(vault.entry(GRANT)).toBeUndefined();
     expect(JSON.parse(readFileSync(meta.path, 'utf8'))['vault.grants']).toEqual([entry(OTHER)]);
@@ -107,7 +107,7 @@ describe('Vault on the real keychain and a settings file', () => {
 
   it('wipes an orphaned keychain item even when no record names it', async () => {
     await new KeyringSecretStore({ service }).set(`grant:${GRANT}`, '{"env":{},"fields":{}}');
-    expect(await vault.wipe(GRANT)).toEqual([`keychain item ${service}/grant:${GRANT}`]);
+    expect(await vault.wipe(GRANT)).toEqual(["its credential in the keychain"]);
     expect(secretToolLookup(service, `grant:${GRANT}`)).toBeNull();
   });
 
@@ -129,9 +129,7 @@ describe('Vault on the real keychain and a settings file', () => {
     await vault.saveRefreshToken('rt-Zq8-secret');
 
     const removed = await vault.wipeAll();
-    expect(removed.sort()).toEqual(
-      [`keychain item ${service}/grant:${GRANT}`, `keychain item ${service}/grant:${OTHER}`, `keychain item ${service}/session:refresh-token`].sort(),
-    );
+    expect(removed).toEqual(['its credential in the keychain', 'its credential in the keychain', 'your sign-in in the keychain']);
     expect(vault.entries()).toEqual([]);
     const listing = secretToolSearch(service);
     for (const account of [`grant:${GRANT}`, `grant:${OTHER}`, 'session:refresh-token']) expect(listing).not.toContain(account);
@@ -173,7 +171,7 @@ describe('Vault when one side fails', () => {
     expect(vault.overdue(Date.parse('2027-01-01T00:00:00Z')).map((e) => e.grantId)).toEqual([GRANT]);
 
     secrets.refuse.clear();
-    expect(await vault.wipe(GRANT)).toEqual([`keychain item stint/grant:${GRANT}`]);
+    expect(await vault.wipe(GRANT)).toEqual(["its credential in the keychain"]);
     expect(vault.entries()).toEqual([]);
     expect(await secrets.inner.get(`grant:${GRANT}`)).toBeNull();
   });

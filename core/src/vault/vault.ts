@@ -130,7 +130,8 @@ export class Vault {
   async wipe(grantId: string): Promise<string[]> {
     const account = grantAccount(grantId);
     const removed: string[] = [];
-    if (await this.#secrets.delete(account)) removed.push(`keychain item ${this.#describe(account)}`);
+    // The receipt is read by a person: it says what went, in words; the log line names the item.
+    if (await this.#secrets.delete(account)) removed.push('its credential in the keychain');
     const entries = this.entries();
     const remaining = entries.filter((e) => e.grantId !== grantId);
     if (remaining.length !== entries.length) this.#writeEntries(remaining);
@@ -194,7 +195,7 @@ export class Vault {
     }
     for (const account of [REFRESH_TOKEN_ACCOUNT, ID_TOKEN_ACCOUNT]) {
       try {
-        if (await this.#secrets.delete(account)) removed.push(`keychain item ${this.#describe(account)}`);
+        if (await this.#secrets.delete(account) && account === REFRESH_TOKEN_ACCOUNT) removed.push('your sign-in in the keychain');
       } catch (error) {
         failures.push({ what: this.#describe(account), error });
       }

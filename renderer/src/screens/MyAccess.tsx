@@ -1,7 +1,9 @@
-import { formatDuration, TERMINAL_REQUEST_STATES, type CoreState, type LocalGrant } from '@stint/contract';
+import { connectLines, formatDuration, TERMINAL_REQUEST_STATES, type CoreState, type LocalGrant } from '@stint/contract';
 import { Text } from '../text';
 import type { ReactNode } from 'react';
 import type { ScreenProps } from '../actions';
+import { ConfirmButton } from '../confirm';
+import { CopyField } from '../copy-field';
 import { Countdown, useNow } from '../countdown';
 import { useScrollIntoView } from '../highlight';
 import { extensionSeconds } from '../notice';
@@ -83,6 +85,8 @@ function RequestRow({ focused, children }: { focused: boolean; children: ReactNo
 function GrantCard({ grant, name, now, state, focused, bridge, run }: ScreenProps & { grant: LocalGrant; name: string; now: number; state: CoreState; focused: boolean }) {
   const ref = useScrollIntoView<HTMLLIElement>(focused);
   const extendBy = extensionSeconds(state, grant.systemId);
+  const provider = state.systems.find((s) => s.id === grant.systemId)?.provider ?? '';
+  const lines = grant.state === 'active' ? connectLines(grant.systemId, provider, grant.envNames) : [];
   return (
     <li ref={ref} className={`card grant${focused ? ' focused' : ''}`} aria-label={`${name} grant`} aria-current={focused ? 'true' : undefined}>
       <Countdown startsAt={grant.startsAt} expiresAt={grant.expiresAt} now={now} />
@@ -95,13 +99,26 @@ function GrantCard({ grant, name, now, state, focused, bridge, run }: ScreenProp
           {!grant.stored && grant.state === 'active' && <> · not in the keychain</>}
         </p>
       </div>
+      {lines.length > 0 && (
+        <div className="connect">
+          {lines.map((line) => (
+            <CopyField key={line.command} label={line.where === 'hooked shell' ? 'In a shell with the Stint hook' : 'In any shell'} value={line.command} />
+          ))}
+        </div>
+      )}
       <div className="actions">
         <button type="button" className="secondary" onClick={() => void run(bridge.call('extend', { grantId: grant.grantId, durationSeconds: extendBy, reason: '' }))}>
           Extend {formatDuration(extendBy)}
         </button>
-        <button type="button" className="danger" onClick={() => void run(bridge.call('release', { grantId: grant.grantId }))}>
+        <ConfirmButton
+          ask
+          className="danger"
+          question={`End ${name} now? Its credential is wiped from this machine and revoked.`}
+          confirmText="Release now"
+          onConfirm={() => void run(bridge.call('release', { grantId: grant.grantId }))}
+        >
           Release
-        </button>
+        </ConfirmButton>
       </div>
     </li>
   );

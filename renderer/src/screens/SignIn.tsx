@@ -1,7 +1,7 @@
 import type { CoreState } from '@stint/contract';
-import { useState } from 'react';
 import type { ScreenProps } from '../actions';
 import { Text } from '../text';
+import { CopyField } from '../copy-field';
 
 function hostOf(url: string): string {
   try {
@@ -13,31 +13,7 @@ function hostOf(url: string): string {
 
 /** The IdP address while a sign-in waits: for a browser that did not open, or another device. */
 function SignInAddress({ url }: { url: string }) {
-  const [copied, setCopied] = useState<'no' | 'yes' | 'failed'>('no');
-  return (
-    <div className="signin-url">
-      <label htmlFor="signin-url">If your browser did not open, open this address:</label>
-      <input id="signin-url" readOnly value={url} onFocus={(event) => event.currentTarget.select()} />
-      <button
-        type="button"
-        onClick={async () => {
-          try {
-            await navigator.clipboard.writeText(url);
-            setCopied('yes');
-          } catch {
-            // No clipboard permission: the address is selected for Ctrl-C instead.
-            (document.getElementById('signin-url') as HTMLInputElement | null)?.select();
-            setCopied('failed');
-          }
-        }}
-      >
-        Copy address
-      </button>
-      <span aria-live="polite" className="muted">
-        {copied === 'yes' ? 'Copied.' : copied === 'failed' ? 'Selected; press Ctrl-C to copy.' : ''}
-      </span>
-    </div>
-  );
+  return <CopyField label="If your browser did not open, open this address:" value={url} buttonText="Copy address" />;
 }
 
 export function SignIn({ state, bridge, run }: ScreenProps & { state: CoreState }) {

@@ -1,6 +1,10 @@
-// Which desktop notification a notice becomes, as a pure function (STYLE.md, "Glue takes
-// narrow dependencies"); main.ts only hands the plan to Electron's Notification.
-import { formatDuration, visibleText, type AccessRequest, type Notice, type Settings } from '@stint/contract';
+// Which notification a notice becomes, as a pure function (STYLE.md, "Glue takes narrow
+// dependencies"): Electron's main hands the plan to its Notification, web mode to the browser's.
+// One plan, so the desktop and the browser tell a person the same things in the same words.
+import type { AccessRequest } from './domain';
+import { formatDuration } from './duration';
+import type { Notice, Settings } from './bridge';
+import { visibleText } from './text';
 
 export type NotificationActionId = 'approve' | 'deny' | 'extend' | 'open';
 
@@ -18,14 +22,25 @@ export interface NotificationPlan {
   /** Linux only in Electron; elsewhere ignored. */
   urgency: 'low' | 'normal' | 'critical';
   onClick: NotificationTarget;
+  /**
+   * Notices about one grant (or one request) share a tag: a later one replaces the earlier on
+   * screen, so a grant's reminders do not pile up under its expiry receipt.
+   */
+  tag: string;
 }
+
+/** Where a notification shows: an OS (Electron's `process.platform`) or a browser tab. */
+export type NotificationHost = 'darwin' | 'win32' | 'linux' | 'browser' | (string & {});
+
+/** A system's display name for its id; ids stand in for systems the catalog no longer lists. */
+export type NameOf = (systemId: string) => string;
 
 /**
  * Action buttons only where Electron delivers them: macOS. Windows toasts need a registered
  * AUMID and COM activator to report button clicks, and Linux servers differ, so there the
  * plain notification opens the review in the window instead.
  */
-export function supportsNotificationActions(platform: NodeJS.Platform): boolean {
+export function supportsNotificationActions(platform: NotificationHost): boolean {
   return platform === 'darwin';
 }
 
@@ -38,7 +53,8 @@ const quote = (text: string, max = 120) => {
   return flat.length > max ? `“${flat.slice(0, max - 1)}…”` : `“${flat}”`;
 };
 
-const WIPE_REASONS: Record<Extract<Notice, { kind: 'grant-wiped' }>['reason'], string> = {
+/** Why a grant's credential was wiped, as a sentence's start ("Time is up."). */
+export const WIPE_REASONS: Record<Extract<Notice, { kind: 'grant-wiped' }>['reason'], string> = {
   expired: 'Time is up',
   released: 'You released it',
   revoked: 'An administrator revoked it',
@@ -49,15 +65,41 @@ const WIPE_REASONS: Record<Extract<Notice, { kind: 'grant-wiped' }>['reason'], s
 export function planNotification(
   notice: Notice,
   settings: Settings['notifications'],
-  platform: NodeJS.Platform,
+  platform: NotificationHost,
+  nameOf: NameOf = (id) => id,
 ): NotificationPlan | null {
   const actionable = supportsNotificationActions(platform);
+  const plan = planFor(notice, settings, actionable, (id) => visibleText(nameOf(id)));
+  return plan && { ...plan, tag: noticeTag(notice) };
+}
+
+/** The grant or request a notice is about; the tag that replaces earlier notices about it. */
+export function noticeTag(notice: Notice): string {
+  switch (notice.kind) {
+    case 'grant-active':
+    case 'grant-reminder':
+      return `grant:${notice.grant.grantId}`;
+    case 'grant-wiped':
+      return `grant:${notice.grantId}`;
+    case 'error':
+      return `error:${notice.message}`;
+    default:
+      return `request:${notice.request.id}`;
+  }
+}
+
+function planFor(
+  notice: Notice,
+  settings: Settings['notifications'],
+  actionable: boolean,
+  name: NameOf,
+): Omit<NotificationPlan, 'tag'> | null {
   switch (notice.kind) {
     case 'review-requested': {
       if (!settings.reviews) return null;
       const { request } = notice;
       return {
-        title: `${request.breakGlass ? 'Break-glass' : 'Review'}: ${who(request)} asks for ${request.systemId}`,
+        title: `${request.breakGlass ? 'Break-glass' : 'Review'}: ${who(request)} asks for ${name(request.systemId)}`,
         body: `${formatDuration(request.durationSeconds)}${request.reason ? ` — ${quote(request.reason)}` : ' — no reason given'}`,
         actions: actionable ? [{ id: 'approve', text: 'Approve' }, { id: 'deny', text: 'Deny' }] : [],
         urgency: request.breakGlass ? 'critical' : 'normal',
@@ -67,7 +109,7 @@ export function planNotification(
     case 'request-approved':
       if (!settings.decisions) return null;
       return {
-        title: `Approved: ${notice.request.systemId}`,
+        title: `Approved: ${name(notice.request.systemId)}`,
         body: `Your ${formatDuration(notice.request.durationSeconds)} request was approved; the credential is on its way to your keychain.`,
         actions: [],
         urgency: 'normal',
@@ -78,7 +120,7 @@ export function planNotification(
       const denial = notice.request.reviews.find((r) => r.decision === 'deny');
       const by = denial ? visibleText(denial.reviewer.name ?? denial.reviewer.email ?? denial.reviewer.sub) : null;
       return {
-        title: `Denied: ${notice.request.systemId}`,
+        title: `Denied: ${name(notice.request.systemId)}`,
         body: [by ? `Denied by ${by}.` : 'Your request was denied.', denial?.comment ? quote(denial.comment) : ''].filter(Boolean).join(' '),
         actions: [],
         urgency: 'normal',
@@ -88,7 +130,7 @@ export function planNotification(
     case 'request-expired':
       if (!settings.decisions) return null;
       return {
-        title: `Request expired: ${notice.request.systemId}`,
+        title: `Request expired: ${name(notice.request.systemId)}`,
         body: 'Nobody reviewed it in time. Ask again, or ask an approver directly.',
         actions: [],
         urgency: 'normal',
@@ -97,7 +139,7 @@ export function planNotification(
     case 'grant-active':
       if (!settings.decisions) return null;
       return {
-        title: `${notice.grant.systemId} is ready`,
+        title: `${name(notice.grant.systemId)} is ready`,
         body: 'The credential is in your keychain; new shells pick it up, or use `stint exec`. It is wiped at the deadline.',
         actions: [],
         urgency: 'low',
@@ -106,7 +148,7 @@ export function planNotification(
     case 'grant-reminder':
       if (!settings.reminders) return null;
       return {
-        title: `${notice.grant.systemId}: ${formatDuration(notice.secondsLeft)} left`,
+        title: `${name(notice.grant.systemId)}: ${formatDuration(notice.secondsLeft)} left`,
         body: notice.canExtend ? 'Extend it now if you still need it.' : 'It ends at the deadline; it cannot be extended.',
         actions: notice.canExtend && actionable ? [{ id: 'extend', text: 'Extend' }] : [],
         urgency: notice.secondsLeft <= 300 ? 'critical' : 'normal',
@@ -115,7 +157,7 @@ export function planNotification(
     case 'grant-wiped':
       if (!settings.receipts) return null;
       return {
-        title: `${notice.systemId} access ended`,
+        title: `${name(notice.systemId)} access ended`,
         body: `${WIPE_REASONS[notice.reason]}. ${notice.wiped.length > 0 ? `Wiped from this machine: ${notice.wiped.join(', ')}.` : 'Nothing of it was stored on this machine.'}`,
         actions: [],
         urgency: notice.reason === 'revoked' || notice.reason === 'failed' ? 'critical' : 'low',
