@@ -25,7 +25,7 @@ import { readSettings, updateSettings } from './settings/settings';
 import type { KeyValueStore } from './settings/store';
 import { generateSshKeyPair } from './ssh/keys';
 import type { SshAgent } from './ssh/agent';
-import type { SecretStore } from './vault/secret-store';
+import { KeychainError, type SecretStore } from './vault/secret-store';
 import { Vault, type VaultEntry } from './vault/vault';
 
 export interface CorePlatform {
@@ -228,7 +228,9 @@ export class StintCore {
     try {
       refreshToken = await this.vault.readRefreshToken();
     } catch (error) {
-      this.setState({ auth: { status: 'sign-in-needed', user: null, message: (error as Error).message } });
+      // No session ended: there may never have been one (a first run). The keychain is what is wrong, and the message says how to fix it.
+      this.log.warn({ err: (error as Error).message }, 'cannot read the saved session from the keychain');
+      this.setState({ auth: { status: 'signed-out', user: null, message: (error as Error).message } });
       return;
     }
     if (!refreshToken) return;
@@ -240,7 +242,7 @@ export class StintCore {
 
   /** A session that cannot be used: tokens dropped (memory and keychain), the reason said. */
   private async endSession(error: unknown, status: 'signed-out' | 'sign-in-needed'): Promise<void> {
-    const reason = error instanceof SignInError || error instanceof ApiError ? error.message : `Signing in failed (${(error as Error).message}).`;
+    const reason = error instanceof SignInError || error instanceof ApiError || error instanceof KeychainError ? error.message : `Signing in failed (${(error as Error).message}).`;
     this.log.warn({ err: reason }, 'the session cannot be used; signed out');
     this.tokens = null;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
@@ -260,7 +262,7 @@ export class StintCore {
         await this.adoptTokens(tokens);
         return true;
       } catch (error) {
-        const message = error instanceof SignInError || error instanceof ApiError ? error.message : String(error);
+        const message = error instanceof SignInError || error instanceof ApiError || error instanceof KeychainError ? error.message : String(error);
         // Only a refused refresh ends the session; an unreachable IdP or server is retried and
         // the refresh token kept, so a flaky network never signs anyone out.
         const transient = (error instanceof SignInError && error.code !== 'refresh_failed') || (error instanceof ApiError && error.status === 0);
@@ -275,6 +277,12 @@ export class StintCore {
           return false;
         }
         this.tokens = null;
+        if (error instanceof KeychainError) {
+          // Not an ended session: there may be none yet (a first run). Say what is wrong with the keychain.
+          this.log.warn({ err: message }, 'cannot read the saved session from the keychain');
+          this.setState({ auth: { status: 'signed-out', user: null, message } });
+          return false;
+        }
         this.log.warn({ err: message }, 'session refresh refused; sign-in needed');
         // An IdP that refuses the app itself needs an administrator; say so rather than "sign in again".
         const said = error instanceof SignInError && error.code === 'client_refused' ? message : 'Your session ended; sign in again.';
@@ -314,6 +322,9 @@ export class StintCore {
     this.signInAbort = abort;
     this.setState({ auth: { status: 'signing-in', user: null, message: 'Finish signing in in your browser.', signInUrl: null } });
     try {
+      // The session will live in the keychain: a keychain that cannot be reached is said now,
+      // before the person spends a browser sign-in on it.
+      await this.vault.readRefreshToken();
       const tokens = await (await this.oidcClient()).signIn(this.platform.opener, {
         signal: abort.signal,
         onUrl: (signInUrl) => {

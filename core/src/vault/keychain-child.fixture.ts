@@ -1,8 +1,11 @@
 // Run in a child process by keychain-unavailable.test.ts (via `node --import tsx`), because
 // the keychain a process sees is fixed by its environment (DBUS_SESSION_BUS_ADDRESS) and,
 // for the locked case, the keyring must belong to that child alone. Prints one JSON line.
-//   argv: <mode: unavailable | locked> <settings folder> <keychain service> <secret>
+//   argv: <mode: unavailable | locked | first-run> <settings folder> <keychain service> <secret>
 import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { StintCore } from '../core';
+import { runtimePaths } from '../runtime/paths';
 import { updateSettings } from '../settings/settings';
 import { ConfStore } from '../settings/store';
 import { KeyringSecretStore } from './secret-store';
@@ -70,6 +73,21 @@ if (mode === 'locked') {
   result.store = await attempt(() => vault.store(entry, { env: { PGPASSWORD: secret }, fields: { password: secret } }));
   result.saveRefreshToken = await attempt(() => vault.saveRefreshToken(`refresh-${secret}`));
   result.entries = vault.entries();
+} else if (mode === 'first-run') {
+  // The app's core on a first run: nothing saved, no keychain to reach, no server needed yet.
+  let opened = 0;
+  const core = new StintCore({
+    opener: { open: async () => void opened++ },
+    secrets,
+    store: settings,
+    paths: runtimePaths({ STINT_RUNTIME_DIR: join(folder, 'run') }),
+  });
+  await core.start();
+  result.authAtStart = core.getState().auth;
+  result.signIn = await attempt(() => core.signIn());
+  result.browserOpened = opened;
+  result.authAfterSignIn = core.getState().auth;
+  await core.stop();
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

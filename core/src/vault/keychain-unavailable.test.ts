@@ -57,7 +57,7 @@ describe('with no Secret Service on the bus', () => {
     for (const op of ['set', 'get', 'delete', 'store', 'saveRefreshToken']) {
       expect(result[op], op).toMatchObject({ ok: false, name: 'KeychainError' });
     }
-    expect(result.set.message).toMatch(/^The OS keychain \(Secret Service\) is not available: /);
+    expect(result.set.message).toMatch(/^The OS keychain \(Secret Service\) is not available \(while accessing /);
     // The cause is the failed D-Bus connection: the store was pinned to the Secret Service
     // and did not quietly fall back to the kernel keyring (which answers differently).
     expect(result.set.message).toMatch(/DBus error: Failed to connect to socket \/nonexistent/);
@@ -71,6 +71,20 @@ describe('with no Secret Service on the bus', () => {
     expect(result.settingsPath).toBe(join(settings, 'settings.json'));
     expect(readFileSync(result.settingsPath, 'utf8')).toContain('startAtLogin'); // the scan sees real files
     expect(filesContaining(root, secret)).toEqual([]);
+  });
+});
+
+describe('a first run with no Secret Service on the bus', () => {
+  it('says what is wrong with the keychain (not "your session ended"), and refuses sign-in before a browser opens', () => {
+    const root = mkdtempSync(join(tmpdir(), 'stint-firstrun-'));
+    folders.push(root);
+    const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent', HOME: join(root, 'home'), XDG_RUNTIME_DIR: join(root, 'run') };
+    const result = runChild([process.execPath, '--import', 'tsx', child, 'first-run', join(root, 'settings'), `stint-test-${randomUUID()}`, 'unused'], env);
+    const keychainSays = /^The OS keychain \(Secret Service\) is not available \(while accessing .+\)\. Unlock or start your keyring/;
+    expect(result.authAtStart).toMatchObject({ status: 'signed-out', message: expect.stringMatching(keychainSays) });
+    expect(result.signIn).toMatchObject({ ok: false, name: 'KeychainError', message: expect.stringMatching(keychainSays) });
+    expect(result.browserOpened).toBe(0);
+    expect(result.authAfterSignIn).toMatchObject({ status: 'signed-out', message: expect.stringMatching(keychainSays) });
   });
 });
 

@@ -50,7 +50,7 @@ function unavailable(what: string, cause: unknown): KeychainError {
     );
   }
   return new KeychainError(
-    `The OS keychain (${keychain.name}) is not available: ${reason(cause)} (while accessing ${what}). ${keychain.remedy} ${NOTHING_ON_DISK}`,
+    `The OS keychain (${keychain.name}) is not available (while accessing ${what}). ${keychain.remedy} ${NOTHING_ON_DISK} (It said: ${reason(cause)})`,
     { cause },
   );
 }
