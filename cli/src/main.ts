@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
+import { uptime } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectLines, formatDuration, matchId, parseDuration, safeJson, shortId, visibleText, type AccessRequest, type CoreState, type GrantEnv, type SystemView } from '@stint/contract';
@@ -9,7 +10,7 @@ import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './com
 import { childEnv, ExecError, run } from './exec';
 import { grantsTable, requestsTable, systemsTable } from './format';
 import { promptSegment } from './prompt';
-import { grantVariables, hookScript, renderEnv, SHELLS, type Shell } from './shell';
+import { grantVariables, hookScript, promptFunction, renderEnv, SHELLS, type Shell } from './shell';
 import { CliError, EXIT, SocketClient } from './socket-client';
 import { VERSION } from './version';
 
@@ -314,7 +315,7 @@ export function program(): Command {
       }
       const vars = grantVariables(grants);
       if (o.json || o.shell === 'json') console.log(safeJson(Object.fromEntries(vars), 2));
-      else process.stdout.write(renderEnv(o.shell, vars, previous));
+      else process.stdout.write(renderEnv(o.shell, vars, previous, o.shell === 'fish' ? Date.now() / 1000 - uptime() : undefined));
     });
 
   cli
@@ -348,9 +349,10 @@ export function program(): Command {
   cli
     .command('hook <shell>')
     .description('print the prompt hook: eval "$(stint hook bash)" in ~/.bashrc (zsh: ~/.zshrc; fish: stint hook fish | source)')
-    .action((shell: string) => {
+    .option('--prompt-only', 'print only the stint_prompt function (for starship or a prompt framework)')
+    .action((shell: string, o: { promptOnly?: boolean }) => {
       if (!SHELLS.includes(shell as Shell)) throw new CliError(`Unknown shell "${shell}"; use bash, zsh or fish.`, EXIT.usage);
-      process.stdout.write(hookScript(shell as Shell, runtimePaths(), process.env.STINT_BIN ?? 'stint'));
+      process.stdout.write(o.promptOnly ? promptFunction(shell as Shell) : hookScript(shell as Shell, runtimePaths(), process.env.STINT_BIN ?? 'stint'));
     });
 
   cli.command('prompt').description('a short segment for PS1 or starship ("prod-db 12m"); no network').action(() => {

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, uptime } from 'node:os';
 import { join } from 'node:path';
 import { isCredentialEnvName } from '@stint/contract';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { grantVariables, quote, renderEnv, SHELLS, type Shell } from './shell';
+import { grantVariables, promptFunction, quote, renderEnv, SHELLS, type Shell } from './shell';
 
 const run = (shell: Shell, script: string) => spawnSync(shell, shell === 'fish' ? ['--no-config', '-c', script] : ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
 const hostile = `it's "quoted" $HOME \`id\` $(id) \\ back\nnew line ; rm -rf / #`;
@@ -80,5 +80,42 @@ describe('refused names', () => {
 
   it('unsets only names Stint could have exported', () => {
     expect(renderEnv('bash', new Map(), ['PATH', 'HOME', 'OLD_TOKEN', 'STINT_EXPIRES_AT'])).toBe("unset OLD_TOKEN\nunset STINT_EXPIRES_AT\n__STINT_VARS=''\n");
+  });
+});
+
+describe('stint_prompt, the prompt segment without a process', () => {
+  // Deadlines from the moment each shell starts, so a slow run does not shift the expected text.
+  const vars = (now = Math.floor(Date.now() / 1000)) => `STINT_SYSTEMS='prod-db dev-ssh old staging.db'; STINT_PROD_DB_EXPIRES_AT=${now + 12 * 60 + 30}; STINT_DEV_SSH_EXPIRES_AT=${now + 42}; STINT_OLD_EXPIRES_AT=${now - 5}; STINT_STAGING_DB_EXPIRES_AT=${now + 26 * 3600 + 5 * 60 + 30}`;
+  // What `stint prompt` prints for the same deadlines (give or take the second between them).
+  const expected = /^prod-db 12m dev-ssh 4[0-2]s staging\.db 1d2h5m$/;
+  const run = (shell: Shell, script: string) => {
+    const args = shell === 'fish' ? ['--no-config', '-c', script] : shell === 'zsh' ? ['-f', '-c', script] : ['--norc', '--noprofile', '-c', script];
+    // An empty PATH: anything but a builtin would fail to start.
+    return spawnSync(`/usr/bin/${shell}`, args, { encoding: 'utf8', env: { PATH: '' } });
+  };
+
+  it('prints the same segment as `stint prompt` in bash and zsh, with an empty PATH', () => {
+    for (const shell of ['bash', 'zsh'] as const) {
+      const out = run(shell, `${promptFunction(shell)}\n${vars()}\nstint_prompt`);
+      expect(out.stderr, shell).toBe('');
+      expect(out.stdout.trim(), shell).toMatch(expected);
+      // --set fills STINT_PROMPT for PROMPT_COMMAND or precmd, printing nothing.
+      const set = run(shell, `${promptFunction(shell)}\n${vars()}\nstint_prompt --set; printf '<%s>' "$STINT_PROMPT"`);
+      expect(set.stdout, shell).toMatch(/^<prod-db 12m .*>$/);
+    }
+  });
+
+  it('uses printf %(%s)T where bash has no EPOCHSECONDS (bash 4), and prints nothing without grants', () => {
+    expect(run('bash', `unset EPOCHSECONDS\n${promptFunction('bash')}\n${vars()}\nstint_prompt`).stdout.trim()).toMatch(expected);
+    expect(run('bash', `${promptFunction('bash')}\nstint_prompt`).stdout).toBe('');
+    expect(run('zsh', `${promptFunction('zsh')}\nSTINT_SYSTEMS=x; STINT_X_EXPIRES_AT='$(touch /tmp/pwned)'\nstint_prompt`).stdout).toBe('');
+  });
+
+  it('prints it in fish from the boot time `stint env` leaves and /proc/uptime, with an empty PATH', () => {
+    const boot = Date.now() / 1000 - uptime();
+    const fishVars = vars().replace(/;/g, '\n').replace(/^\s*(\w+)=/gm, 'set $1 ');
+    const out = run('fish', `${renderEnv('fish', new Map(), [], boot)}\n${promptFunction('fish')}\n${fishVars}\nstint_prompt`);
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim()).toMatch(expected);
   });
 });

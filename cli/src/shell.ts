@@ -42,8 +42,10 @@ export function grantVariables(grants: readonly GrantEnv[]): Map<string, string>
  * every name the hook exported before that is gone now, and the new list of names. Values go
  * from stdout into eval, never onto a command line or into history.
  */
-export function renderEnv(shell: Shell, vars: ReadonlyMap<string, string>, previous: readonly string[]): string {
+export function renderEnv(shell: Shell, vars: ReadonlyMap<string, string>, previous: readonly string[], bootEpochSeconds?: number): string {
   const lines: string[] = [];
+  // fish has no clock builtin: stint_prompt adds /proc/uptime to this (see promptFunction).
+  if (shell === 'fish' && bootEpochSeconds !== undefined) lines.push(`set -g __stint_boot_epoch ${Math.round(bootEpochSeconds)}`);
   // Only names Stint could have exported are unset: a tampered list must not unset PATH.
   const ours = (name: string) => NAME.test(name) && (isCredentialEnvName(name) || name.startsWith('STINT_'));
   for (const name of previous) if (ours(name) && !vars.has(name)) lines.push(shell === 'fish' ? `set -e ${name}` : `unset ${name}`);
@@ -51,6 +53,79 @@ export function renderEnv(shell: Shell, vars: ReadonlyMap<string, string>, previ
   const names = [...vars.keys()].join(' ');
   lines.push(shell === 'fish' ? `set -g __stint_vars ${quote(shell, names)}` : `__STINT_VARS=${quote(shell, names)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `stint_prompt`: the segment `stint prompt` prints ("prod-db 12m dev-ssh 42s"), computed by
+ * the shell itself from the deadline variables the hook keeps (STINT_SYSTEMS and each
+ * STINT_<SYSTEM>_EXPIRES_AT), so a prompt pays no process at all. The clock is the shell's own:
+ * EPOCHSECONDS in bash 5 (printf %(%s)T in bash 4.2+), zsh/datetime in zsh. fish has no clock
+ * builtin, so `stint env` leaves the boot time in __stint_boot_epoch and the function adds the
+ * uptime it reads from /proc/uptime (Linux; elsewhere fish's segment shows nothing).
+ */
+export function promptFunction(shell: Shell): string {
+  if (shell === 'fish') {
+    return `function stint_prompt --description 'Stint grants with time left, for your prompt'
+    set -q __stint_boot_epoch; and test -r /proc/uptime; or return 0
+    read -l up rest < /proc/uptime
+    set -l now (math --scale=0 "$__stint_boot_epoch + $up")
+    set -l out
+    for s in (string split ' ' -- "$STINT_SYSTEMS")
+        test -n "$s"; or continue
+        set -l v STINT_(string upper -- $s | string replace -ra '[^A-Z0-9]' _)_EXPIRES_AT
+        set -q $v; or continue
+        set -l at $$v
+        string match -qr '^[0-9]+$' -- "$at"; or continue
+        set -l left (math "$at - $now")
+        test $left -gt 0; or continue
+        if test $left -lt 60
+            set -a out "$s $left"s
+            continue
+        end
+        set -l m (math --scale=0 "floor($left / 60)")
+        set -l t ''
+        set -l d (math --scale=0 "floor($m / 1440)")
+        set -l h (math --scale=0 "floor(($m % 1440) / 60)")
+        set m (math "$m % 60")
+        test $d -gt 0; and set t "$t$d"d
+        test $h -gt 0; and set t "$t$h"h
+        test $m -gt 0; and set t "$t$m"m
+        set -a out "$s $t"
+    end
+    string join ' ' -- $out
+end
+`;
+  }
+  const upper = shell === 'zsh' ? '${(U)__s}' : '${__s^^}';
+  const indirect = shell === 'zsh' ? '${(P)__v-}' : '${!__v-}';
+  const clock = shell === 'zsh' ? 'zmodload -F zsh/datetime p:EPOCHSECONDS 2>/dev/null; __now=${EPOCHSECONDS-}' : "__now=${EPOCHSECONDS-}; [[ -n $__now ]] || printf -v __now '%(%s)T' -1";
+  const systems = shell === 'zsh' ? '${=STINT_SYSTEMS-}' : '${STINT_SYSTEMS-}';
+  return `stint_prompt() {
+  local __s __v __at __left __m __t __now __out=
+  ${clock}
+  [[ $__now =~ ^[0-9]+$ ]] || return 0
+  for __s in ${systems}; do
+    __v=${upper}; __v=STINT_\${__v//[^A-Z0-9]/_}_EXPIRES_AT
+    __at=${indirect}
+    [[ $__at =~ ^[0-9]+$ ]] || continue
+    (( __left = __at - __now ))
+    (( __left > 0 )) || continue
+    if (( __left < 60 )); then __t="\${__left}s"
+    else
+      (( __m = __left / 60 )); __t=
+      (( __m >= 1440 )) && __t+="$(( __m / 1440 ))d"
+      (( __m % 1440 >= 60 )) && __t+="$(( __m % 1440 / 60 ))h"
+      (( __m % 60 > 0 )) && __t+="$(( __m % 60 ))m"
+    fi
+    __out+="\${__out:+ }$__s $__t"
+  done
+  # --set keeps it in STINT_PROMPT instead (for PROMPT_COMMAND or precmd: not even a subshell).
+  if [[ \${1-} == --set ]]; then STINT_PROMPT=$__out
+  elif [[ -n $__out ]]; then printf '%s\n' "$__out"
+  fi
+  return 0
+}
+`;
 }
 
 /**
@@ -88,7 +163,7 @@ function __stint_hook --on-event fish_prompt
         end
     end
 end
-`;
+${promptFunction('fish')}`;
   }
   const install =
     shell === 'zsh'
@@ -116,5 +191,5 @@ __stint_hook() {
   return $__stint_status
 }
 ${install}
-`;
+${promptFunction(shell)}`;
 }
