@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { benchApiRead } from './api-read';
 import { benchApprovalLatency } from './approval-latency';
 import { benchApprovalToShell } from './approval-to-shell';
+import { benchCliStart } from './cli-start';
 import { benchCreateApprove } from './create-approve';
 import { benchHook } from './hook';
 import { REPO } from './processes';
@@ -25,6 +26,7 @@ const suites: [string, () => Promise<Figures> | Figures][] = [
   ['client wipe lateness', () => benchWipeLateness(60)],
   ['api read vs fastify', benchApiRead],
   ['create + approve', benchCreateApprove],
+  ['cli start', benchCliStart],
   ['sse fan-out', () => benchSseFanout(10_000, 5)],
   ['server revoke lateness', () => benchRevokeLateness(100_000, 120)],
 ];

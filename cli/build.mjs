@@ -1,19 +1,23 @@
-// Bundles the `stint` command into one file (cli/dist/stint.mjs, or --outfile FILE): what the
-// desktop app ships in its resources (with cli/packaged/stint to launch it). One file loads in
-// a fraction of the time tsx needs to compile the sources, which the shell hook pays whenever
-// grants change. Only the native keychain module stays outside, loaded on first use: it is
-// needed by `stint agent` alone, so every other command runs from the bare file.
+// Bundles the `stint` command (cli/dist/stint.mjs and its chunks, or --outdir DIR): what
+// `npm install` leaves on the path (cli/bin/stint.js runs it) and what the desktop app ships in
+// its resources (with cli/packaged/stint to launch it). Split into chunks, so each command loads
+// only what it uses: the quick commands (src/quick.ts: --version, status, env, ls --json) load
+// neither commander nor zod, and only `stint agent` loads core. The native keychain module stays
+// outside, loaded on first use by `stint agent` alone.
 import { build } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({ options: { outfile: { type: 'string' } } });
+const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
 
 await build({
-  entryPoints: [join(here, 'src/main.ts')],
-  outfile: values.outfile ?? join(here, 'dist/stint.mjs'),
+  entryPoints: { stint: join(here, 'src/entry.ts') },
+  outdir: values.outdir ?? join(here, 'dist'),
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
   bundle: true,
   platform: 'node',
   target: 'node20',

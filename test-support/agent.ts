@@ -52,7 +52,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true });
   // The `stint` a shell finds on PATH, as an installed CLI would be.
-  writeFileSync(join(bin, 'stint'), `#!/bin/sh\nexec "${process.execPath}" --import tsx "${join(REPO, 'cli/src/main.ts')}" "$@"\n`);
+  writeFileSync(join(bin, 'stint'), `#!/bin/sh\nexec "${process.execPath}" --import tsx "${join(REPO, 'cli/src/entry.ts')}" "$@"\n`);
   chmodSync(join(bin, 'stint'), 0o755);
   const browserUrls = join(dir, 'browser-urls');
   const handOff = join(bin, 'hand-off-browser');
@@ -112,7 +112,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     async start() {
       // A restart reads only what this run prints (the old run said "running" too).
       const from = output.length;
-      child = stopWithThisProcess(spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cli/src/main.ts'), 'agent', ...(options.web ? ['--web'] : [])], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+      child = stopWithThisProcess(spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cli/src/entry.ts'), 'agent', ...(options.web ? ['--web'] : [])], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] }));
       const record = (d: Buffer) => {
         output += d;
         appendFileSync(logFile, d);

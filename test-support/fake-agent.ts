@@ -14,6 +14,8 @@ const execFileAsync = promisify(execFile);
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface FakeAgent {
+  /** The runtime folder (STINT_RUNTIME_DIR) whose socket this double answers on. */
+  dir: string;
   /** Runs `stint <args>` against this socket; resolves with its exit status and output. */
   stint(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }>;
   close(): void;
@@ -35,9 +37,10 @@ export async function startFakeAgent(answer: (method: string, input: unknown) =>
   });
   await new Promise<void>((r) => server.listen(join(dir, 'stint.sock'), r));
   return {
+    dir,
     async stint(...args) {
       try {
-        const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', join(REPO, 'cli/src/main.ts'), ...args], { env: { ...process.env, STINT_RUNTIME_DIR: dir } });
+        const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', join(REPO, 'cli/src/entry.ts'), ...args], { env: { ...process.env, STINT_RUNTIME_DIR: dir } });
         return { status: 0, stdout, stderr };
       } catch (error) {
         const failed = error as { code?: number; stdout?: string; stderr?: string };

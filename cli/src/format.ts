@@ -1,4 +1,5 @@
-import { formatDuration, shortId, visibleText, type AccessRequest, type LocalGrant, type SystemView } from '@stint/contract';
+import type { AccessRequest, LocalGrant, SystemView } from '@stint/contract';
+import { formatDuration, shortId, visibleText } from '@stint/contract/plain';
 
 export const left = (expiresAt: string, now = Date.now()) => formatDuration(Math.max(0, Math.round((Date.parse(expiresAt) - now) / 1000)));
 

@@ -1,16 +1,13 @@
 #!/usr/bin/env node
-import { realpathSync } from 'node:fs';
-import { uptime } from 'node:os';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { connectLines, formatDuration, matchId, parseDuration, safeJson, shortId, visibleText, type AccessRequest, type CoreState, type GrantEnv, type SystemView } from '@stint/contract';
-import { runtimePaths, runtimeProblem, type RuntimePaths } from '@stint/contract/local';
+import { connectLines, formatDuration, matchId, parseDuration, shortId, visibleText, type AccessRequest, type CoreState, type SystemView } from '@stint/contract';
+import { runtimePaths, runtimeProblem } from '@stint/contract/local';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion';
 import { childEnv, ExecError, run } from './exec';
 import { grantsTable, requestsTable, systemsTable } from './format';
 import { promptSegment } from './prompt';
-import { grantVariables, hookScript, promptFunction, renderEnv, SHELLS, type Shell } from './shell';
+import { grantVariables, hookScript, promptFunction, SHELLS, type Shell } from './shell';
+import { envCommand, print, statusCommand, systemsCommand, trustedRuntime, v, type EnvOptions } from './quick';
 import { CliError, EXIT, SocketClient } from './socket-client';
 import { VERSION } from './version';
 
@@ -25,23 +22,6 @@ const duration = (text: string) => {
   if (seconds === null) throw new InvalidArgumentError('write a duration like 90s, 15m or 1h30m');
   return seconds;
 };
-
-/**
- * Output for people or for programs. Threat: text someone else wrote (a reason, a name from the
- * IdP) reaching the terminal raw, where escapes rewrite the screen; so text goes out with its
- * controls made visible (tables escape newlines too), and JSON with bidi characters escaped.
- */
-const print = (json: boolean | undefined, data: unknown, text: () => string) => console.log(json ? safeJson(data, 2) : visibleText(text(), { multiline: true }));
-/** One value someone else wrote, inside a sentence: escapes even newlines. */
-const v = (text: string | null | undefined) => visibleText(text ?? '');
-
-/** The runtime folder, refused when it is not this user's own (runtimeProblem names the threat). */
-function trustedRuntime(): RuntimePaths {
-  const paths = runtimePaths();
-  const problem = runtimeProblem(paths);
-  if (problem) throw new CliError(problem, EXIT.unsafeRuntime, 'unsafe_runtime');
-  return paths;
-}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -157,20 +137,11 @@ export function program(): Command {
     }),
   );
 
-  cli.command('status').description('who is signed in, the connection, active grants').option('--json', 'machine-readable output').action((o: { json?: boolean }) =>
-    withSocket(async (c) => {
-      const state = await c.call('getState', {});
-      print(o.json, { auth: state.auth, connection: state.connection, serverUrl: state.serverUrl, grants: state.grants }, () =>
-        [
-          state.auth.status === 'signed-in'
-            ? `Signed in as ${v(state.auth.user?.name ?? state.auth.user?.sub)} at ${state.serverUrl} (${state.connection}).`
-            : `Not signed in${state.auth.status === 'sign-in-needed' ? ' (the session ended)' : ''} to ${state.serverUrl}; run \`stint login\`.${state.auth.message ? ` ${v(state.auth.message)}` : ''}`,
-          state.grants.length ? grantsTable(state.grants) : 'No active grants.',
-          state.reviewQueue.length ? `${state.reviewQueue.length} request(s) wait for your review: stint requests` : '',
-        ].filter(Boolean).join('\n'),
-      );
-    }),
-  );
+  cli
+    .command('status')
+    .description('who is signed in, the connection, active grants')
+    .option('--json', 'machine-readable output')
+    .action((o: { json?: boolean }) => statusCommand(o.json));
 
   cli
     .command('ls')
@@ -178,14 +149,12 @@ export function program(): Command {
     .option('--json', 'machine-readable output')
     .addOption(new Option('--ids', 'one system id a line (for completion scripts)').hideHelp())
     .action((o: { json?: boolean; ids?: boolean }) =>
-      withSocket(async (c) => {
-        const { systems } = await c.call('getState', {});
-        if (o.ids) {
-          if (systems.length > 0) console.log(systems.map((s) => s.id).join('\n'));
-          return;
-        }
-        print(o.json, systems, () => (systems.length ? systemsTable(systems) : 'No systems (are you signed in?).'));
-      }),
+      o.json || o.ids
+        ? systemsCommand(o)
+        : withSocket(async (c) => {
+            const { systems } = await c.call('getState', {});
+            console.log(visibleText(systems.length ? systemsTable(systems) : 'No systems (are you signed in?).', { multiline: true }));
+          }),
     );
 
   cli
@@ -303,20 +272,7 @@ export function program(): Command {
     .option('--previous <names>', 'names the hook exported last time (they are unset when gone)', '')
     .option('--json', 'the same as --shell json')
     .addOption(new Option('--hook', 'called by the prompt hook: when Stint is not running, unset what was exported and say nothing').hideHelp())
-    .action(async (systems: string[], o: { shell: Shell | 'json'; previous: string; json?: boolean; hook?: boolean }) => {
-      const previous = o.previous.split(/\s+/).filter(Boolean);
-      let grants: GrantEnv[];
-      try {
-        ({ grants } = await withSocket((c) => c.call('env', { systems })));
-      } catch (error) {
-        // The app quit (or crashed) since the last prompt: its credentials leave the shell too.
-        if (!(o.hook && error instanceof CliError && error.exit === EXIT.noAgent && o.shell !== 'json')) throw error;
-        grants = [];
-      }
-      const vars = grantVariables(grants);
-      if (o.json || o.shell === 'json') console.log(safeJson(Object.fromEntries(vars), 2));
-      else process.stdout.write(renderEnv(o.shell, vars, previous, o.shell === 'fish' ? Date.now() / 1000 - uptime() : undefined));
-    });
+    .action((systems: string[], o: EnvOptions) => envCommand(systems, o));
 
   cli
     .command('exec <system>')
@@ -398,16 +354,4 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`stint: ${visibleText((error as Error).message, { multiline: true })}`);
     return EXIT.failed;
   }
-}
-
-const entry = process.argv[1] ? realpathSync(resolve(process.argv[1])) : '';
-if (entry === fileURLToPath(import.meta.url)) {
-  // `stint grants | head`: a reader that stops early is not an error.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
-    throw error;
-  });
-  void main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
 }

@@ -1,4 +1,5 @@
-import { isCredentialEnvName, type GrantEnv } from '@stint/contract';
+import type { GrantEnv } from '@stint/contract';
+import { isCredentialEnvName } from '@stint/contract/plain';
 import type { RuntimePaths } from '@stint/contract/local';
 
 export type Shell = 'bash' | 'zsh' | 'fish';

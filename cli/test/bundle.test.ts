@@ -8,13 +8,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * The one-file `stint` the desktop app ships (cli/build.mjs), laid out as in the app's
- * resources: the bundle and its launcher alone in a folder, no node_modules anywhere above it.
+ * The bundled `stint` the desktop app ships (cli/build.mjs), laid out as in the app's
+ * resources: the bundle, its chunks and its launcher alone in a folder, no node_modules above it.
  */
 describe('the bundled stint command, as shipped', () => {
   const shipped = mkdtempSync(join(tmpdir(), 'stint-resources-'));
   beforeAll(() => {
-    execFileSync(process.execPath, [join(CLI, 'build.mjs'), '--outfile', join(shipped, 'stint.mjs')], { stdio: 'inherit' });
+    execFileSync(process.execPath, [join(CLI, 'build.mjs'), '--outdir', shipped], { stdio: 'inherit' });
     copyFileSync(join(CLI, 'packaged/stint'), join(shipped, 'stint'));
   }, 60_000);
 

@@ -117,7 +117,7 @@ describe('the CLI in a working day', () => {
 });
 
 describe('stint completion', () => {
-  const cli = ['--import', 'tsx', new URL('../src/main.ts', import.meta.url).pathname];
+  const cli = ['--import', 'tsx', new URL('../src/entry.ts', import.meta.url).pathname];
   const script = (shell: string) => spawnSync(process.execPath, [...cli, 'completion', shell], { encoding: 'utf8' }).stdout;
 
   it('completes commands and a command\'s options in bash', () => {

@@ -45,7 +45,7 @@ describe.skipIf(unavailable)('a runtime folder planted by another local user', (
     shared = mkdtempSync(join(tmpdir(), 'stint-shared-'));
     chmodSync(shared, 0o1777);
     bin = mkdtempSync(join(tmpdir(), 'stint-victim-bin-'));
-    writeFileSync(join(bin, 'stint'), `#!/bin/sh\nexec "${process.execPath}" --import tsx "${join(REPO, 'cli/src/main.ts')}" "$@"\n`, { mode: 0o755 });
+    writeFileSync(join(bin, 'stint'), `#!/bin/sh\nexec "${process.execPath}" --import tsx "${join(REPO, 'cli/src/entry.ts')}" "$@"\n`, { mode: 0o755 });
     // A `stint` that only records that it ran: the hook must not even call it.
     writeFileSync(join(bin, 'stint-spy'), `#!/bin/sh\ntouch "${join(bin, 'spy-ran')}"\n`, { mode: 0o755 });
     writeFileSync(join(shared, 'fake-agent.cjs'), FAKE_AGENT, { mode: 0o644 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { safeText } from './text';
+import { safeText } from './schemas';
 import { AccessRequest, AuditEntry, Credential, Grant, Id, Me, ReviewDecision, SystemId, SystemView } from './domain';
 
 /** Every 4xx/5xx body. `message` says what happened and what to do; it never carries internals. */

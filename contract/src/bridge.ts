@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { safeText } from './text';
+import { safeText } from './schemas';
 import { AccessRequest, Grant, Id, Me, ReviewDecision, SystemId, SystemView, Timestamp } from './domain';
 
 /** A grant as the desktop holds it: deadline and what is stored, never the secret itself. */

@@ -1,5 +1,3 @@
-import { z } from 'zod';
-
 const UNIT_SECONDS = { d: 86_400, h: 3_600, m: 60, s: 1 } as const;
 const DURATION_RE = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
 
@@ -25,14 +23,3 @@ export function formatDuration(totalSeconds: number): string {
   }
   return out;
 }
-
-/** A duration written as text ("15m") or as a number of seconds, normalised to seconds. */
-export const DurationText = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
-  if (typeof value === 'number') return value;
-  const seconds = parseDuration(value);
-  if (seconds === null) {
-    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; write it like 90s, 15m or 1h30m` });
-    return z.NEVER;
-  }
-  return seconds;
-});

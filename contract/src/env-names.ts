@@ -1,5 +1,3 @@
-import { z } from 'zod';
-
 // Which environment variable names a credential may set in an engineer's shell. One list for
 // both ends: the server refuses a provider's answer that names one of these, and the client
 // (`stint env`, `stint exec`) refuses to export one even if a server, a receiver or a spoofed
@@ -48,13 +46,3 @@ export const CREDENTIAL_ENV_NAME_PATTERN = new RegExp(
 );
 
 export const isCredentialEnvName = (name: string): boolean => CREDENTIAL_ENV_NAME_PATTERN.test(name);
-
-export const CredentialEnvName = z
-  .string()
-  .regex(
-    CREDENTIAL_ENV_NAME_PATTERN,
-    `an upper-case environment variable name (A-Z, 0-9, _), not one that changes how programs start (${REFUSED_ENV_NAMES.slice(0, 3).join(', ')}, ${REFUSED_ENV_PREFIXES.slice(0, 2).join('*, ')}*...)`,
-  );
-
-/** An environment value: a process environment cannot hold NUL. */
-export const CredentialEnvValue = z.string().refine((value) => !value.includes('\0'), 'an environment value cannot contain NUL');

@@ -5,6 +5,7 @@ export * from './duration';
 export * from './bridge';
 export * from './routes';
 export * from './text';
+export * from './schemas';
 export * from './env-names';
 export * from './short-id';
 export * from './notices';

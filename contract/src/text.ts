@@ -1,5 +1,4 @@
 /* eslint-disable no-control-regex -- finding control characters is what this file is for */
-import { z } from 'zod';
 
 // Free text that people type (reasons, tickets, review comments) is shown to other people: in
 // an approver's terminal (`stint requests`), in the app, in audit exports. Threat: a requester
@@ -40,18 +39,6 @@ export function textProblem(text: string, options: { multiline: boolean }): stri
   }
   return null;
 }
-
-/**
- * A trimmed zod string that refuses what textProblem refuses; the message names the field
- * through its path ("reason: holds a control character ...").
- */
-export function safeText(options: { multiline: boolean }) {
-  return z.string().trim().superRefine((text, ctx) => {
-    const problem = textProblem(text, options);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
-}
-
 export interface TextPart {
   text: string;
   /** True when this part stands for a control or bidi character, written as an escape. */
