@@ -1,7 +1,7 @@
 // A second Unix user for attack tests: someone else on the same machine who can create files
 // in a shared folder (a sticky /tmp-like one), run a process, listen on a socket. Needs root
 // (useradd), which the test command has; callers skip with a printed reason otherwise.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 
@@ -40,6 +40,8 @@ export async function createOtherUser(): Promise<OtherUser> {
   const children: ChildProcess[] = [];
   const removeNow = () => {
     for (const child of children) child.kill('SIGKILL');
+    // runuser's own child outlives a SIGKILL to runuser: end every process of the user.
+    spawnSync('pkill', ['-KILL', '-u', name]);
   };
   process.once('exit', removeNow);
   return {
