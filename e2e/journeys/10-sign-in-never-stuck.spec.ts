@@ -1,7 +1,7 @@
 // Journey 10: a sign-in is never a dead end. The person closes the IdP's tab (or it showed an
 // error page): the CLI printed the address, the app shows it with a copy button and a Cancel,
 // and after Cancel (or a fresh Sign in) everything works again, with no agent restart.
-import { expect, openUi, snap, stintJson, test } from '../stack';
+import { axeViolations, expect, openUi, snap, stintJson, test } from '../stack';
 
 test('a sign-in left unfinished can be copied, cancelled and started again', async ({ stack, browser }) => {
   const { alice } = stack.people;
@@ -25,14 +25,16 @@ test('a sign-in left unfinished can be copied, cancelled and started again', asy
   await page.reload();
   await expect(page.getByText('Finish signing in in your browser…')).toBeVisible();
   // The address the browser was sent to, shown to copy (a browser that did not open, another screen).
-  await expect(page.getByLabel('If your browser did not open, open this address:')).toHaveValue(handedOff);
+  await expect(page.getByRole('textbox', { name: 'If your browser did not open, open this address:' })).toHaveValue(handedOff);
   await page.getByRole('button', { name: 'Copy address' }).click();
   await expect(page.getByText(/^(Copied\.|Selected; press Ctrl-C to copy\.)$/)).toBeVisible();
   await snap(page, '10-sign-in-waiting');
+  expect(await axeViolations(page), 'axe-core on the waiting sign-in').toEqual([]);
 
   await page.getByRole('button', { name: 'Cancel' }).click();
   await expect(page.getByRole('button', { name: 'Sign in', exact: true })).toBeVisible();
   await expect(page.getByText('The sign-in was cancelled. Sign in again when you are ready.')).toBeVisible();
+  expect(await axeViolations(page), 'axe-core on the sign-in screen').toEqual([]);
   const cancelled = await login;
   expect(cancelled.status).not.toBe(0);
   // The CLI printed the same address, and said how it ended.
