@@ -1,5 +1,5 @@
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,4 +33,35 @@ describe('the bundled stint command, as shipped', () => {
     expect(none.status).toBe(5);
     expect(none.stderr).toMatch(/Stint is not running/);
   });
+
+  it('runs `stint agent` as one process, from the built JavaScript: no tsx, no child Node', async () => {
+    // Built inside the checkout, as `npm install` does, so the keychain module resolves from node_modules.
+    const built = mkdtempSync(join(CLI, '.dist-test-'));
+    const home = mkdtempSync(join(tmpdir(), 'stint-agent-one-'));
+    try {
+      execFileSync(process.execPath, [join(CLI, 'build.mjs'), '--outdir', built], { stdio: 'inherit' });
+      const env = { ...process.env, NODE_OPTIONS: '', STINT_RUNTIME_DIR: join(home, 'run'), STINT_DATA_DIR: join(home, 'data'), STINT_KEYCHAIN_SERVICE: `stint-test-one-${process.pid}` };
+      const agent = spawn(process.execPath, [join(built, 'stint.mjs'), 'agent'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      try {
+        let said = '';
+        await new Promise<void>((ready, fail) => {
+          agent.stderr!.on('data', (chunk: Buffer) => {
+            said += chunk;
+            if (said.includes('Stint agent running')) ready();
+          });
+          agent.once('exit', (code) => fail(new Error(`the agent stopped (exit ${code}): ${said}`)));
+        });
+        expect(spawnSync('pgrep', ['-P', String(agent.pid)], { encoding: 'utf8' }).stdout.trim()).toBe('');
+        // And it answers the quick commands, through its socket.
+        const status = spawnSync(process.execPath, [join(built, 'stint.mjs'), 'status', '--json'], { env, encoding: 'utf8' });
+        expect(status.status, status.stderr).toBe(0);
+        expect(JSON.parse(status.stdout).auth.status).toBe('signed-out');
+      } finally {
+        agent.kill();
+      }
+    } finally {
+      rmSync(built, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
