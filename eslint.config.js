@@ -15,7 +15,7 @@ const forbid = (...names) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/.tsbuild/**', '**/out/**', '.stint-dev/**', 'coverage/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/.tsbuild/**', '**/out/**', '.stint-dev/**', 'coverage/**', '**/.dist-test-*/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
