@@ -15,6 +15,8 @@ export interface Agent {
   env: NodeJS.ProcessEnv;
   keychainService: string;
   output(): string;
+  /** The agent's process id while it runs (to stop and continue it, as a sleeping machine would). */
+  pid(): number | undefined;
   /** Where the agent's output also goes (kept after stop, for scans of what it logged). */
   logFile: string;
   /** Runs `stint ...` against this agent. */
@@ -80,6 +82,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     env,
     keychainService,
     output: () => output,
+    pid: () => child?.pid,
     logFile,
     stint(args, run = {}) {
       const result = spawnSync(join(bin, 'stint'), args, { cwd: REPO, env, encoding: 'utf8', input: run.input, timeout: run.timeoutMs ?? 60_000 });

@@ -102,6 +102,7 @@ export class StintCore {
       deadlines: () => this.vault.entries().map((e) => ({ grantId: e.grantId, expiresAt: Date.parse(e.expiresAt), startsAt: Date.parse(e.startsAt) })),
       onEvent: (event) => this.onClock(event),
       manual: platform.manualClock ?? false,
+      onWake: () => void this.wake(),
     });
   }
 
@@ -414,6 +415,18 @@ export class StintCore {
       fetch: this.platform.fetch,
     });
     this.stream.start();
+  }
+
+  /**
+   * After sleep (the clock saw the time jump, or the OS said so: Electron's resume): first wipe
+   * whatever fell due, then reconnect the event stream at once (a connection from before the
+   * sleep may be dead without knowing it, and would wait out its idle timeout), then re-read.
+   */
+  async wake(): Promise<void> {
+    await this.clock.check();
+    this.log.info({}, 'woke from sleep; reconnecting');
+    this.stream?.reconnect();
+    await this.reconcile();
   }
 
   /** After every (re)connect: re-read everything, so nothing that happened offline is missed. */

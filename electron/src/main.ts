@@ -142,11 +142,8 @@ async function boot(): Promise<void> {
   core.onNotice((notice) => broadcast({ push: 'notice', notice }));
 
   // After sleep or a locked screen, deadlines may have passed and the event stream is stale:
-  // wipe what is due now, then re-read everything from the server.
-  const wake = () => {
-    void core.clock.check();
-    void core.reconcile();
-  };
+  // wipe what is due now, then reconnect and re-read everything from the server.
+  const wake = () => void core.wake();
   powerMonitor.on('resume', wake);
   powerMonitor.on('unlock-screen', wake);
   nativeTheme.on('updated', () => refreshTray(core));

@@ -9,7 +9,15 @@ export interface ExpiryClockOptions {
   tickMs?: number;
   /** Tests drive the clock by hand with check(). */
   manual?: boolean;
+  /**
+   * Called after a tick found the wall clock far ahead of the last one (the machine slept, or the
+   * process was stopped), once what fell due meanwhile has been handled: wiping comes first.
+   */
+  onWake?: () => void;
 }
+
+/** A gap between ticks this much longer than a tick means the process did not run meanwhile. */
+const WAKE_GAP_TICKS = 5;
 
 /**
  * Fires reminders and deadlines. A timer aims at the next moment, and a steady tick re-reads
@@ -22,12 +30,22 @@ export class ExpiryClock {
   private ticker: NodeJS.Timeout | null = null;
   private checking: Promise<void> | null = null;
   private again = false;
+  private lastTick = 0;
 
   constructor(private readonly options: ExpiryClockOptions) {}
 
   start(): void {
     if (this.options.manual) return;
-    this.ticker = setInterval(() => void this.check(), this.options.tickMs ?? 1000);
+    const tickMs = this.options.tickMs ?? 1000;
+    this.lastTick = this.options.now();
+    this.ticker = setInterval(() => {
+      const now = this.options.now();
+      const slept = now - this.lastTick > tickMs * WAKE_GAP_TICKS;
+      this.lastTick = now;
+      void this.check().then(() => {
+        if (slept) this.options.onWake?.();
+      });
+    }, tickMs);
     this.ticker.unref();
     this.rearm();
   }
