@@ -22,7 +22,7 @@ export async function benchCliStart() {
   const grant = { grantId: '0195f0a0-9999-7000-8000-0000deadbeef', requestId: accessRequest().id, systemId: 'prod-db', startsAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 3_600_000).toISOString(), state: 'active' as const, envNames: ['PGPASSWORD'], stored: true, inAgent: false };
   const state = coreState({ grants: [grant] });
   const agent = await startFakeAgent((method) =>
-    method === 'env' ? { grants: [{ grantId: grant.grantId, systemId: 'prod-db', expiresAt: grant.expiresAt, env: { PGPASSWORD: 'x' } }], ended: [] } : state,
+    method === 'env' ? { grants: [{ grantId: grant.grantId, systemId: 'prod-db', expiresAt: grant.expiresAt, env: { PGPASSWORD: 'x' } }] } : state,
   );
   const stint = join(REPO, 'cli/dist/stint.mjs');
   const env = { ...process.env, STINT_RUNTIME_DIR: agent.dir, NODE_OPTIONS: '' };

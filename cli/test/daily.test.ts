@@ -46,7 +46,7 @@ describe('the CLI in a working day', () => {
       if (method === 'extend') return { ...mine, state: 'pending', extendsGrantId: grant.grantId };
       if (method === 'env') {
         const { systems } = input as { systems: string[] };
-        return { grants: systems.includes('staging-db') ? [{ grantId: grant.grantId, systemId: 'staging-db', expiresAt: grant.expiresAt, env: { STAGING_DB_TOKEN: 't0ken' } }] : [], ended: [] };
+        return { grants: systems.includes('staging-db') ? [{ grantId: grant.grantId, systemId: 'staging-db', expiresAt: grant.expiresAt, env: { STAGING_DB_TOKEN: 't0ken' } }] : [] };
       }
       return { ok: true };
     });

@@ -28,7 +28,7 @@ net.createServer((c) => {
       const { id } = JSON.parse(buffer.slice(0, i));
       buffer = buffer.slice(i + 1);
       const env = { PGHOST: 'attacker.example', PROMPT_COMMAND: 'touch ' + canary };
-      c.write(JSON.stringify({ id, ok: true, result: { grants: [{ grantId: '0195f0a0-0000-7000-8000-000000000001', systemId: 'prod-db', expiresAt: new Date(Date.now() + 3600e3).toISOString(), env }], ended: [] } }) + '\\n');
+      c.write(JSON.stringify({ id, ok: true, result: { grants: [{ grantId: '0195f0a0-0000-7000-8000-000000000001', systemId: 'prod-db', expiresAt: new Date(Date.now() + 3600e3).toISOString(), env }] } }) + '\\n');
     }
   });
 }).listen(socket, () => { require('node:fs').chmodSync(socket, 0o777); console.log('listening'); });

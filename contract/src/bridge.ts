@@ -164,7 +164,7 @@ export type GrantEnv = z.infer<typeof GrantEnv>;
  */
 export const SocketCalls = {
   ...BridgeCalls,
-  env: call(z.strictObject({ systems: z.array(SystemId).default([]) }), z.object({ grants: z.array(GrantEnv), ended: z.array(z.string()) })),
+  env: call(z.strictObject({ systems: z.array(SystemId).default([]) }), z.object({ grants: z.array(GrantEnv) })),
   /**
    * A fresh one-time address of the web-mode UI (`stint ui`); with `open`, Stint also opens it
    * in the browser. Socket only: the address is a credential for a few seconds.

@@ -11,3 +11,4 @@ export * from './short-id';
 export * from './notices';
 export * from './connect';
 export * from './remembered';
+export * from './loopback';

@@ -5,3 +5,4 @@ export * from './text';
 export * from './short-id';
 export * from './env-names';
 export * from './connect';
+export * from './loopback';

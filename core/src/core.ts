@@ -77,7 +77,6 @@ export class StintCore {
   private readonly wiping = new Map<string, Promise<void>>();
   /** request() calls whose SSH key pair is not yet filed under the request id (see ensureStored). */
   private readonly filingSshKeys = new Set<Promise<unknown>>();
-  private endedEnvNames = new Set<string>();
   private started = false;
 
   constructor(private readonly platform: CorePlatform) {
@@ -573,7 +572,6 @@ export class StintCore {
       return;
     }
     if (entry.hasSshKey && (await this.platform.sshAgent?.remove(grantId).catch(() => false))) wiped.push('its ssh-agent key');
-    for (const name of entry.envNames) this.endedEnvNames.add(name);
     if (entry.envNames.length > 0) wiped.push(`shell variables ${entry.envNames.join(', ')} (unset at each shell's next prompt)`);
     this.publishGrants(true);
     this.clock.rearm();
@@ -703,7 +701,7 @@ export class StintCore {
   }
 
   /** Secrets for `stint env` / `stint exec`: only over the local socket, never the UI bridge. */
-  async env(systems: readonly string[]): Promise<{ grants: GrantEnv[]; ended: string[] }> {
+  async env(systems: readonly string[]): Promise<{ grants: GrantEnv[] }> {
     const now = this.now();
     const grants: GrantEnv[] = [];
     for (const entry of this.vault.entries()) {
@@ -713,7 +711,7 @@ export class StintCore {
       if (!secret) continue;
       grants.push({ grantId: entry.grantId, systemId: entry.systemId, expiresAt: entry.expiresAt, env: secret.env });
     }
-    const live = new Set(grants.flatMap((g) => Object.keys(g.env)));
-    return { grants, ended: [...this.endedEnvNames].filter((name) => !live.has(name)) };
+    // What ended is the hook's to unset: it remembers what it exported (renderEnv's `previous`).
+    return { grants };
   }
 }

@@ -4,5 +4,5 @@ export { runtimePaths, ensurePrivateDir, type RuntimePaths } from './runtime/pat
 export { ConfStore, type ConfFactory, type KeyValueStore } from './settings/store';
 export { ApiClient, ApiError } from './api/client';
 export { startHost, dataDir, openWebUi, systemBrowser, type Host, type HostOptions } from './host';
-export { LINK_TTL_MS } from './bridge/web-bridge';
+export { contentSecurityPolicy, LINK_TTL_MS } from './bridge/web-bridge';
 export { createDispatcher, type Dispatch } from './bridge/dispatch';

@@ -1,6 +1,8 @@
 // Every security setting of the Electron shell in one file, as plain data, so security.test.ts
 // fails on any regression. Each choice names the threat it answers.
 import type { WebPreferences } from 'electron';
+import { isLoopbackHostname } from '@stint/contract';
+import { contentSecurityPolicy } from '@stint/core';
 
 /** The app's own origin: the UI is served from here by protocol.handle, never from file:// or a remote URL. */
 export const APP_SCHEME = 'app';
@@ -45,23 +47,8 @@ export function windowOptions(preloadPath: string, build: { packaged: boolean; e
   };
 }
 
-/**
- * Sent as a header with every app:// response. Threat: injected markup running script or
- * exfiltrating data; only the app's own files may load, and the UI talks to core only over
- * the bridge, so connect-src is 'self' too.
- */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'none'",
-].join('; ');
+/** Sent as a header with every app:// response: core's one policy for the UI, the bridge being IPC here. */
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
 
 /**
  * IPC is answered only for the app's own main frame. Threat: a sub-frame or a page that got
@@ -124,7 +111,7 @@ export function isAllowedSignInUrl(url: string, issuer: string | null, signOutAd
   if (target.protocol === 'https:') return true;
   if (issuer === null || !URL.canParse(issuer)) return false;
   const idp = new URL(issuer);
-  const loopbackHttp = idp.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(idp.hostname);
+  const loopbackHttp = idp.protocol === 'http:' && isLoopbackHostname(idp.hostname);
   return loopbackHttp && target.origin === idp.origin;
 }
 

@@ -80,7 +80,7 @@ describe('the API client', () => {
 
   it('refuses an answer that does not match the contract, saying what to do', async () => {
     const client = await clientFor([json(200, { request: { ...request, state: 'teleported' }, grant: null })]);
-    await expect(client.request(request.id)).rejects.toMatchObject({ code: 'bad_response', message: expect.stringMatching(/does not understand .* update Stint/) });
+    await expect(client.cancel(request.id)).rejects.toMatchObject({ code: 'bad_response', message: expect.stringMatching(/does not understand .* update Stint/) });
   });
 
   it('refreshes once on a 401 and repeats the call with the new token', async () => {

@@ -135,9 +135,6 @@ export class ApiClient {
   async requests(scope: 'mine' | 'review' | 'all', limit = 100) {
     return (await this.send('GET', `/v1/requests?scope=${scope}&limit=${limit}`, RequestsResponse, { retry: true })).requests;
   }
-  request(id: string) {
-    return this.send('GET', `/v1/requests/${encodeURIComponent(id)}`, RequestResponse, { retry: true });
-  }
   review(id: string, body: ReviewBody) {
     return this.send('POST', `/v1/requests/${encodeURIComponent(id)}/reviews`, RequestResponse, { body });
   }

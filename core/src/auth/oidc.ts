@@ -17,6 +17,9 @@
  */
 import * as client from 'openid-client';
 import { LoopbackPortsBusy, openLoopbackRedirect, type LoopbackRedirect } from './loopback';
+// Plain http only to this machine (isLoopbackHostname). `localhost` is accepted for the issuer
+// (unlike for our redirect URI): what it resolves to is set by this machine's own administrator.
+import { isLoopbackHostname } from '@stint/contract';
 
 /** Opens a URL in the person's browser: Electron's shell.openExternal, or a test's browser. */
 export interface BrowserOpener {
@@ -91,12 +94,6 @@ const IDP_REQUEST_TIMEOUT_S = 30;
  * instead of presenting an expired token for hours.
  */
 const ASSUMED_ACCESS_TOKEN_LIFETIME_S = 5 * 60;
-/**
- * Hosts that may be reached over plain http: this machine only. `localhost` is accepted for the
- * issuer (unlike for our redirect URI) because what it resolves to is set by this machine's own
- * administrator, the same trust as the machine itself.
- */
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 /** Endpoints in the discovery document that the app or the browser will talk to. */
 const ENDPOINTS = ['authorization_endpoint', 'token_endpoint', 'jwks_uri', 'userinfo_endpoint', 'revocation_endpoint', 'end_session_endpoint'] as const;
 
@@ -319,7 +316,7 @@ function checkIssuer(issuer: string): { url: URL; loopbackHttp: boolean } {
     throw new SignInError('discovery_failed', `The sign-in issuer "${url.origin}${url.pathname}" must not contain credentials, a query or a fragment. Ask your administrator for the identity provider's issuer URL.`);
   }
   if (url.protocol === 'https:') return { url, loopbackHttp: false };
-  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return { url, loopbackHttp: true };
+  if (url.protocol === 'http:' && isLoopbackHostname(url.hostname)) return { url, loopbackHttp: true };
   throw new SignInError(
     'discovery_failed',
     `Stint signs in only over https, and the issuer ${url.origin} is not https (plain http is allowed only for a development identity provider on this computer). Ask your administrator for the https issuer URL.`,
@@ -381,7 +378,7 @@ async function discoverIdp(settings: OidcSettings): Promise<client.Configuration
     } catch {
       target = undefined;
     }
-    const safe = target !== undefined && (target.protocol === 'https:' || (loopbackHttp && target.protocol === 'http:' && LOOPBACK_HOSTS.has(target.hostname)));
+    const safe = target !== undefined && (target.protocol === 'https:' || (loopbackHttp && target.protocol === 'http:' && isLoopbackHostname(target.hostname)));
     if (!safe) {
       throw new SignInError('discovery_failed', `The identity provider at ${url.origin} lists an unsafe ${name} (not https). Ask your administrator to fix the identity provider's configuration.`);
     }

@@ -135,7 +135,7 @@ describe('who can reach it', () => {
     const byId = new Map(replies.map((r) => [r.id, r]));
     expect(byId.get(1)?.ok).toBe(true);
     expect(CoreState.safeParse(byId.get(1)?.result).success).toBe(true);
-    expect(byId.get(2)).toMatchObject({ ok: true, result: { grants: [], ended: [] } });
+    expect(byId.get(2)).toMatchObject({ ok: true, result: { grants: [] } });
   });
 
   it('stops answering once closed: clients are dropped and the socket file is gone', async () => {

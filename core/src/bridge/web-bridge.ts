@@ -18,15 +18,19 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-/** The same strict policy as the Electron window: own scripts only, and the bridge socket. */
-export function contentSecurityPolicy(origin: string): string {
-  const ws = origin.replace(/^http/, 'ws');
+/**
+ * The UI's one Content Security Policy, for the Electron window (app://, where the bridge is
+ * IPC: `connect-src 'self'`) and for web mode (`websocket`: the bridge's ws:// origin). Threat:
+ * injected markup running script or sending data away; only the app's own files may load.
+ */
+export function contentSecurityPolicy(websocket?: string): string {
   return [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data:",
-    `connect-src 'self' ${ws}`,
+    "font-src 'self'",
+    `connect-src 'self'${websocket ? ` ${websocket.replace(/^http/, 'ws')}` : ''}`,
     "object-src 'none'",
     "base-uri 'none'",
     "frame-ancestors 'none'",

@@ -1,7 +1,7 @@
 // User settings, validated against the contract's schema on the way in and on the way out.
 // The file is the user's own and may be hand-edited or left by an older build, so reading
 // never fails: each field that does not validate falls back to its default on its own.
-import { Settings, SettingsPatch } from '@stint/contract';
+import { isLoopbackHostname, LOOPBACK_HOSTNAMES, Settings, SettingsPatch } from '@stint/contract';
 import { z } from 'zod';
 import type { KeyValueStore } from './store';
 
@@ -28,8 +28,8 @@ function serverUrlProblem(value: string): string | null {
     return 'is not a URL';
   }
   if (url.protocol === 'https:') return null;
-  if (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return null;
-  return 'must use https:// (plain http:// only to 127.0.0.1, localhost or [::1]), because sign-in tokens are sent to it';
+  if (url.protocol === 'http:' && isLoopbackHostname(url.hostname)) return null;
+  return `must use https:// (plain http:// only to ${LOOPBACK_HOSTNAMES.join(', ')}), because sign-in tokens are sent to it`;
 }
 
 export function readSettings(store: KeyValueStore): Settings {
