@@ -12,3 +12,4 @@ export * from './notices';
 export * from './connect';
 export * from './remembered';
 export * from './loopback';
+export * from './error-codes';

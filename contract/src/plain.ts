@@ -6,3 +6,4 @@ export * from './short-id';
 export * from './env-names';
 export * from './connect';
 export * from './loopback';
+export * from './error-codes';
