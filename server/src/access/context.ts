@@ -31,6 +31,8 @@ export class ApiProblem extends Error {
     readonly status: number,
     readonly error: string,
     message: string,
+    /** Response headers that go with it (Retry-After). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = 'ApiProblem';

@@ -137,7 +137,24 @@ export const ServerConfig = z
         clientSecretRequired: z.boolean().default(false),
       })
       .default({ clientId: 'stint-desktop', scopes: ['openid', 'profile', 'email', 'offline_access'], authorizationParams: {}, redirectPorts: [], clientSecretRequired: false }),
+    /** Per signed-in person; 0 turns it off. */
     rateLimit: z.strictObject({ perMinute: z.number().int().min(0) }).default({ perMinute: 600 }),
+    /**
+     * How long a client may take: to send its headers, to send the whole request, and to keep an
+     * idle connection open; and how often an address may fail to authenticate. Threat: slow
+     * clients holding connections (and memory) without end, token guessing. The timeouts are read
+     * at start (a reload does not change them); the limit on every request.
+     */
+    http: z
+      .strictObject({
+        headersTimeoutSeconds: z.number().int().positive().default(10),
+        requestTimeoutSeconds: z.number().int().positive().default(30),
+        keepAliveTimeoutSeconds: z.number().int().positive().default(65),
+        /** Per address, for requests without a valid token (a token guesser, a misconfigured client); 0 turns it off. */
+        unauthenticatedPerMinute: z.number().int().min(0).default(120),
+      })
+      .refine((http) => http.headersTimeoutSeconds <= http.requestTimeoutSeconds, 'headersTimeoutSeconds cannot be longer than requestTimeoutSeconds')
+      .default({ headersTimeoutSeconds: 10, requestTimeoutSeconds: 30, keepAliveTimeoutSeconds: 65, unauthenticatedPerMinute: 120 }),
     systems: z.array(SystemConfig).default([]),
   })
   .superRefine((config, ctx) => {

@@ -50,12 +50,19 @@ export type StintApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpres
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 export async function buildApp(deps: AppDeps): Promise<StintApp> {
+  const limits = deps.ctx.config().http;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     forceCloseConnections: true,
     genReqId: () => crypto.randomUUID(),
+    // A client that is slow to send its headers or its body is cut off (408), and an idle
+    // keep-alive connection closed; Node checks every second rather than every 30 s.
+    requestTimeout: limits.requestTimeoutSeconds * 1000,
+    keepAliveTimeout: limits.keepAliveTimeoutSeconds * 1000,
+    http: { headersTimeout: limits.headersTimeoutSeconds * 1000, connectionsCheckingInterval: 1000 },
   }).withTypeProvider<ZodTypeProvider>();
+  const failedAuth = new AddressLimiter(() => deps.ctx.config().http.unauthenticatedPerMinute, deps.ctx.now);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
@@ -68,7 +75,17 @@ export async function buildApp(deps: AppDeps): Promise<StintApp> {
 
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config?.public || !request.url.startsWith('/v1/')) return;
-    request.principal = await deps.verifier().verify(request.headers.authorization);
+    // An address that keeps failing to authenticate is refused before its next token is checked.
+    const wait = failedAuth.retryAfterSeconds(request.ip);
+    if (wait !== null) {
+      throw new ApiProblem(429, 'rate_limited', `Too many requests without a valid token from this address; retry in ${wait} s.`, { 'retry-after': String(wait) });
+    }
+    try {
+      request.principal = await deps.verifier().verify(request.headers.authorization);
+    } catch (error) {
+      if (error instanceof AuthError && error.status === 401) failedAuth.hit(request.ip);
+      throw error;
+    }
   });
 
   // The limit is read from the live config on every request, so a SIGHUP reload changes it
@@ -113,7 +130,10 @@ export async function buildApp(deps: AppDeps): Promise<StintApp> {
         details,
       });
     }
-    if (error instanceof ApiProblem) return send(error.status, { error: error.error, message: error.message });
+    if (error instanceof ApiProblem) {
+      if (error.headers) reply.headers(error.headers);
+      return send(error.status, { error: error.error, message: error.message });
+    }
     if (error instanceof AuthError) {
       if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="stint"');
       return send(error.status, { error: error.status === 401 ? 'unauthorized' : 'idp_unavailable', message: error.message });
@@ -143,4 +163,44 @@ export async function buildApp(deps: AppDeps): Promise<StintApp> {
 
   registerRoutes(app, deps);
   return app;
+}
+
+/**
+ * Counts failures per address in one-minute windows. Memory is bounded: windows that ended are
+ * forgotten as new ones start, and at most 100,000 addresses are tracked at once.
+ */
+class AddressLimiter {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+  constructor(
+    private readonly perMinute: () => number,
+    private readonly now: () => number,
+  ) {}
+
+  hit(address: string): void {
+    if (this.perMinute() === 0) return;
+    const now = this.now();
+    const window = this.windows.get(address);
+    if (!window || now - window.start >= 60_000) {
+      if (this.windows.size >= 100_000) this.forgetEnded(now);
+      this.windows.set(address, { start: now, count: 1 });
+    } else window.count++;
+  }
+
+  /** Seconds until the address may try again, or null when it may now. */
+  retryAfterSeconds(address: string): number | null {
+    const limit = this.perMinute();
+    const window = this.windows.get(address);
+    if (limit === 0 || !window) return null;
+    const left = window.start + 60_000 - this.now();
+    if (left <= 0) {
+      this.windows.delete(address);
+      return null;
+    }
+    return window.count >= limit ? Math.ceil(left / 1000) : null;
+  }
+
+  private forgetEnded(now: number): void {
+    for (const [address, window] of this.windows) if (now - window.start >= 60_000) this.windows.delete(address);
+    if (this.windows.size >= 100_000) this.windows.clear();
+  }
 }
