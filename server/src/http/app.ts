@@ -23,6 +23,7 @@ import { AuthError, type Verifier } from '../auth/verifier';
 import type { Principal } from '../auth/principal';
 import type { EventHub } from '../events/hub';
 import { registerRoutes } from './routes';
+import { storageProblem } from '../store/storage-errors';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -149,6 +150,12 @@ export async function buildApp(deps: AppDeps): Promise<StintApp> {
       // Fastify's own 4xx (bad JSON, empty body): say what, never echo internals.
       const message = error instanceof SyntaxError || error.code?.startsWith('FST_ERR_CTP') ? 'The body is not valid JSON.' : error.message;
       return send(error.statusCode, { error: 'bad_request', message });
+    }
+    const storage = storageProblem(error);
+    if (storage) {
+      request.log.error({ err: error, storage: storage.kind }, 'storage failure');
+      reply.header('retry-after', String(storage.retryAfterSeconds));
+      return send(503, { error: `storage_${storage.kind}`, message: storage.message });
     }
     request.log.error({ err: error }, 'unhandled error');
     return send(500, {
