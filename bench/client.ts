@@ -9,7 +9,7 @@ import { runtimePaths } from '../core/src/runtime/paths';
 import { ConfStore } from '../core/src/settings/store';
 import { KeyringSecretStore } from '../core/src/vault/secret-store';
 import { idpLoginOpener, launchChromium } from '../test-support/browser';
-import { startDevServer, type DevServer } from '../test-support/dev-server';
+import { startDevServer, type DevServer, type DevServerOptions } from '../test-support/dev-server';
 
 export interface BenchClient {
   core: StintCore;
@@ -18,8 +18,8 @@ export interface BenchClient {
   stop(): Promise<void>;
 }
 
-export async function signedInClient(user = 'alice'): Promise<BenchClient> {
-  const dev = await startDevServer();
+export async function signedInClient(user = 'alice', server: DevServerOptions = {}): Promise<BenchClient> {
+  const dev = await startDevServer(server);
   const browser = await launchChromium();
   const dir = mkdtempSync(join(tmpdir(), 'stint-bench-client-'));
   const notices: BenchClient['notices'] = [];

@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import { CredentialSealer } from '../server/src/access/sealer';
 import { devConfig } from '../server/src/dev/catalog';
 import { startServer } from '../server/src/server';
+import { engineerTokens, type BenchIdp } from './people';
 import { startTsChild } from './processes';
 
 const { values } = parseArgs({ options: { pairs: { type: 'string', default: '1000' } } });
@@ -44,7 +45,7 @@ prototype.prepare = function (this: SQLite.Database, sql: string) {
   return statement;
 };
 
-const idp = await startTsChild<{ issuer: string; tokens: Record<string, string> }>('bench/bench-idp.ts');
+const idp = await startTsChild<BenchIdp & { tokens: Record<string, string> }>('bench/bench-idp.ts');
 const server = await startServer({
   config: { ...devConfig(idp.info.issuer, 'stint-api'), rateLimit: { perMinute: 0 } },
   credentialKey: CredentialSealer.generateKey(),
@@ -52,16 +53,18 @@ const server = await startServer({
   devMode: true,
   logger: pino({ level: 'silent' }),
 });
-const post = async (user: string, path: string, body: unknown) => {
-  const response = await fetch(server.url + path, { method: 'POST', headers: { authorization: `Bearer ${idp.info.tokens[user]}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = async (token: string, path: string, body: unknown) => {
+  const response = await fetch(server.url + path, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (response.status >= 300) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as { request: { id: string } };
 };
+// Each pair has a requester of its own: one person has one live grant per system.
+const requesters = await engineerTokens(idp.info, 80 + PAIRS + 2 * CLIENTS);
 const pairs = async (count: number) =>
   Promise.all(Array.from({ length: CLIENTS }, async () => {
     for (let i = 0; i < count / CLIENTS; i++) {
-      const { request } = await post('alice', '/v1/requests', { systemId: 'staging-db', durationSeconds: 900, reason: 'bench' });
-      await post('bob', `/v1/requests/${request.id}/reviews`, { decision: 'approve' });
+      const { request } = await post(requesters.pop()!, '/v1/requests', { systemId: 'staging-db', durationSeconds: 900, reason: 'bench' });
+      await post(idp.info.tokens.bob!, `/v1/requests/${request.id}/reviews`, { decision: 'approve' });
     }
   }));
 await pairs(80); // warm-up

@@ -1,12 +1,14 @@
 /**
  * sse_clients and sse_fanout_p99_ms: how many event-stream clients one server instance holds,
  * and the p99 time for one event to reach all of them. The clients (raw sockets, this process)
- * are all approvers, so a new request is an event every one of them must get; 5 rounds.
+ * are all approvers, so a new request is an event every one of them must get; 5 rounds, each
+ * request by another engineer (one person has one open request per system).
  * Needs `ulimit -n` above the client count (npm run bench raises it).
  * Run alone: bash -c 'ulimit -n 30000; npx tsx bench/sse-fanout.ts [--clients 10000]'
  */
 import net from 'node:net';
 import { parseArgs } from 'node:util';
+import { engineerTokens, type BenchIdp } from './people';
 import { isMain, percentile, startTsChild } from './processes';
 
 const { values } = parseArgs({ options: { clients: { type: 'string', default: '10000' }, rounds: { type: 'string', default: '5' } } });
@@ -18,7 +20,7 @@ interface Client {
 }
 
 export async function benchSseFanout(clients = Number(values.clients), rounds = Number(values.rounds)) {
-  const server = await startTsChild<{ url: string; tokens: Record<string, string> }>('bench/bench-server.ts');
+  const server = await startTsChild<{ url: string; tokens: Record<string, string>; idp: BenchIdp }>('bench/bench-server.ts');
   const { port } = new URL(server.info.url);
   const all: Client[] = [];
   try {
@@ -47,6 +49,7 @@ export async function benchSseFanout(clients = Number(values.clients), rounds = 
     const connected = all.filter((c) => c.connected).length;
     console.log(`${connected} SSE clients connected in ${((performance.now() - connectStarted) / 1000).toFixed(1)} s`);
 
+    const requesters = await engineerTokens(server.info.idp, rounds);
     const delays: number[] = [];
     let reachedAll = 0;
     let fewestReached = Infinity;
@@ -69,7 +72,7 @@ export async function benchSseFanout(clients = Number(values.clients), rounds = 
       const sent = performance.now();
       const response = await fetch(`${server.info.url}/v1/requests`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${server.info.tokens.alice}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${requesters[round]}`, 'content-type': 'application/json' },
         body: JSON.stringify({ systemId: 'staging-db', durationSeconds: 900, reason: marker }),
       });
       if (response.status !== 201) throw new Error(`creating the request answered ${response.status}`);

@@ -2,22 +2,42 @@
  * client_wipe_lateness_ms: how long after each grant's deadline the app has wiped it (keychain
  * item deleted, shells told, receipt shown), over many grants with staggered deadlines, on the
  * real keychain. Measured from the deadline to the wipe receipt. 60 grants, deadlines spread
- * over about 30 s. Run alone (needs a keyring session):
+ * over about 30 s, each for a system of its own (one person has one live grant per system): the
+ * demo catalog gets that many sandbox-like systems. Run alone (needs a keyring session):
  *   dbus-run-session -- bash scripts/with-keyring.sh npx tsx bench/wipe-lateness.ts [--grants 60]
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signedInClient } from './client';
 import { isMain, latencyFigures } from './processes';
 
 const { values } = parseArgs({ options: { grants: { type: 'string', default: '60' } } });
 
+/** `count` systems granted at once, like demo-sandbox: wipe-0, wipe-1, ... */
+const catalog = (count: number) =>
+  `systems:\n${Array.from({ length: count }, (_, i) => `  - id: wipe-${i}
+    name: Wipe ${i}
+    description: granted at once
+    risk: low
+    provider: { type: demo, settings: { envVar: WIPE_${i}_TOKEN } }
+    durations: { presets: [1m], max: 1h }
+    requesters: [engineering]
+    approvers: []
+    approvalsRequired: 0
+    justification: optional
+`).join('')}`;
+
 export async function benchWipeLateness(grants = Number(values.grants)) {
-  const client = await signedInClient('alice');
+  const dir = mkdtempSync(join(tmpdir(), 'stint-bench-wipe-'));
+  writeFileSync(join(dir, 'catalog.yaml'), catalog(grants));
+  const client = await signedInClient('alice', { args: ['--catalog', join(dir, 'catalog.yaml')] });
   try {
     const expiresAt = new Map<string, number>();
     for (let i = 0; i < grants; i++) {
-      // demo-sandbox approves at once; durations 8 s .. 8 s + grants/2 s, two per second.
-      const request = await client.core.request({ systemId: 'demo-sandbox', durationSeconds: 8 + Math.floor(i / 2), reason: 'bench' });
+      // Granted at once; durations 8 s .. 8 s + grants/2 s, two per second.
+      const request = await client.core.request({ systemId: `wipe-${i}`, durationSeconds: 8 + Math.floor(i / 2), reason: 'bench' });
       expiresAt.set(request.id, 0);
     }
     while (client.core.getState().grants.filter((g) => expiresAt.has(g.requestId)).length < grants) await new Promise((r) => setTimeout(r, 20));
@@ -32,6 +52,7 @@ export async function benchWipeLateness(grants = Number(values.grants)) {
     return latencyFigures('client_wipe_lateness_ms', `client wipe after the deadline over ${grants} grants`, lateness, [50, 99]);
   } finally {
     await client.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

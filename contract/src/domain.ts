@@ -99,6 +99,8 @@ export const AccessRequest = z.object({
   grantId: Id.nullable(),
   /** Why it ended without access though approved: the provider's own refusal, in its words. */
   failureReason: z.string().nullable().optional(),
+  /** For reviewers: how many requests this requester made for this system in the 30 days before this one. */
+  recentRequests: z.number().int().nonnegative().optional(),
 });
 export type AccessRequest = z.infer<typeof AccessRequest>;
 

@@ -44,6 +44,8 @@ test('alice: prod-db on real PostgreSQL, approved by bob, gone at the deadline',
     // The card says how risky the system is and how long the request has waited.
     await expect(review.getByText('high risk')).toBeVisible();
     await expect(review.getByText(/^(just now|\d+ min ago)$/)).toBeVisible();
+    // And how often Alice asked for it lately (the server counts; approvers judge a pattern).
+    await expect(review.getByText(/^(First request for Production database in 30 days|\d+ earlier requests? for Production database in the last 30 days)\.$/)).toBeVisible();
     await review.getByRole('button', { name: 'Approve' }).click();
     await expect(bobPage.getByText('Nothing waits for your review.')).toBeVisible();
     // The card is gone at once, so the app says what the decision did.

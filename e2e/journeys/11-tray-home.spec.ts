@@ -93,6 +93,10 @@ test('bob is notified in a background tab and approves from the popover; alice e
   const grantRow = aliceTray.getByRole('listitem', { name: 'Staging database grant' });
   await expect(grantRow.getByRole('timer')).toHaveText(/^1[45]:\d\d left$/);
   await expect(grantRow.getByRole('button', { name: /^Extend / })).toBeVisible();
+  // A second request for a system she has live access to is refused, with a pointer to Extend.
+  const again = alice.stint(['request', 'staging-db', '--for', '15m', '--reason', 'again']);
+  expect(again.status).toBe(4);
+  expect(again.stderr).toMatch(/already have access to Staging database for another \d+ min; extend it instead/);
   await expectNoAxeViolations(aliceTray, 'the popover with a grant');
   await snap(aliceTray, '11-popover-grant');
 

@@ -8,7 +8,8 @@ describe.each(ENGINES)('audit chain on %s', (engine) => {
   it('is append-only, and verify names the first altered row', async () => {
     const h = await startHarness({ engine });
     try {
-      for (let i = 0; i < 3; i++) await h.api('alice', 'POST', '/v1/requests', { systemId: 'demo-sandbox', durationSeconds: 300 });
+      // Three people, since one person has one live grant per system.
+      for (let i = 0; i < 3; i++) await h.api(await h.person(`engineer-${i}`), 'POST', '/v1/requests', { systemId: 'demo-sandbox', durationSeconds: 300 });
       const { db } = h.server.store;
       expect(await verifyAudit(db)).toEqual({ ok: true, rows: expect.any(Number) });
       // The application's own path cannot rewrite history.

@@ -105,7 +105,8 @@ describe.each(ENGINES)('authentication and authorization on %s', (engine) => {
 
   it('lets two approvers race on one request and activates it once', async () => {
     for (let round = 0; round < 5; round++) {
-      const { body } = await h.api('alice', 'POST', '/v1/requests', prodRequest);
+      // A new requester each round: the last round's grant is still live.
+      const { body } = await h.api(await h.person(`racer-${round}`), 'POST', '/v1/requests', prodRequest);
       const results = await Promise.all(['bob', 'carol'].map((who) => h.api(who, 'POST', `/v1/requests/${body.request.id}/reviews`, { decision: 'approve' })));
       expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
       const grants = await h.server.store.db.selectFrom('grants').select('id').where('request_id', '=', body.request.id).execute();
@@ -116,16 +117,17 @@ describe.each(ENGINES)('authentication and authorization on %s', (engine) => {
   it('honours Idempotency-Key: a retry returns the same request, a different body is refused', async () => {
     const key = `key-${crypto.randomUUID()}`;
     const headers = { 'idempotency-key': key };
+    const retrier = await h.person('retrier');
     const [first, twin] = await Promise.all([
-      h.api('alice', 'POST', '/v1/requests', prodRequest, headers),
-      h.api('alice', 'POST', '/v1/requests', prodRequest, headers),
+      h.api(retrier, 'POST', '/v1/requests', prodRequest, headers),
+      h.api(retrier, 'POST', '/v1/requests', prodRequest, headers),
     ]);
     expect(first.body.request.id).toBe(twin.body.request.id);
-    const retry = await h.api('alice', 'POST', '/v1/requests', prodRequest, headers);
+    const retry = await h.api(retrier, 'POST', '/v1/requests', prodRequest, headers);
     expect(retry.status).toBe(200);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(retry.body.request.id).toBe(first.body.request.id);
-    const reused = await h.api('alice', 'POST', '/v1/requests', { ...prodRequest, reason: 'other' }, headers);
+    const reused = await h.api(retrier, 'POST', '/v1/requests', { ...prodRequest, reason: 'other' }, headers);
     expect(reused.status).toBe(422);
     // Keys are per person: the same key from bob is a different request.
     const bobs = await h.api('bob', 'POST', '/v1/requests', { systemId: 'staging-db', durationSeconds: 600 }, headers);
@@ -171,10 +173,12 @@ describe.each(ENGINES)('authentication and authorization on %s', (engine) => {
       { requiredKeys: [] },
     );
     const outcomes = { created: 0, refused: 0 };
+    let run = 0;
     await fc.assert(
       fc.asyncProperty(fc.oneof(valid, arbitrary), async (body) => {
         const before = await count();
-        const response = await h.api('alice', 'POST', '/v1/requests', body);
+        // Someone new every run, so a valid body is never refused for an earlier run's request.
+        const response = await h.api(await h.person(`fuzz-${run++}`), 'POST', '/v1/requests', body);
         expect(response.status).toBeLessThan(500);
         const wellFormed = CreateRequestBody.safeParse(onTheWire(body)).success;
         if (response.status === 201) {
@@ -198,7 +202,8 @@ describe.each(ENGINES)('authentication and authorization on %s', (engine) => {
   });
 
   it('never answers 5xx to arbitrary review bodies, and a refused one leaves the request as it was', async () => {
-    const { body: created } = await h.api('alice', 'POST', '/v1/requests', { systemId: 'staging-db', durationSeconds: 900, reason: 'fuzz the review' });
+    const requester = await h.person('reviewed');
+    const { body: created } = await h.api(requester, 'POST', '/v1/requests', { systemId: 'staging-db', durationSeconds: 900, reason: 'fuzz the review' });
     const id = created.request.id as string;
     await fc.assert(
       fc.asyncProperty(
@@ -211,7 +216,7 @@ describe.each(ENGINES)('authentication and authorization on %s', (engine) => {
           const response = await h.api('bob', 'POST', `/v1/requests/${id}/reviews`, JSON.stringify(body) ?? 'null');
           expect(response.status).toBeLessThan(500);
           expect(response.status).toBeGreaterThanOrEqual(400);
-          const view = await h.api('alice', 'GET', `/v1/requests/${id}`);
+          const view = await h.api(requester, 'GET', `/v1/requests/${id}`);
           expect(view.body.request).toMatchObject({ state: 'pending', reviews: [] });
         },
       ),

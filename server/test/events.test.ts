@@ -3,6 +3,7 @@ import { ENGINES, startHarness, type Harness } from './harness';
 import { openStream } from './sse-client';
 
 const prodRequest = { systemId: 'prod-db', durationSeconds: 900, reason: 'fix', ticket: 'OPS-7' };
+const stagingRequest = { systemId: 'staging-db', durationSeconds: 900, reason: 'fix' };
 
 describe.each(ENGINES)('live events on %s', (engine) => {
   let h: Harness;
@@ -42,26 +43,28 @@ describe.each(ENGINES)('live events on %s', (engine) => {
   });
 
   it('resumes from Last-Event-ID with exactly what was missed, in order', async () => {
-    // Alice really receives an event (bob denies her request) and remembers its id.
-    const first = await stream('alice');
-    const a = await h.api('alice', 'POST', '/v1/requests', prodRequest);
-    const c = await h.api('alice', 'POST', '/v1/requests', prodRequest);
+    // Erin (alice holds prod-db since the test above) really receives an event (bob denies her
+    // request) and remembers its id.
+    const erin = await h.person('erin');
+    const first = await stream(erin);
+    const a = await h.api(erin, 'POST', '/v1/requests', prodRequest);
+    const c = await h.api(erin, 'POST', '/v1/requests', stagingRequest);
     await h.api('bob', 'POST', `/v1/requests/${c.body.request.id}/reviews`, { decision: 'deny' });
     const seen = await first.waitFor((e) => e.event.type === 'request.updated' && e.event.request.id === c.body.request.id && e.event.request.state === 'denied');
     first.close();
     expect(Number(seen.id)).toBeGreaterThan(0);
 
     // Things happen while she is away (a witness stream records what she should get).
-    const witness = await stream('alice');
-    const b = await h.api('alice', 'POST', '/v1/requests', prodRequest);
+    const witness = await stream(erin);
+    const b = await h.api(erin, 'POST', '/v1/requests', stagingRequest);
     await h.api('bob', 'POST', `/v1/requests/${b.body.request.id}/reviews`, { decision: 'deny' });
-    await h.api('alice', 'POST', `/v1/requests/${a.body.request.id}/cancel`);
+    await h.api(erin, 'POST', `/v1/requests/${a.body.request.id}/cancel`);
     await witness.waitFor((e) => e.event.type === 'request.updated' && e.event.request.id === a.body.request.id && e.event.request.state === 'cancelled');
     witness.close();
     const missed = witness.events.map((e) => e.id);
     expect(missed.length).toBeGreaterThanOrEqual(2);
 
-    const resumed = await stream('alice', seen.id);
+    const resumed = await stream(erin, seen.id);
     try {
       await resumed.waitFor((e) => e.id === missed.at(-1));
       // Exactly the missed events, in order: nothing she had already seen is replayed.

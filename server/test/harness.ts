@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
-import { SignJWT, importJWK, type JWK } from 'jose';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import type {} from '../../test-support/global-setup';
 import { createDatabase } from '../../test-support/postgres';
+import { tokenSigner, type TokenOptions } from '../../test-support/tokens';
 import { CredentialSealer } from '../src/access/sealer';
 import type { ServerConfig } from '../src/config/schema';
 import { devConfig } from '../src/dev/catalog';
@@ -46,6 +45,12 @@ export interface Harness {
   credentialKey: string;
   config: ServerConfig;
   token(user: string): Promise<string>;
+  /**
+   * Someone beyond the dev IdP's seeded people, with a token signed by its key (see forgeToken);
+   * answers `sub`, which then works as a user wherever one is passed. A person has one live grant
+   * per system, so tests that request a system many times need many people.
+   */
+  person(sub: string, groups?: string[]): Promise<string>;
   api(user: string | null, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   restart(overrides?: Partial<HarnessOptions>): Promise<void>;
   /** Another server process on the same database and identity provider (closed by close()). */
@@ -115,6 +120,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       }
       return token;
     },
+    async person(sub, groups = ['engineering']) {
+      if (!tokens.has(sub)) {
+        tokens.set(sub, await forgeToken(dataDir, idp.issuer, { groups, name: sub }, { sub, exp: Math.floor(Date.now() / 1000) + 3600 }));
+      }
+      return sub;
+    },
     async api(user, method, path, body, headers = {}) {
       const auth: Record<string, string> = user ? { authorization: `Bearer ${await harness.token(user)}` } : {};
       const response = await fetch(`${server.url}${path}`, {
@@ -159,24 +170,6 @@ export const MINUTE = 60_000;
  * Signs a token with the dev IdP's own private key (read from its data folder), to test what
  * only claims can break: expiry, audience, issuer, the dev marker.
  */
-export async function forgeToken(
-  idpDataDir: string,
-  issuer: string,
-  claims: Record<string, unknown>,
-  options: { exp?: number; nbf?: number; iat?: number; aud?: string | string[]; iss?: string; sub?: string; typ?: string | null } = {},
-): Promise<string> {
-  const jwks = JSON.parse(readFileSync(join(idpDataDir, 'idp-jwks.json'), 'utf8')) as { keys: (JWK & { kid: string; alg?: string })[] };
-  const jwk = jwks.keys[0]!;
-  const alg = jwk.alg ?? (jwk.kty === 'EC' ? 'ES256' : 'RS256');
-  const key = await importJWK(jwk, alg);
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg, kid: jwk.kid, ...(options.typ === null ? {} : { typ: options.typ ?? 'at+jwt' }) })
-    .setIssuer(options.iss ?? issuer)
-    .setAudience(options.aud ?? AUDIENCE)
-    .setSubject(options.sub ?? 'mallory')
-    .setIssuedAt(options.iat ?? now - 60)
-    .setExpirationTime(options.exp ?? now + 600)
-    .setNotBefore(options.nbf ?? now - 60)
-    .sign(key);
+export async function forgeToken(idpDataDir: string, issuer: string, claims: Record<string, unknown>, options: TokenOptions = {}): Promise<string> {
+  return (await tokenSigner(idpDataDir, issuer, AUDIENCE))(claims, options);
 }

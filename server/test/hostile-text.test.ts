@@ -45,12 +45,15 @@ describe.each(ENGINES)('hostile free text on %s', (engine) => {
     expect(refused.body.message).toContain('ticket:');
   });
 
+  let requesters = 0;
   it.each(HOSTILE)('refuses %s in a review comment, and the request stays pending', async (_name, text) => {
-    const created = await h.api('alice', 'POST', '/v1/requests', { systemId: 'prod-db', durationSeconds: 900, reason: 'rotate', ticket: 'OPS-42' });
+    // Someone new each time: one person has one open request per system.
+    const requester = await h.person(`requester-${requesters++}`);
+    const created = await h.api(requester, 'POST', '/v1/requests', { systemId: 'prod-db', durationSeconds: 900, reason: 'rotate', ticket: 'OPS-42' });
     const reply = await h.api('bob', 'POST', `/v1/requests/${created.body.request.id}/reviews`, { decision: 'approve', comment: text });
     expect(reply.status).toBe(400);
     expect(reply.body.message).toContain('comment:');
-    const after = await h.api('alice', 'GET', `/v1/requests/${created.body.request.id}`);
+    const after = await h.api(requester, 'GET', `/v1/requests/${created.body.request.id}`);
     expect(after.body.request).toMatchObject({ state: 'pending', reviews: [] });
   });
 

@@ -71,7 +71,8 @@ describe.each(ENGINES)('request lifecycle on %s', (engine) => {
   });
 
   it('ends a request on one denial', async () => {
-    const { body } = await h.api('alice', 'POST', '/v1/requests', { systemId: 'payments-admin', durationSeconds: 900, reason: 'refund' });
+    // Not alice: she holds payments-admin since the test above.
+    const { body } = await h.api(await h.person('erin'), 'POST', '/v1/requests', { systemId: 'payments-admin', durationSeconds: 900, reason: 'refund' });
     await h.api('bob', 'POST', `/v1/requests/${body.request.id}/reviews`, { decision: 'approve' });
     const denied = await h.api('carol', 'POST', `/v1/requests/${body.request.id}/reviews`, { decision: 'deny', comment: 'use the tool' });
     expect(denied.body.request).toMatchObject({ state: 'denied', grantId: null });
@@ -150,13 +151,15 @@ describe.each(ENGINES)('request lifecycle on %s', (engine) => {
   });
 
   it('lets an admin revoke someone else’s grant, and no one else', async () => {
-    const created = await h.api('alice', 'POST', '/v1/requests', { systemId: 'demo-sandbox', durationSeconds: 300 });
+    // Not alice: she holds the sandbox since the test above.
+    const grantee = await h.person('frank');
+    const created = await h.api(grantee, 'POST', '/v1/requests', { systemId: 'demo-sandbox', durationSeconds: 300 });
     const grantId = created.body.grant.id;
     expect((await h.api('bob', 'POST', `/v1/grants/${grantId}/revoke`, { reason: 'x' })).status).toBe(403);
     expect((await h.api('bob', 'POST', `/v1/grants/${grantId}/release`)).status).toBe(404);
     const revoked = await h.api('dana', 'POST', `/v1/grants/${grantId}/revoke`, { reason: 'offboarding' });
     expect(revoked.body.grant).toMatchObject({ state: 'ended', endReason: 'revoked' });
-    expect((await h.api('alice', 'GET', `/v1/grants/${grantId}/credential`)).status).toBe(410);
+    expect((await h.api(grantee, 'GET', `/v1/grants/${grantId}/credential`)).status).toBe(410);
   });
 
   it('keeps audit verify green over the whole run', async () => {

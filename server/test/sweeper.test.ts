@@ -33,7 +33,8 @@ describe.each(ENGINES)('expiry sweeper on %s', (engine) => {
     const h = await startHarness({ engine, providers: { demo: flaky.factory } });
     open.push(h);
     const ids = [];
-    for (let i = 0; i < 3; i++) ids.push((await h.api('alice', 'POST', '/v1/requests', sandbox)).body.grant.id as string);
+    // Three people: one person has one live grant per system.
+    for (let i = 0; i < 3; i++) ids.push((await h.api(await h.person(`engineer-${i}`), 'POST', '/v1/requests', sandbox)).body.grant.id as string);
     await h.server.close();
     h.clock.advance(10 * MINUTE);
     await h.restart();
@@ -122,7 +123,7 @@ describe('several replicas on one PostgreSQL', () => {
     open.push(h);
     const replica = await h.replica();
     const ids: string[] = [];
-    for (let i = 0; i < 40; i++) ids.push((await h.api('alice', 'POST', '/v1/requests', sandbox)).body.grant.id as string);
+    for (let i = 0; i < 40; i++) ids.push((await h.api(await h.person(`engineer-${i}`), 'POST', '/v1/requests', sandbox)).body.grant.id as string);
     h.clock.advance(6 * MINUTE);
     await Promise.all([h.server.sweeper.runOnce(), replica.sweeper.runOnce(), h.server.sweeper.runOnce(), replica.sweeper.runOnce()]);
     const rows = await h.server.store.db.selectFrom('grants').select(['id', 'state', 'revoke_count']).where('id', 'in', ids).execute();

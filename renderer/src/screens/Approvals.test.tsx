@@ -23,6 +23,13 @@ describe('an approver card', () => {
     expect(card(accessRequest({ extendsGrantId: '0195f0a0-0000-7000-8000-0000000000ff' }))).toContain('Extension: more time on a grant that is active now');
   });
 
+  it("says how often the requester asked for this system in the last 30 days", () => {
+    expect(card(accessRequest({ recentRequests: 3 }))).toContain('3 earlier requests for Production database in the last 30 days.');
+    expect(card(accessRequest({ recentRequests: 1 }))).toContain('1 earlier request for Production database in the last 30 days.');
+    expect(card(accessRequest({ recentRequests: 0 }))).toContain('First request for Production database in 30 days.');
+    expect(card(accessRequest())).not.toContain('30 days');
+  });
+
   it('says how long ago in words a person reads at a glance', () => {
     const now = Date.parse('2026-12-02T12:00:00Z');
     expect(ago('2026-12-02T11:59:30Z', now)).toBe('just now');

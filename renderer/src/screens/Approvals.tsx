@@ -67,6 +67,13 @@ function ReviewCard({ request, system, focused, bridge, run, say }: ScreenProps 
         {request.reviews.filter((r) => r.decision === 'approve').length}/{request.approvalsRequired} approvals · expires{' '}
         {new Date(request.pendingExpiresAt).toLocaleTimeString()}
       </p>
+      {request.recentRequests !== undefined && (
+        <p className="muted">
+          {request.recentRequests === 0
+            ? `First request for ${plain(systemName)} in 30 days.`
+            : `${request.recentRequests} earlier request${request.recentRequests === 1 ? '' : 's'} for ${plain(systemName)} in the last 30 days.`}
+        </p>
+      )}
       <label htmlFor={`${id}-comment`}>
         <span>Comment (optional)</span>
       </label>

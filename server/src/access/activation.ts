@@ -16,6 +16,7 @@ import { newRowId } from '../store/ids';
 import { insertRows } from '../store/insert';
 import type { Database, GrantRow, RequestRow, ReviewRow } from '../store/schema';
 import { ApiProblem, requesterAudience, toGrant, type AccessContext } from './context';
+import { refuseSecondGrant } from './live-access';
 import { describeError, revokeBackoffMs, runRevocation, takeLease } from './revocation';
 import { moveGrants, moveRequests } from './transitions';
 import { loadGrant, loadRequestView, personOf, reviewsFor, stateChangeEffects } from './views';
@@ -32,7 +33,7 @@ export const issueLeaseMs = (provider: Pick<Provider, 'maxIssueMs'>) => Math.max
  * Claims the grant of an approved request inside the caller's transaction (the one that
  * approves it, so approval and claim commit together): the window starts now, the grant is
  * `issuing` under this attempt's lease, and the unique key on its request id makes it one per
- * request. The caller sets the request's `grant_id` in the same transaction; {@link issueGrant}
+ * request; it is refused while the requester holds another live grant for the system. The caller sets the request's `grant_id` in the same transaction; {@link issueGrant}
  * then asks the provider.
  */
 export async function claimGrant(ctx: AccessContext, trx: Kysely<Database>, request: RequestRow, startsAt: number): Promise<GrantRow> {
@@ -40,6 +41,7 @@ export async function claimGrant(ctx: AccessContext, trx: Kysely<Database>, requ
   // A reload removed the system while the request waited: nothing could issue (or later
   // revoke) its credential, so it is not approved at all.
   if (!held) throw new ApiProblem(409, 'system_not_configured', `${request.system_id} is no longer configured on this server, so this request cannot be approved; the requester can ask for another system.`);
+  await refuseSecondGrant(ctx.store, trx, request, held.system, startsAt);
   const grant: GrantRow = {
     id: newRowId(),
     request_id: request.id,

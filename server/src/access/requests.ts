@@ -19,7 +19,8 @@ import {
   type AccessContext,
 } from './context';
 import { applyExtension, claimGrant, issueGrant } from './activation';
-import { loadGrant, loadRequestView, reviewsFor, stateChangeEffects } from './views';
+import { refuseSecondAccess } from './live-access';
+import { forReviewers, loadGrant, loadRequestView, recentRequestCounts, reviewsFor, stateChangeEffects } from './views';
 import { decideRequest, maySee, reviewRefusal } from './policy';
 import { isPendingExpired, stateAfterReviews } from './request-machine';
 import { moveRequests } from './transitions';
@@ -91,10 +92,17 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
   let events: LoggedEvent[] = [];
   try {
     claimed = await db.transaction().execute(async (trx) => {
+      // Not audited when refused, like the policy's refusals: nothing changed.
+      if (!row.extends_grant_id) await refuseSecondAccess(ctx.store, trx, user.sub, system, now);
       await insertRows(ctx.store, trx, 'requests', [row]);
       if (idempotencyKey) {
         await trx.insertInto('idempotency').values({ user_sub: user.sub, key: idempotencyKey, body_hash: hash, request_id: row.id, created_at: now }).execute();
       }
+      // Reads and the claim come before the audit append, which holds the append-log lock until
+      // commit. Approved by policy, the grant is claimed in the same commit as the request.
+      const forReview = approved ? null : forReviewers(toAccessRequest(row, []), await recentRequestCounts(trx, [row.id]));
+      const grant = approved && !row.extends_grant_id ? await claimGrant(ctx, trx, row, now) : null;
+      if (grant) await trx.updateTable('requests').set({ grant_id: grant.id }).where('id', '=', row.id).execute();
       const audit: AuditRecord[] = [
         {
           actor: user.sub,
@@ -108,13 +116,7 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
         audit.push({ actor: user.sub, action: 'request.break_glass', targetType: 'request', targetId: row.id, detail: { systemId: system.id, flaggedForReview: true } });
       }
       await appendAudit(ctx.store, trx, now, audit);
-      if (!approved) {
-        events = await appendEvents(ctx.store, trx, now, [{ audience: reviewerAudience(row), event: { type: 'review.requested', request: toAccessRequest(row, []) } }]);
-      }
-      if (!approved || row.extends_grant_id) return null;
-      // Approved by policy: the grant is claimed in the same commit as the request.
-      const grant = await claimGrant(ctx, trx, row, now);
-      await trx.updateTable('requests').set({ grant_id: grant.id }).where('id', '=', row.id).execute();
+      if (forReview) events = await appendEvents(ctx.store, trx, now, [{ audience: reviewerAudience(row), event: { type: 'review.requested', request: forReview } }]);
       return grant;
     });
   } catch (error) {
@@ -190,13 +192,15 @@ export async function reviewRequest(ctx: AccessContext, reviewer: Principal, req
       if (!moved) throw new ApiProblem(409, 'not_pending', 'This request was decided while you reviewed it.');
       updated = moved;
     }
-    const effects = stateChangeEffects(updated, reviews, reviewer.sub);
+    // Still waiting for review, it stays on reviewers' lists, with the requester's history.
+    const recent = next === 'pending' ? await recentRequestCounts(trx, [requestId]) : undefined;
+    const effects = stateChangeEffects(updated, reviews, reviewer.sub, {}, recent);
     if (next !== 'pending') audit.push(effects.audit);
     await appendAudit(ctx.store, trx, now, audit);
     // The requester hears of every review (a "1 of 2 approvals" shows live in their app), and
     // other reviewers see the request change either way.
     const events = await appendEvents(ctx.store, trx, now, effects.events);
-    return { next, row: updated, reviews, view: effects.view, claimed, events };
+    return { next, row: updated, reviews, view: recent ? forReviewers(effects.view, recent) : effects.view, claimed, events };
   });
   ctx.eventsCommitted(outcome.events);
   if (outcome.claimed) return issueGrant(ctx, outcome.claimed, outcome.row, outcome.reviews);
@@ -254,6 +258,8 @@ export async function listRequests(ctx: AccessContext, user: Principal, query: {
     // Approver groups are a JSON list; filter the (bounded) candidates here, not in dialect SQL.
     const candidates = await (query.state ? q : q.where('state', '=', 'pending')).where('requester_sub', '!=', user.sub).limit(2000).execute();
     rows = candidates.filter((r) => parseList(r.approver_groups).some((g) => user.groups.includes(g))).slice(0, query.limit);
+    const [reviews, recent] = await Promise.all([reviewsFor(db, rows.map((r) => r.id)), recentRequestCounts(db, rows.map((r) => r.id))]);
+    return rows.map((row) => forReviewers(toAccessRequest(row, reviews), recent));
   } else {
     if (!user.isAdmin && !user.isAuditor) throw new ApiProblem(403, 'not_an_auditor', 'Only admins and auditors may list every request.');
     rows = await q.limit(query.limit).execute();
@@ -266,6 +272,9 @@ export async function getRequest(ctx: AccessContext, user: Principal, id: string
   const { db } = ctx.store;
   const row = await db.selectFrom('requests').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row || !maySeeRequest(row, user)) throw notFound('request', id);
-  const request = toAccessRequest(row, await reviewsFor(db, [id]));
+  let request = toAccessRequest(row, await reviewsFor(db, [id]));
+  // Those who may review it see the requester's recent history; the requester (and an admin or
+  // auditor outside its approver groups) sees the request as it is.
+  if (!reviewRefusal({ requester_sub: row.requester_sub, approver_groups: parseList(row.approver_groups) }, user)) request = forReviewers(request, await recentRequestCounts(db, [id]));
   return { request, grant: row.grant_id ? await loadGrant(db, row.grant_id) : null };
 }

@@ -183,3 +183,15 @@ export function forUpdate<DB, TB extends keyof DB, O>(
 export async function lockAppendLog(store: Pick<Store, 'dialect'>, trx: Kysely<Schema>): Promise<void> {
   if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7411001)`.execute(trx);
 }
+
+/**
+ * Serialises, across replicas (PostgreSQL), the transactions that check one person's access to
+ * one system and then add to it, so two concurrent requests cannot both find nothing live and
+ * both go on; released at commit. SQLite already serialises writers (and group commit runs
+ * every transaction on the one connection, so the check sees what earlier ones wrote). The
+ * two-key form keeps these apart from the single-key append-log lock; two pairs whose hashes
+ * meet only wait for each other.
+ */
+export async function lockPersonSystem(store: Pick<Store, 'dialect'>, trx: Kysely<Schema>, sub: string, systemId: string): Promise<void> {
+  if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(7411002, hashtext(${JSON.stringify([sub, systemId])}))`.execute(trx);
+}

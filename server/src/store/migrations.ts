@@ -147,6 +147,17 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('requests').addColumn('requester_login', 'text').execute();
       },
     },
+    '0004_person_system': {
+      // One person's requests and grants for one system: a new request is refused while one of
+      // theirs waits or a grant of theirs lives (access/live-access.ts), and reviewers see how
+      // often they asked for it lately (views.ts).
+      async up(db: Kysely<unknown>) {
+        await db.schema.createIndex('requests_requester_system').on('requests').columns(['requester_sub', 'system_id', 'created_at']).execute();
+        // With expires_at, so SQLite's planner prefers it to grants_due (state, expires_at), which
+        // would read every live grant of everyone.
+        await db.schema.createIndex('grants_grantee_system').on('grants').columns(['grantee_sub', 'system_id', 'state', 'expires_at']).execute();
+      },
+    },
   };
 }
 
