@@ -81,5 +81,5 @@ if (binary) {
   // address, so the address never sits on a command line (see core's openWebUi).
   const open = process.env.STINT_NO_BROWSER === '1' ? [] : ['--open'];
   const uiPort = values['ui-port'] ? ['--port', values['ui-port']] : [];
-  run('The Stint agent', process.execPath, ['--import', 'tsx', 'cli/src/main.ts', 'agent', '--web', ...uiPort, ...open], { STINT_SERVER_URL: serverUrl });
+  run('The Stint agent', process.execPath, ['--import', 'tsx', 'cli/src/entry.ts', 'agent', '--web', ...uiPort, ...open], { STINT_SERVER_URL: serverUrl });
 }

@@ -1,6 +1,7 @@
-import { formatDuration, type AccessRequest, type CoreState, type ReviewDecision, type SystemView } from '@stint/contract';
+import { formatDuration, type AccessRequest, type CoreState, type SystemView } from '@stint/contract';
 import { useId, useState } from 'react';
 import type { ScreenProps } from '../actions';
+import { DecisionButtons } from '../decision';
 import { useScrollIntoView } from '../highlight';
 import { plain, Text } from '../text';
 
@@ -36,17 +37,9 @@ function ReviewCard({ request, system, focused, bridge, run, say }: ScreenProps 
   const systemName = system?.name ?? request.systemId;
   const ref = useScrollIntoView<HTMLLIElement>(focused);
   const [comment, setComment] = useState('');
-  const [busy, setBusy] = useState(false);
   const id = useId();
   const who = request.requester.name ?? request.requester.sub;
   const label = `${plain(who)} requests ${plain(systemName)}`;
-  async function decide(decision: ReviewDecision) {
-    setBusy(true);
-    const result = await run(bridge.call('review', { requestId: request.id, decision, ...(comment.trim() ? { comment: comment.trim() } : {}) }));
-    setBusy(false);
-    // The card leaves the inbox at once; say what the decision did.
-    if (result) say?.(`${decision === 'approve' ? 'Approved' : 'Denied'} ${plain(who)}'s request for ${plain(systemName)}; it is now ${result.state}.`);
-  }
   return (
     <li ref={ref} className={`card${focused ? ' focused' : ''}`} aria-label={label} aria-current={focused ? 'true' : undefined}>
       <h3>
@@ -79,12 +72,7 @@ function ReviewCard({ request, system, focused, bridge, run, say }: ScreenProps 
       </label>
       <input id={`${id}-comment`} value={comment} onChange={(e) => setComment(e.target.value)} maxLength={1000} />
       <div className="actions">
-        <button type="button" className="primary" disabled={busy} onClick={() => void decide('approve')}>
-          Approve
-        </button>
-        <button type="button" className="danger" disabled={busy} onClick={() => void decide('deny')}>
-          Deny
-        </button>
+        <DecisionButtons request={request} systemName={systemName} comment={comment} bridge={bridge} run={run} {...(say ? { say } : {})} />
       </div>
     </li>
   );

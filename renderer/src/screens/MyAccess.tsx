@@ -2,9 +2,9 @@ import { connectLines, formatDuration, TERMINAL_REQUEST_STATES, type CoreState, 
 import { Text } from '../text';
 import type { ReactNode } from 'react';
 import type { ScreenProps } from '../actions';
-import { ConfirmButton } from '../confirm';
 import { CopyField } from '../copy-field';
 import { Countdown, useNow } from '../countdown';
+import { GrantActions } from '../grant-actions';
 import { useScrollIntoView } from '../highlight';
 import { extensionSeconds } from '../notice';
 import { StateBadge } from '../state-badge';
@@ -107,18 +107,7 @@ function GrantCard({ grant, name, now, state, focused, bridge, run }: ScreenProp
         </div>
       )}
       <div className="actions">
-        <button type="button" className="secondary" onClick={() => void run(bridge.call('extend', { grantId: grant.grantId, durationSeconds: extendBy, reason: '' }))}>
-          Extend {formatDuration(extendBy)}
-        </button>
-        <ConfirmButton
-          ask
-          className="danger"
-          question={`End ${name} now? Its credential is wiped from this machine and revoked.`}
-          confirmText="Release now"
-          onConfirm={() => void run(bridge.call('release', { grantId: grant.grantId }))}
-        >
-          Release
-        </ConfirmButton>
+        <GrantActions grant={grant} extendBy={extendBy} question={`End ${name} now? Its credential is wiped from this machine and revoked.`} bridge={bridge} run={run} />
       </div>
     </li>
   );

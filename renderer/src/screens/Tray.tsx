@@ -1,8 +1,9 @@
 import { formatDuration, missingForPolicy, recentRequests, type AccessRequest, type CoreState, type LocalGrant, type RememberedRequest, type Settings } from '@stint/contract';
 import { useEffect, useId, useState } from 'react';
 import type { ScreenProps } from '../actions';
-import { ConfirmButton } from '../confirm';
 import { Countdown, useNow } from '../countdown';
+import { DecisionButtons } from '../decision';
+import { GrantActions } from '../grant-actions';
 import { extensionSeconds } from '../notice';
 import { routeHash } from '../routes';
 import { plain, Text } from '../text';
@@ -78,18 +79,7 @@ function TrayGrant({ grant, name, extendBy, now, bridge, run }: ScreenProps & { 
         <Text value={name} />
       </a>
       <span className="tray-actions">
-        <button type="button" className="secondary" onClick={() => void run(bridge.call('extend', { grantId: grant.grantId, durationSeconds: extendBy, reason: '' }))}>
-          Extend {formatDuration(extendBy)}
-        </button>
-        <ConfirmButton
-          ask
-          className="danger"
-          question={`End ${plain(name)} now?`}
-          confirmText="Release now"
-          onConfirm={() => void run(bridge.call('release', { grantId: grant.grantId }))}
-        >
-          Release
-        </ConfirmButton>
+        <GrantActions grant={grant} extendBy={extendBy} question={`End ${plain(name)} now?`} bridge={bridge} run={run} />
       </span>
     </li>
   );
@@ -113,14 +103,7 @@ function TrayReviews({ state, bridge, run, say }: ScreenProps & { state: CoreSta
 }
 
 function TrayReview({ request, name, bridge, run, say }: ScreenProps & { request: AccessRequest; name: string }) {
-  const [busy, setBusy] = useState(false);
   const who = request.requester.name ?? request.requester.sub;
-  async function decide(decision: 'approve' | 'deny') {
-    setBusy(true);
-    const result = await run(bridge.call('review', { requestId: request.id, decision }));
-    setBusy(false);
-    if (result) say?.(`${decision === 'approve' ? 'Approved' : 'Denied'} ${plain(who)}'s request for ${plain(name)}; it is now ${result.state}.`);
-  }
   return (
     <li className="tray-review" aria-label={`${plain(who)} requests ${plain(name)}`}>
       <a href={routeHash({ view: 'review', requestId: request.id })}>
@@ -130,12 +113,7 @@ function TrayReview({ request, name, bridge, run, say }: ScreenProps & { request
       </a>
       <span className="muted tray-reason">{request.reason ? <Text value={request.reason} /> : 'No reason given.'}</span>
       <span className="tray-actions">
-        <button type="button" className="primary" disabled={busy} onClick={() => void decide('approve')}>
-          Approve
-        </button>
-        <button type="button" className="danger" disabled={busy} onClick={() => void decide('deny')}>
-          Deny
-        </button>
+        <DecisionButtons request={request} systemName={name} bridge={bridge} run={run} {...(say ? { say } : {})} />
       </span>
     </li>
   );

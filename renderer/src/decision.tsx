@@ -1,0 +1,29 @@
+import type { AccessRequest, ReviewDecision } from '@stint/contract';
+import { useState } from 'react';
+import type { ScreenProps } from './actions';
+import { plain } from './text';
+
+/**
+ * Approve and Deny for a request waiting for review (the inbox card's, with its comment, and the
+ * popover's). The request leaves the list at once, so the outcome is said in a toast.
+ */
+export function DecisionButtons({ request, systemName, comment = '', bridge, run, say }: ScreenProps & { request: AccessRequest; systemName: string; comment?: string }) {
+  const [busy, setBusy] = useState(false);
+  const who = request.requester.name ?? request.requester.sub;
+  async function decide(decision: ReviewDecision) {
+    setBusy(true);
+    const result = await run(bridge.call('review', { requestId: request.id, decision, ...(comment.trim() ? { comment: comment.trim() } : {}) }));
+    setBusy(false);
+    if (result) say?.(`${decision === 'approve' ? 'Approved' : 'Denied'} ${plain(who)}'s request for ${plain(systemName)}; it is now ${result.state}.`);
+  }
+  return (
+    <>
+      <button type="button" className="primary" disabled={busy} onClick={() => void decide('approve')}>
+        Approve
+      </button>
+      <button type="button" className="danger" disabled={busy} onClick={() => void decide('deny')}>
+        Deny
+      </button>
+    </>
+  );
+}
