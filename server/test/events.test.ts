@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, startHarness, type Harness } from './harness';
 import { openStream } from './sse-client';
+import { createDatabase, startPostgresCluster } from '../../test-support/postgres';
 
 const prodRequest = { systemId: 'prod-db', durationSeconds: 900, reason: 'fix', ticket: 'OPS-7' };
 const stagingRequest = { systemId: 'staging-db', durationSeconds: 900, reason: 'fix' };
@@ -96,4 +97,30 @@ describe('events across replicas (PostgreSQL)', () => {
       await h.close();
     }
   });
+
+  it('comes back after a PostgreSQL outage longer than a second, without a restart', async () => {
+    const cluster = await startPostgresCluster({ name: 'listen-outage' });
+    const database = await createDatabase(cluster.adminUrl);
+    const h = await startHarness({ engine: 'postgres', database: database.url, eventPollMs: 60_000 });
+    try {
+      const replica = await h.replica();
+      const onReplica = await openStream(`${replica.url}/v1/events`, await h.token('bob'));
+      await cluster.stop();
+      await new Promise((r) => setTimeout(r, 3000)); // long enough for a reconnect attempt or two to fail
+      await cluster.start();
+      // Polling is a minute away: only a LISTEN connection made again can deliver this in time.
+      let created: { status: number; body: { request: { id: string } } } | undefined;
+      for (let i = 0; i < 50 && created?.status !== 201; i++) {
+        created = await h.api('alice', 'POST', '/v1/requests', prodRequest);
+        if (created.status !== 201) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(created?.status).toBe(201);
+      const got = await onReplica.waitFor((e) => e.event.type === 'review.requested' && e.event.request.id === created!.body.request.id, 15_000);
+      expect(got.event.type).toBe('review.requested');
+      onReplica.close();
+    } finally {
+      await h.close();
+      await cluster.destroy();
+    }
+  }, 90_000);
 });

@@ -37,18 +37,47 @@ export class EventHub {
     this.poll.unref();
   }
 
+  /**
+   * LISTENs for other replicas' events on a connection of its own, and keeps doing so: when the
+   * connection is lost (PostgreSQL restarted, the network dropped) it tries again, every second
+   * and then less often (up to every 10 s), for as long as it takes. Until then the safety poll
+   * delivers, late; once connected again a kick catches up at once.
+   */
   private async listen(url: string): Promise<void> {
     const client = new pg.Client({ connectionString: url });
     client.on('notification', () => this.kick());
-    client.on('error', (error) => {
-      this.log.warn({ err: error.message }, 'event listener connection failed; reconnecting');
-      this.listener = null;
-      if (!this.closed) setTimeout(() => void this.listen(url).catch(() => undefined), 1000).unref();
-    });
-    await client.connect();
-    await client.query(`LISTEN ${PG_EVENT_CHANNEL}`);
+    let lost = false;
+    const onLost = (why: string) => {
+      if (lost) return;
+      lost = true;
+      if (this.listener === client) this.listener = null;
+      void client.end().catch(() => undefined);
+      this.log.warn({ err: why }, 'event listener connection lost; reconnecting');
+      this.relisten(url, 1000);
+    };
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${PG_EVENT_CHANNEL}`);
+    } catch (error) {
+      lost = true; // the caller retries (relisten): no second loop from this client's events
+      void client.end().catch(() => undefined);
+      throw error;
+    }
+    client.on('error', (error) => onLost(error.message));
+    client.on('end', () => onLost('the connection ended'));
     this.listener = client;
     this.kick();
+  }
+
+  private relisten(url: string, delayMs: number): void {
+    if (this.closed) return;
+    setTimeout(() => {
+      if (this.closed) return;
+      this.listen(url).catch((error: unknown) => {
+        this.log.warn({ err: (error as Error).message, retryInMs: Math.min(delayMs * 2, 10_000) }, 'event listener could not connect; trying again');
+        this.relisten(url, Math.min(delayMs * 2, 10_000));
+      });
+    }, delayMs).unref();
   }
 
   get size(): number {
