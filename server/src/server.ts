@@ -14,6 +14,7 @@ import type { ProviderFactory } from './providers/provider';
 import { builtInProviders } from './providers/registry';
 import { ProviderSet } from './access/revocation';
 import { openStore, type Store } from './store/database';
+import { writeProbe } from './store/write-probe';
 
 export interface ServerOptions {
   config: ServerConfig;
@@ -92,6 +93,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Overdue work first: anything past its deadline while we were down is revoked before we serve.
   await sweeper.runOnce();
 
+  const writes = writeProbe(store);
   const app = await buildApp({
     ctx,
     hub,
@@ -99,12 +101,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger,
     sseHeartbeatMs: options.sseHeartbeatMs,
     ready: async () => {
-      const database = await sql`select 1`.execute(store.db).then(() => true, () => false);
+      const [database, writeProblem] = await Promise.all([sql`select 1`.execute(store.db).then(() => true, () => false), writes.check()]);
       const identityProvider = await verifier.warmUp();
       const { idp, mapping } = verifier.state();
       return {
-        checks: { database, identityProvider, identityMapping: mapping.ok },
-        detail: { database: database ? 'answers' : 'does not answer', identityProvider: idp.detail, identityMapping: mapping.detail },
+        checks: { database, storageWritable: writeProblem === null, identityProvider, identityMapping: mapping.ok },
+        detail: {
+          database: database ? 'answers' : 'does not answer',
+          storageWritable: writeProblem === null ? 'takes writes' : `cannot write (${writeProblem})`,
+          identityProvider: idp.detail,
+          identityMapping: mapping.detail,
+        },
       };
     },
   });

@@ -228,8 +228,8 @@ describe.each(ENGINES)('authentication and authorization on %s', (engine) => {
     expect((await h.api(null, 'GET', '/healthz')).body).toEqual({ status: 'ok' });
     expect((await h.api(null, 'GET', '/readyz')).body).toEqual({
       status: 'ready',
-      checks: { database: true, identityProvider: true, identityMapping: true },
-      detail: { database: 'answers', identityProvider: expect.stringMatching(/^signing keys fetched \d+ s ago$/), identityMapping: expect.any(String) },
+      checks: { database: true, storageWritable: true, identityProvider: true, identityMapping: true },
+      detail: { database: 'answers', storageWritable: 'takes writes', identityProvider: expect.stringMatching(/^signing keys fetched \d+ s ago$/), identityMapping: expect.any(String) },
     });
     const metrics = await h.api(null, 'GET', '/metrics');
     expect(metrics.body).toMatch(/stint_http_requests_total\{method="GET",route="\/v1\/me",status="200"\}/);

@@ -28,6 +28,11 @@ describe('storage faults', () => {
     expect(answer.status).toBe(503);
     expect(answer.headers.get('retry-after')).toBe('60');
     expect(answer.body).toEqual({ error: 'storage_full', message: expect.stringMatching(/^The Stint server cannot write: its database storage is full\. Tell your Stint admin .* check your requests before trying again/) });
+    // And /readyz says so (a read still answers, so only a write probe can tell).
+    await new Promise((r) => setTimeout(r, 1100)); // past the probe's reuse of its last answer
+    const ready = await h.api(null, 'GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ status: 'unready', checks: { database: true, storageWritable: false }, detail: { storageWritable: expect.stringMatching(/^cannot write \(full: /) } });
     // Reads still work: the person can look at what was saved (here the request may be, while
     // its grant's issue, a later write, failed), as the message tells them to.
     const mine = await h.api(who, 'GET', '/v1/requests?scope=mine');
@@ -42,6 +47,7 @@ describe('storage faults', () => {
     open.push(h);
     expect((await ask(h, 'alice')).status).toBe(201);
 
+    expect((await h.api(null, 'GET', '/readyz')).body.checks.storageWritable).toBe(true);
     await cluster.stop();
     const down = await ask(h, 'bob');
     expect(down.status).toBe(503);
@@ -49,6 +55,10 @@ describe('storage faults', () => {
     expect(down.body).toEqual({ error: 'storage_unreachable', message: expect.stringMatching(/cannot reach its database right now\. Try again in a moment/) });
     const read = await h.api('bob', 'GET', '/v1/requests?scope=mine');
     expect(read.status).toBe(503);
+    await new Promise((r) => setTimeout(r, 1100)); // past the probe's reuse of its answer from before the stop
+    const unready = await h.api(null, 'GET', '/readyz');
+    expect(unready.status).toBe(503);
+    expect(unready.body).toMatchObject({ checks: { database: false, storageWritable: false } });
 
     await cluster.start();
     let healed = await ask(h, 'bob');
@@ -57,5 +67,7 @@ describe('storage faults', () => {
       healed = await ask(h, 'bob');
     }
     expect(healed.status).toBe(201);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await h.api(null, 'GET', '/readyz')).body).toMatchObject({ checks: { database: true, storageWritable: true } });
   }, 120_000);
 });

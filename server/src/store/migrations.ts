@@ -158,6 +158,13 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('grants_grantee_system').on('grants').columns(['grantee_sub', 'system_id', 'state', 'expires_at']).execute();
       },
     },
+    '0005_write_probe': {
+      // Always empty: /readyz writes a row here and rolls it back, to learn whether the store can
+      // still take a write (space, permissions, a primary), not only answer a read.
+      async up(db: Kysely<unknown>) {
+        await db.schema.createTable('write_probe').addColumn('filler', 'text', (c) => c.notNull()).execute();
+      },
+    },
   };
 }
 

@@ -111,6 +111,8 @@ export interface Database {
   events: EventsTable;
   audit: AuditTable;
   idempotency: IdempotencyTable;
+  /** Always empty (see the 0005 migration and write-probe.ts). */
+  write_probe: { filler: string };
 }
 
 export type RequestRow = Selectable<RequestsTable>;
