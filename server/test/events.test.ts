@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, startHarness, type Harness } from './harness';
+import { ENGINES, forgeToken, startHarness, type Harness } from './harness';
 import { openStream } from './sse-client';
 import { createDatabase, startPostgresCluster } from '../../test-support/postgres';
 
@@ -123,4 +123,32 @@ describe('events across replicas (PostgreSQL)', () => {
       await cluster.destroy();
     }
   }, 90_000);
+});
+
+describe('a stream lives as long as its token', () => {
+  it('ends at the token expiry with a "reauthenticate" event; an approver taken out of the group hears no more reviews on the next token', async () => {
+    const h = await startHarness({ engine: 'sqlite' });
+    try {
+      const issuer = h.idp.issuer;
+      const token = (groups: string[], seconds: number) => forgeToken(h.idpDataDir, issuer, { groups, name: 'Erin' }, { sub: 'erin', exp: Math.floor(Date.now() / 1000) + seconds });
+      // Erin approves for sre-leads, with a token that expires in 3 s.
+      const first = await openStream(`${h.server.url}/v1/events`, await token(['engineering', 'sre-leads'], 3));
+      const { body } = await h.api('alice', 'POST', '/v1/requests', prodRequest);
+      await first.waitFor((e) => e.event.type === 'review.requested' && e.event.request.id === body.request.id);
+      await first.ended; // the server ends it at the expiry, without the client doing anything
+      expect(first.reauthenticate).toEqual([{ reason: 'token_expired', message: 'Your access token expired; reconnect with a fresh one.' }]);
+
+      // Meanwhile the IdP took her out of sre-leads: her next token says so, and she hears no more reviews.
+      const second = await openStream(`${h.server.url}/v1/events`, await token(['engineering'], 600));
+      const again = await h.api(await h.person('frank'), 'POST', '/v1/requests', prodRequest);
+      expect(again.status).toBe(201);
+      const bob = await openStream(`${h.server.url}/v1/events`, await h.token('bob'), '0');
+      await bob.waitFor((e) => e.event.type === 'review.requested' && e.event.request.id === again.body.request.id); // it was sent
+      await new Promise((r) => setTimeout(r, 300));
+      expect(second.events.filter((e) => e.event.type === 'review.requested')).toEqual([]);
+      for (const s of [second, bob]) s.close();
+    } finally {
+      await h.close();
+    }
+  }, 30_000);
 });

@@ -4,6 +4,10 @@ import { createParser } from 'eventsource-parser';
 export interface TestStream {
   events: StintEventEnvelope[];
   comments: string[];
+  /** The server's "reconnect with a fresh token" events (it ends the stream after one). */
+  reauthenticate: { reason: string }[];
+  /** Resolves when the server ends the stream. */
+  ended: Promise<void>;
   /** Resolves with the first received event matching, waiting up to `ms`. */
   waitFor(match: (e: StintEventEnvelope) => boolean, ms?: number): Promise<StintEventEnvelope>;
   close(): void;
@@ -19,9 +23,14 @@ export async function openStream(url: string, token: string, lastEventId?: strin
   if (response.status !== 200 || !response.body) throw new Error(`event stream answered ${response.status}: ${await response.text()}`);
   const events: StintEventEnvelope[] = [];
   const comments: string[] = [];
+  const reauthenticate: { reason: string }[] = [];
   const waiters = new Set<() => void>();
   const parser = createParser({
     onEvent: (message) => {
+      if (message.event === 'reauthenticate') {
+        reauthenticate.push(JSON.parse(message.data) as { reason: string });
+        return;
+      }
       const envelope = StintEventEnvelope.parse(JSON.parse(message.data));
       if (envelope.id !== message.id) throw new Error('SSE id and envelope id differ');
       events.push(envelope);
@@ -33,7 +42,7 @@ export async function openStream(url: string, token: string, lastEventId?: strin
     },
   });
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  void (async () => {
+  const ended = (async () => {
     try {
       for (;;) {
         const { value, done } = await reader.read();
@@ -47,6 +56,8 @@ export async function openStream(url: string, token: string, lastEventId?: strin
   return {
     events,
     comments,
+    reauthenticate,
+    ended,
     waitFor(match, ms = 5000) {
       return new Promise((resolve, reject) => {
         const check = () => {

@@ -79,6 +79,29 @@ describe('event stream', () => {
     expect(received.map((e) => e.id)).toEqual(['41', '42', '43']);
   });
 
+  it('reconnects with a fresh token when the server ends the stream at its token\'s expiry, quietly', async () => {
+    const server = await sseServer();
+    const warnings: string[] = [];
+    let token = 0;
+    const stream = new EventStream({
+      url: server.url,
+      accessToken: async () => `token-${++token}`,
+      onUnauthorized: async () => false,
+      onEvent: () => {},
+      onConnected: () => {},
+      onStatus: () => {},
+      onWarning: (w) => void warnings.push(w),
+      backoffMs: { min: 10, max: 50 },
+    });
+    stop.push(() => stream.stop(), server.close);
+    stream.start();
+    await until(() => server.connections.length === 1);
+    server.connections[0]!.res.end('event: reauthenticate\ndata: {"reason":"token_expired","message":"Your access token expired; reconnect with a fresh one."}\n\n');
+    await until(() => server.connections.length === 2);
+    expect(server.connections.map((c) => c.auth)).toEqual(['Bearer token-1', 'Bearer token-2']);
+    expect(warnings).toEqual([]); // an event it knows, not "one this app does not understand"
+  });
+
   it('reopens a stream that went silent (no event, no heartbeat)', async () => {
     const server = await sseServer();
     const stream = new EventStream({

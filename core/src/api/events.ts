@@ -117,6 +117,9 @@ export class EventStream {
     const parser = createParser({
       onEvent: (message) => {
         touch();
+        // The server ends the stream when the token that opened it expires; the loop reconnects
+        // with a fresh token (accessToken refreshes ahead of expiry).
+        if (message.event === 'reauthenticate') return;
         try {
           const envelope = StintEventEnvelope.parse(JSON.parse(message.data));
           queue.push(envelope);

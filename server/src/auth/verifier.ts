@@ -193,6 +193,7 @@ export function createVerifier(options: VerifierOptions & { now?: () => number; 
       ...found,
       isAdmin: found.groups.some((g) => options.adminGroups.includes(g)),
       isAuditor: found.groups.some((g) => options.auditorGroups.includes(g)),
+      ...(expiresAt > 0 ? { tokenExpiresAt: expiresAt } : {}),
     };
     return { principal, expiresAt };
   }

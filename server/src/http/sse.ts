@@ -44,8 +44,20 @@ export async function streamEvents(deps: AppDeps, user: Principal, request: Fast
   const unsubscribe = deps.hub.subscribe({ user, send: (envelope) => (replaying ? held.push(envelope) : send(envelope)) });
   deps.ctx.metrics.sseClients.inc();
   const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), deps.sseHeartbeatMs ?? 15_000);
+  // A stream lives as long as the token that opened it. Threat: an approver removed from a group,
+  // or signed out, still hearing of reviews for as long as a connection stays up. At the token's
+  // expiry the client is told to reconnect, and does, with a fresh token whose groups decide
+  // what it hears from then on.
+  const expiry =
+    user.tokenExpiresAt === undefined
+      ? null
+      : setTimeout(
+          () => res.end(`event: reauthenticate\ndata: ${JSON.stringify({ reason: 'token_expired', message: 'Your access token expired; reconnect with a fresh one.' })}\n\n`),
+          Math.min(2 ** 31 - 1, Math.max(0, user.tokenExpiresAt - Date.now())),
+        );
   const closed = new Promise<void>((resolve) => res.once('close', resolve));
   void closed.then(() => {
+    if (expiry) clearTimeout(expiry);
     clearInterval(heartbeat);
     unsubscribe();
     deps.ctx.metrics.sseClients.dec();
