@@ -198,6 +198,14 @@ export function createVerifier(options: VerifierOptions & { now?: () => number; 
     return { principal, expiresAt };
   }
 
+  /** The principal of a token verified before and still good, with no work done; else null. */
+  function remembered(header: string | undefined): Principal | null {
+    const token = bearer(header);
+    const cached = token ? verified.get(token) : undefined;
+    // Remembered only while the keys that verified it could still verify it.
+    return cached && cached.until > Date.now() && keys.usable() ? cached.principal : null;
+  }
+
   return {
     /** Resolves the identity provider early so the first request does not pay for discovery. */
     async warmUp(): Promise<boolean> {
@@ -213,14 +221,13 @@ export function createVerifier(options: VerifierOptions & { now?: () => number; 
           : { ok: true, detail: lastMapping.at ? 'the last token seen gave groups' : 'no token seen yet' },
       };
     },
+    remembered,
     async verify(header: string | undefined): Promise<Principal> {
-      const match = header ? /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/.exec(header) : null;
-      if (!match?.[1]) throw new AuthError(401, 'Send an access token as "Authorization: Bearer <token>"; sign in to Stint to get one.');
-      const token = match[1];
-      const cached = verified.get(token);
-      // Remembered only while the keys that verified it could still verify it.
-      if (cached && cached.until > Date.now() && keys.usable()) return cached.principal;
-      if (cached) verified.delete(token);
+      const token = bearer(header);
+      if (!token) throw new AuthError(401, 'Send an access token as "Authorization: Bearer <token>"; sign in to Stint to get one.');
+      const known = remembered(header);
+      if (known) return known;
+      verified.delete(token);
       const { principal, expiresAt } = await principalFor(token);
       if (verified.size >= CACHE_SIZE) verified.delete(verified.keys().next().value!);
       verified.set(token, { principal, until: expiresAt });
@@ -230,6 +237,8 @@ export function createVerifier(options: VerifierOptions & { now?: () => number; 
 }
 
 export type Verifier = ReturnType<typeof createVerifier>;
+
+const bearer = (header: string | undefined): string | null => (header ? (/^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/.exec(header)?.[1] ?? null) : null);
 
 /** The verifier a server configuration asks for (the introspection secret read from its reference). */
 export function verifierFor(c: ServerConfig, extra: { devMode: boolean; log?: VerifierLog; now?: () => number }): Verifier {

@@ -76,9 +76,13 @@ export async function buildApp(deps: AppDeps): Promise<StintApp> {
 
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config?.public || !request.url.startsWith('/v1/')) return;
-    // An address that keeps failing to authenticate is refused before its next token is checked.
+    // An address that keeps failing to authenticate is refused before a new token is checked
+    // (that costs a signature, or a call to the IdP). A token already verified still works: one
+    // broken client behind an office's shared address must not lock everyone else out.
     const wait = failedAuth.retryAfterSeconds(request.ip);
     if (wait !== null) {
+      const known = deps.verifier().remembered(request.headers.authorization);
+      if (known) return void (request.principal = known);
       throw new ApiProblem(429, 'rate_limited', `Too many requests without a valid token from this address; retry in ${wait} s.`, { 'retry-after': String(wait) });
     }
     try {
