@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 import { connectLines, formatDuration, matchId, parseDuration, shortId, visibleText, type AccessRequest, type CoreState, type SystemView } from '@stint/contract';
-import { runtimePaths, runtimeProblem } from '@stint/contract/local';
+import { runtimePaths } from '@stint/contract/local';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion';
 import { childEnv, ExecError, run } from './exec';
 import { grantsTable, requestsTable, systemsTable } from './format';
 import { promptSegment } from './prompt';
 import { grantVariables, hookScript, promptFunction, SHELLS, type Shell } from './shell';
-import { envCommand, print, statusCommand, systemsCommand, trustedRuntime, v, type EnvOptions } from './quick';
+import { envCommand, print, statusCommand, systemsCommand, trustedRuntime, v, withRuntimeSocket, type EnvOptions } from './quick';
 import { CliError, EXIT, SocketClient } from './socket-client';
 import { VERSION } from './version';
 
@@ -29,19 +29,7 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function withSocket<T>(work: (client: SocketClient) => Promise<T>): Promise<T> {
-  const paths = trustedRuntime();
-  const client = await SocketClient.connect(paths.socket);
-  try {
-    // Checked again once connected: a folder someone created between the first check and the
-    // connect (when there was none) is refused before anything is asked or answered.
-    const problem = runtimeProblem(paths);
-    if (problem) throw new CliError(problem, EXIT.unsafeRuntime, 'unsafe_runtime');
-    return await work(client);
-  } finally {
-    client.close();
-  }
-}
+const withSocket = <T>(work: (client: SocketClient) => Promise<T>): Promise<T> => withRuntimeSocket(SocketClient.connect, work);
 
 /** A request by full id or the characters lists show (its short id); several matches are listed. */
 function findRequest(requests: readonly AccessRequest[], id: string, whose = 'is waiting for you'): AccessRequest {

@@ -9,7 +9,7 @@ import { safeJson, visibleText } from '@stint/contract/plain';
 import type { CoreState, GrantEnv, LocalGrant } from '@stint/contract';
 import { CliError, EXIT, exitFor } from './errors';
 import { grantsTable } from './format';
-import { grantVariables, renderEnv, SHELLS, type Shell } from './shell';
+import { bootEpochSeconds, grantVariables, renderEnv, SHELLS, type Shell } from './shell';
 import { SocketWire } from './socket-wire';
 import { VERSION } from './version';
 
@@ -30,24 +30,34 @@ export function trustedRuntime(): RuntimePaths {
   return paths;
 }
 
-type Call = (method: string, input: unknown) => Promise<unknown>;
-
-/** A connection to the local socket, checked again once connected (a folder planted in between is refused). */
-async function withWire<T>(work: (call: Call) => Promise<T>): Promise<T> {
+/**
+ * A connection to the app's local socket in the user's own runtime folder, checked again once
+ * connected: a folder someone created between the first check and the connect (when there was
+ * none) is refused before anything is asked or answered. `open` is SocketWire's or SocketClient's.
+ */
+export async function withRuntimeSocket<C extends { close(): void }, T>(open: (socket: string) => Promise<C>, work: (connection: C) => Promise<T>): Promise<T> {
   const paths = trustedRuntime();
-  const wire = await SocketWire.connect(paths.socket);
+  const connection = await open(paths.socket);
   try {
     const problem = runtimeProblem(paths);
     if (problem) throw new CliError(problem, EXIT.unsafeRuntime, 'unsafe_runtime');
-    return await work(async (method, input) => {
+    return await work(connection);
+  } finally {
+    connection.close();
+  }
+}
+
+type Call = (method: string, input: unknown) => Promise<unknown>;
+
+/** The quick commands' calls: the reply's result, or its error as a CliError. */
+const withWire = <T>(work: (call: Call) => Promise<T>): Promise<T> =>
+  withRuntimeSocket(SocketWire.connect, (wire) =>
+    work(async (method, input) => {
       const reply = await wire.send(method, input);
       if (!reply.ok) throw new CliError(reply.error!.message, exitFor(reply.error!), reply.error!.code);
       return reply.result;
-    });
-  } finally {
-    wire.close();
-  }
-}
+    }),
+  );
 
 // ---- the fields these commands read, checked ------------------------------------------------
 
@@ -109,7 +119,7 @@ export async function envCommand(systems: string[], o: EnvOptions): Promise<void
   }
   const vars = grantVariables(grants);
   if (o.json || o.shell === 'json') console.log(safeJson(Object.fromEntries(vars), 2));
-  else process.stdout.write(renderEnv(o.shell, vars, previous, o.shell === 'fish' ? Date.now() / 1000 - (await import('node:os')).uptime() : undefined));
+  else process.stdout.write(renderEnv(o.shell, vars, previous, o.shell === 'fish' ? bootEpochSeconds() : undefined));
 }
 
 /** `stint status`: who is signed in, the connection, active grants. */

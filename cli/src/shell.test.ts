@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir, uptime } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCredentialEnvName } from '@stint/contract';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { grantVariables, promptFunction, quote, renderEnv, SHELLS, type Shell } from './shell';
+import { bootEpochSeconds, grantVariables, promptFunction, quote, renderEnv, SHELLS, type Shell } from './shell';
 
 const run = (shell: Shell, script: string) => spawnSync(shell, shell === 'fish' ? ['--no-config', '-c', script] : ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
 const hostile = `it's "quoted" $HOME \`id\` $(id) \\ back\nnew line ; rm -rf / #`;
@@ -112,7 +112,7 @@ describe('stint_prompt, the prompt segment without a process', () => {
   });
 
   it('prints it in fish from the boot time `stint env` leaves and /proc/uptime, with an empty PATH', () => {
-    const boot = Date.now() / 1000 - uptime();
+    const boot = bootEpochSeconds()!;
     const fishVars = vars().replace(/;/g, '\n').replace(/^\s*(\w+)=/gm, 'set $1 ');
     const out = run('fish', `${renderEnv('fish', new Map(), [], boot)}\n${promptFunction('fish')}\n${fishVars}\nstint_prompt`);
     expect(out.stderr).toBe('');

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { GrantEnv } from '@stint/contract';
 import { isCredentialEnvName } from '@stint/contract/plain';
 import type { RuntimePaths } from '@stint/contract/local';
@@ -46,7 +47,7 @@ export function grantVariables(grants: readonly GrantEnv[]): Map<string, string>
 export function renderEnv(shell: Shell, vars: ReadonlyMap<string, string>, previous: readonly string[], bootEpochSeconds?: number): string {
   const lines: string[] = [];
   // fish has no clock builtin: stint_prompt adds /proc/uptime to this (see promptFunction).
-  if (shell === 'fish' && bootEpochSeconds !== undefined) lines.push(`set -g __stint_boot_epoch ${Math.round(bootEpochSeconds)}`);
+  if (shell === 'fish' && bootEpochSeconds !== undefined) lines.push(`set -g __stint_boot_epoch ${bootEpochSeconds.toFixed(2)}`);
   // Only names Stint could have exported are unset: a tampered list must not unset PATH.
   const ours = (name: string) => NAME.test(name) && (isCredentialEnvName(name) || name.startsWith('STINT_'));
   for (const name of previous) if (ours(name) && !vars.has(name)) lines.push(shell === 'fish' ? `set -e ${name}` : `unset ${name}`);
@@ -54,6 +55,18 @@ export function renderEnv(shell: Shell, vars: ReadonlyMap<string, string>, previ
   const names = [...vars.keys()].join(' ');
   lines.push(shell === 'fish' ? `set -g __stint_vars ${quote(shell, names)}` : `__STINT_VARS=${quote(shell, names)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * When this machine booted, in epoch seconds, on the clock /proc/uptime counts from (Linux), to
+ * the hundredth: fish's stint_prompt adds the uptime it reads there. os.uptime() is whole seconds.
+ */
+export function bootEpochSeconds(nowMs = Date.now()): number | undefined {
+  try {
+    return nowMs / 1000 - Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -6,7 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { planNotification, type BridgePush, type CoreState, type Notice, type NotificationActionId, type NotificationPlan } from '@stint/contract';
+import { planNotification, recentRequests, type BridgePush, type CoreState, type Notice, type NotificationActionId, type NotificationPlan } from '@stint/contract';
 import { createDispatcher, dataDir, startHost, type Host, type StintCore } from '@stint/core';
 import {
   app,
@@ -37,7 +37,6 @@ import {
   buildTrayMenu,
   DEFAULT_EXTEND_PRESETS_SECONDS,
   menuRefreshDelayMs,
-  recentRequests,
   toMenuTemplate,
   trayIconFile,
   trayIconVariant,

@@ -1,10 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
+import { recentRequests } from '@stint/contract';
 import { grant, NOW, request, state, system } from './state.fixture';
 import {
   buildTrayMenu,
   formatTimeLeft,
   menuRefreshDelayMs,
-  recentRequests,
   toMenuTemplate,
   trayIconFile,
   trayIconVariant,

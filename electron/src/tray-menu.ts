@@ -2,8 +2,6 @@
 // dependencies"). Items carry action descriptors instead of click closures, so a test can
 // assert exactly what each entry would do; main.ts turns descriptors into clicks.
 import { formatDuration, missingForPolicy, type CoreState, type LocalGrant, type RememberedRequest, type Settings } from '@stint/contract';
-
-export { missingForPolicy, recentRequests } from '@stint/contract';
 import type { MenuItemConstructorOptions } from 'electron';
 
 /** What a menu entry does when clicked; main.ts maps each kind onto core or a window. */

@@ -12,7 +12,7 @@ import { MyAccess } from './screens/MyAccess';
 import { Settings } from './screens/Settings';
 import { SignIn } from './screens/SignIn';
 import { Tray } from './screens/Tray';
-import { showWebNotification, titleFor, useWebNotificationPermission } from './web-notifications';
+import { showWebNotification, tabInBackground, titleFor, useWebNotificationPermission } from './web-notifications';
 
 type Tab = 'catalog' | 'access' | 'approvals' | 'history' | 'settings';
 
@@ -100,7 +100,7 @@ export function App({ bridge }: { bridge: StintBridge }) {
       // A later notice about the same grant replaces its reminder (whose Extend has nothing left to extend once it is wiped).
       setToasts((all) => addToast(all, { id, text: noticeText(notice, nameOf), error: notice.kind === 'error', extend, tag: noticeTag(notice) }));
       // A tab in the background tells the person through the browser, as the desktop app does.
-      if (!document.hasFocus() || document.visibilityState !== 'visible') {
+      if (tabInBackground()) {
         void bridge.call('getSettings', {}).then((settings) => showWebNotification(notice, settings.notifications, nameOf), () => undefined);
       }
       // A reminder with an action stays until it is used or dismissed: it may be read late.

@@ -36,8 +36,7 @@ export function useWebNotificationPermission(): { permission: WebPermission; ask
  * action buttons to a page, so a click opens the card (the review, the grant) in this tab.
  */
 export function showWebNotification(notice: Notice, settings: Settings['notifications'], nameOf: NameOf): Notification | null {
-  if (!webNotificationsAvailable() || Notification.permission !== 'granted') return null;
-  if (document.visibilityState === 'visible' && document.hasFocus()) return null;
+  if (!webNotificationsAvailable() || Notification.permission !== 'granted' || !tabInBackground()) return null;
   const plan = planNotification(notice, settings, 'browser', nameOf);
   if (!plan) return null;
   const notification = new Notification(plan.title, { body: plan.body, tag: plan.tag, requireInteraction: plan.urgency === 'critical' });
@@ -48,6 +47,9 @@ export function showWebNotification(notice: Notice, settings: Settings['notifica
   };
   return notification;
 }
+
+/** The person is not looking at this tab: a toast would go unseen. */
+export const tabInBackground = (): boolean => document.visibilityState !== 'visible' || !document.hasFocus();
 
 /** The tab's title counts what needs the person: reviews waiting, and live grants. */
 export function titleFor(reviews: number, active: number): string {

@@ -21,7 +21,13 @@ export function Tray({ state, bridge, run, say }: ScreenProps & { state: CoreSta
   const signedIn = state?.auth.status === 'signed-in';
   const [pinned, setPinned] = useState<Settings['pinned']>([]);
   useEffect(() => {
-    if (signedIn) void run(bridge.call('getSettings', {})).then((settings) => settings && setPinned(settings.pinned));
+    if (!signedIn) return;
+    // Pins change in the main window; the popover (kept loaded, only hidden) reads them again
+    // each time it is shown.
+    const load = () => void run(bridge.call('getSettings', {})).then((settings) => settings && setPinned(settings.pinned));
+    load();
+    window.addEventListener('focus', load);
+    return () => window.removeEventListener('focus', load);
   }, [bridge, run, signedIn]);
 
   return (
