@@ -1,6 +1,7 @@
-// Layering (STYLE.md): contract imports nothing of ours; core and server import only
-// contract; cli imports contract (and core only from its agent command); renderer imports
-// contract only; electron imports core and contract. A wrong import fails `npm test`.
+// Layering (STYLE.md): contract and node-shared import nothing of ours; core and server import
+// only contract and node-shared (Node-only helpers); cli imports those two (and core only from
+// its agent command); renderer imports contract only; electron imports core and contract. A
+// wrong import fails `npm test`.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
@@ -31,10 +32,11 @@ export default tseslint.config(
     files: ['**/*.test.ts', '**/test/**/*.ts', 'e2e/**/*.ts', 'test-support/**/*.ts', '**/*.fixture.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
-  { files: ['contract/**/*.ts'], rules: { 'no-restricted-imports': ['error', forbid('server', 'core', 'cli', 'electron', 'renderer')] } },
+  { files: ['contract/**/*.ts'], rules: { 'no-restricted-imports': ['error', forbid('node-shared', 'server', 'core', 'cli', 'electron', 'renderer')] } },
+  { files: ['node-shared/**/*.ts'], rules: { 'no-restricted-imports': ['error', forbid('contract', 'server', 'core', 'cli', 'electron', 'renderer')] } },
   { files: ['server/**/*.ts'], rules: { 'no-restricted-imports': ['error', forbid('core', 'cli', 'electron', 'renderer')] } },
   { files: ['core/**/*.ts'], rules: { 'no-restricted-imports': ['error', forbid('server', 'cli', 'electron', 'renderer')] } },
-  { files: ['renderer/**/*.ts', 'renderer/**/*.tsx'], rules: { 'no-restricted-imports': ['error', forbid('server', 'core', 'cli', 'electron')] } },
+  { files: ['renderer/**/*.ts', 'renderer/**/*.tsx'], rules: { 'no-restricted-imports': ['error', forbid('node-shared', 'server', 'core', 'cli', 'electron')] } },
   {
     files: ['electron/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: forbid('server', 'cli', 'renderer').patterns }] },

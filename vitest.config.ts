@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: [
       'contract/**/*.test.ts',
+      'node-shared/**/*.test.ts',
       'server/**/*.test.ts',
       'core/**/*.test.ts',
       'cli/**/*.test.ts',

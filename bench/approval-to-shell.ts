@@ -1,7 +1,7 @@
 /**
  * approval_to_shell_ms: from an approver's review call until a hooked bash, prompting all the
  * while, has the credential in its environment: SSE to the app, credential into the keychain,
- * the generation file bumped, the prompt hook noticing it and running `stint env` (the bundled
+ * the revision file bumped, the prompt hook noticing it and running `stint env` (the bundled
  * CLI the app ships) once. The shell prompts every 2 ms (a `read -t` builtin wait), so the
  * figure is the path's own cost, not a person's typing. Against the dev server and a real
  * `stint agent` on the real keychain. Run alone:

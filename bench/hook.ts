@@ -27,12 +27,12 @@ echo "\${start/./} \${end/./}"`;
 
 export function benchHook() {
   const dir = mkdtempSync(join(tmpdir(), 'stint-hookbench-'));
-  const generation = join(dir, 'generation');
-  writeFileSync(generation, '7\n');
-  const hook = hookScript('bash', { dir, generation }, 'stint');
+  const revision = join(dir, 'revision');
+  writeFileSync(revision, '7\n');
+  const hook = hookScript('bash', { dir, revision }, 'stint');
   writeFileSync(join(dir, 'hook.bash'), hook);
   const bare = bashLoop(':', ':', N, dir);
-  // The shell has seen generation 7 already: the state every prompt is in between changes.
+  // The shell has seen revision 7 already: the state every prompt is in between changes.
   const stint = bashLoop(`source ${join(dir, 'hook.bash')}; __STINT_SEEN=7`, '__stint_hook', N, dir);
   const direnvAvailable = spawnSync('direnv', ['version']).status === 0;
   if (!direnvAvailable) throw new Error('direnv is not installed (apt-get install direnv)');

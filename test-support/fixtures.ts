@@ -36,7 +36,7 @@ export function coreState(overrides: Partial<CoreState> = {}): CoreState {
     myRequests: [],
     reviewQueue: [],
     grants: [],
-    generation: 1,
+    revision: 1,
     ...overrides,
   };
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { connectLines, formatDuration, matchId, parseDuration, shortId, visibleText, type AccessRequest, type CoreState, type SystemView } from '@stint/contract';
-import { runtimePaths } from '@stint/contract/local';
+import { runtimePaths } from '@stint/node-shared/runtime-folder';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion';
 import { childEnv, ExecError, run } from './exec';

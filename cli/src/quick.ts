@@ -4,7 +4,7 @@
 // entry.ts runs them directly for the plain forms of their arguments; main.ts's commands call
 // the same functions, so both ways behave the same. The replies are checked field by field for
 // what these commands read, instead of with the contract's schemas.
-import { runtimePaths, runtimeProblem, type RuntimePaths } from '@stint/contract/local';
+import { runtimePaths, runtimeProblem, type RuntimePaths } from '@stint/node-shared/runtime-folder';
 import { safeJson, visibleText } from '@stint/contract/plain';
 import type { CoreState, GrantEnv, LocalGrant } from '@stint/contract';
 import { CliError, EXIT, exitFor } from './errors';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { GrantEnv } from '@stint/contract';
 import { isCredentialEnvName } from '@stint/contract/plain';
-import type { RuntimePaths } from '@stint/contract/local';
+import type { RuntimePaths } from '@stint/node-shared/runtime-folder';
 
 export type Shell = 'bash' | 'zsh' | 'fish';
 export const SHELLS: readonly Shell[] = ['bash', 'zsh', 'fish'];
@@ -143,21 +143,21 @@ end
 }
 
 /**
- * The prompt hook. When nothing changed it runs only builtins (`read` of the generation file
- * and a string compare): no process is spawned at a prompt. When the generation moved, it
- * first checks that the runtime folder and the generation file are the user's own and not
+ * The prompt hook. When nothing changed it runs only builtins (`read` of the revision file
+ * and a string compare): no process is spawned at a prompt. When the revision moved, it
+ * first checks that the runtime folder and the revision file are the user's own and not
  * symbolic links (builtin tests, no process), then runs `stint env` once and evals the result
  * only if it succeeded; `stint env` checks the folder again, fully (modes, the socket), before it
  * connects. Threat: another local user planting the folder so the shell evals their text.
- * The generation file is read only when it is a regular file of the user's own: a FIFO or a
+ * The revision file is read only when it is a regular file of the user's own: a FIFO or a
  * link to /dev/zero planted there would otherwise hang every prompt. xtrace and verbose are
  * paused around the eval so neither `set -x` nor `set -v` prints a secret.
  */
-export function hookScript(shell: Shell, paths: Pick<RuntimePaths, 'dir' | 'generation'>, stint: string): string {
+export function hookScript(shell: Shell, paths: Pick<RuntimePaths, 'dir' | 'revision'>, stint: string): string {
   const dir = quote(shell, paths.dir);
-  const file = quote(shell, paths.generation);
+  const file = quote(shell, paths.revision);
   const bin = quote(shell, stint);
-  const refusal = quote(shell, `stint: refusing Stint's runtime folder ${paths.dir}: it (or its generation file) is not yours, or is a symbolic link. Someone else may have planted it: remove it (rm -r '${paths.dir}'; in a shared /tmp an administrator may have to) and start Stint again.`);
+  const refusal = quote(shell, `stint: refusing Stint's runtime folder ${paths.dir}: it (or its revision file) is not yours, or is a symbolic link. Someone else may have planted it: remove it (rm -r '${paths.dir}'; in a shared /tmp an administrator may have to) and start Stint again.`);
   if (shell === 'fish') {
     return `# stint: export active grants at each prompt (eval with: stint hook fish | source)
 function __stint_hook --on-event fish_prompt

@@ -39,7 +39,7 @@ const state: CoreState = {
   myRequests: [hostile],
   reviewQueue: [hostile],
   grants: [],
-  generation: 1,
+  revision: 1,
 };
 
 describe('the CLI showing text someone else wrote', () => {

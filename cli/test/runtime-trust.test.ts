@@ -1,5 +1,5 @@
 // The attack of issue 14, played for real: another Unix user plants Stint's runtime folder
-// (with a generation file and a socket that answers `env` with their own variables) where the
+// (with a revision file and a socket that answers `env` with their own variables) where the
 // victim's CLI and shell hook will look for it. The CLI must refuse before it connects and
 // every hook (bash, zsh, fish) must refuse before it runs `stint env`: nothing is eval'd, and
 // one line says what to remove. The victim is this (root) process; root's checks are about
@@ -68,10 +68,10 @@ describe.skipIf(unavailable)('a runtime folder planted by another local user', (
     });
   }
 
-  /** The attacker makes `dir` (theirs, 0755) with a generation file and a listening socket. */
+  /** The attacker makes `dir` (theirs, 0755) with a revision file and a listening socket. */
   async function plant(dir: string): Promise<void> {
     await attacker.run('mkdir', ['-p', '-m', '755', dir]);
-    await attacker.run('sh', ['-c', `echo 99 > '${dir}/generation'`]);
+    await attacker.run('sh', ['-c', `echo 99 > '${dir}/revision'`]);
     await fakeAgent(join(dir, 'stint.sock'));
   }
 
@@ -125,10 +125,10 @@ describe.skipIf(unavailable)('a runtime folder planted by another local user', (
     });
   });
 
-  it.each(['bash', 'zsh', 'fish'] as const)('a FIFO planted as the generation file does not hang the %s prompt', async (shell) => {
+  it.each(['bash', 'zsh', 'fish'] as const)('a FIFO planted as the revision file does not hang the %s prompt', async (shell) => {
     const root = join(shared, `fifo-${shell}`);
     await attacker.run('mkdir', ['-m', '755', root]);
-    await attacker.run('mkfifo', ['-m', '644', join(root, 'generation')]);
+    await attacker.run('mkfifo', ['-m', '644', join(root, 'revision')]);
     const env = victimEnv({ STINT_RUNTIME_DIR: root });
     const script = shell === 'fish' ? `stint hook fish | source; __stint_hook; echo done` : `eval "$(stint hook ${shell})"; __stint_hook; echo done`;
     const result = spawnSync(shell, shell === 'fish' ? ['--no-config', '-c', script] : ['-c', script], { env, encoding: 'utf8', timeout: 20_000 });
@@ -140,7 +140,7 @@ describe.skipIf(unavailable)('a runtime folder planted by another local user', (
     const target = mkdtempSync(join(tmpdir(), 'stint-victim-own-'));
     const link = join(mkdtempSync(join(tmpdir(), 'stint-link-')), 'run');
     symlinkSync(target, link);
-    writeFileSync(join(target, 'generation'), '5\n');
+    writeFileSync(join(target, 'revision'), '5\n');
     const result = spawnSync('stint', ['env'], { env: victimEnv({ STINT_RUNTIME_DIR: link }), encoding: 'utf8' });
     expect(result.status).toBe(8);
     expect(result.stderr).toMatch(/is a symbolic link/);

@@ -38,7 +38,7 @@ export const CoreState = z.object({
   reviewQueue: z.array(AccessRequest),
   grants: z.array(LocalGrant),
   /** Changes whenever the set of active grants changes (shell hooks compare it). */
-  generation: z.number().int().nonnegative(),
+  revision: z.number().int().nonnegative(),
 });
 export type CoreState = z.infer<typeof CoreState>;
 

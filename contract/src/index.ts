@@ -3,7 +3,7 @@ export * from './api';
 export * from './events';
 export * from './duration';
 export * from './bridge';
-export * from './routes';
+export * from './window-routes';
 export * from './text';
 export * from './schemas';
 export * from './env-names';

@@ -1,4 +1,11 @@
+// What core needs from the computer it runs on. The Electron app, `stint agent` and the tests
+// each hand core their own (host.ts builds the real one).
 import type { Notice } from '@stint/contract';
+import type { BrowserOpener } from './auth/oidc';
+import type { RuntimePaths } from './runtime/paths';
+import type { KeyValueStore } from './settings/store';
+import type { SshAgent } from './ssh/agent';
+import type { SecretStore } from './vault/secret-store';
 
 /** Shows a notice to the person: Electron's Notification, a CLI line, or a test's recorder. */
 export interface Notifier {
@@ -13,3 +20,18 @@ export interface CoreLog {
 }
 
 export const silentLog: CoreLog = { info() {}, warn() {}, error() {} };
+
+export interface CorePlatform {
+  opener: BrowserOpener;
+  notifier?: Notifier;
+  secrets: SecretStore;
+  store: KeyValueStore;
+  paths: RuntimePaths;
+  log?: CoreLog;
+  now?: () => number;
+  fetch?: typeof fetch;
+  /** The ssh-agent to load SSH grant keys into, when one is running. */
+  sshAgent?: SshAgent | null;
+  /** Tests drive the expiry clock by hand (clock.check()). */
+  manualClock?: boolean;
+}

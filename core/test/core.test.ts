@@ -43,7 +43,7 @@ describe('core: sign-in, live approval, keychain vault, wipe at the deadline', (
     const request = await alice.core.request({ systemId: 'staging-db', durationSeconds: 4, reason: 'hotfix' });
     expect(request.state).toBe('pending');
     await bob.waitForNotice('review-requested', (n) => n.request.id === request.id);
-    const generationBefore = alice.core.getState().generation;
+    const revisionBefore = alice.core.getState().revision;
 
     const approvedAt = performance.now();
     await bob.core.review({ requestId: request.id, decision: 'approve' });
@@ -57,8 +57,8 @@ describe('core: sign-in, live approval, keychain vault, wipe at the deadline', (
     const { grants } = await alice.core.env(['staging-db']);
     expect(stored).toContain(grants[0]!.env.STAGING_DB_TOKEN);
     expect(readFileSync(join(alice.dir, 'data', 'settings.json'), 'utf8')).not.toContain(grants[0]!.env.STAGING_DB_TOKEN!);
-    expect(alice.core.getState().generation).toBeGreaterThan(generationBefore);
-    expect(readFileSync(join(alice.dir, 'run', 'generation'), 'utf8').trim()).toBe(String(alice.core.getState().generation));
+    expect(alice.core.getState().revision).toBeGreaterThan(revisionBefore);
+    expect(readFileSync(join(alice.dir, 'run', 'revision'), 'utf8').trim()).toBe(String(alice.core.getState().revision));
     expect(readFileSync(join(alice.dir, 'run', 'grants'), 'utf8')).toMatch(/^staging-db \d+\n$/);
 
     const receipt = await alice.waitForNotice('grant-wiped', (n) => n.grantId === grant.grantId, 8000);

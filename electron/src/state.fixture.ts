@@ -76,7 +76,7 @@ export function state(overrides: Partial<CoreState> = {}): CoreState {
     myRequests: [],
     reviewQueue: [],
     grants: [],
-    generation: 0,
+    revision: 0,
     ...overrides,
   });
 }

@@ -4,7 +4,7 @@ import { ConfirmButton } from './confirm';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Run } from './actions';
 import { noticeText, reminderExtension, type ReminderExtension } from './notice';
-import { useRoute, type Route } from './routes';
+import { useRoute, type Route } from './use-route';
 import { Approvals } from './screens/Approvals';
 import { Catalog } from './screens/Catalog';
 import { History } from './screens/History';

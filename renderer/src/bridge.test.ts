@@ -36,7 +36,7 @@ const STATE: CoreState = {
   myRequests: [],
   reviewQueue: [],
   grants: [],
-  generation: 0,
+  revision: 0,
 };
 
 const HOME = '/s/AAAAAAAAAAAAAAAAAAAAAA/';
@@ -109,7 +109,7 @@ describe('the web bridge', () => {
     bridge.onNotice((n) => notices.push(n));
     socket().open();
     socket().receive({ push: 'state', state: STATE });
-    socket().receive({ push: 'state', state: { ...STATE, generation: -1 } });
+    socket().receive({ push: 'state', state: { ...STATE, revision: -1 } });
     socket().receive('not json');
     socket().receive({ push: 'notice', notice: { kind: 'error', message: 'boom' } });
     expect(states).toEqual([STATE]);

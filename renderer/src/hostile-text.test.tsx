@@ -28,7 +28,7 @@ const state = {
   myRequests: [hostile],
   reviewQueue: [hostile],
   grants: [],
-  generation: 1,
+  revision: 1,
 } satisfies CoreState;
 
 const bridge = { call: async () => undefined, onState: () => () => {}, onNotice: () => () => {} } as never;

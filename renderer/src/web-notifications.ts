@@ -1,6 +1,6 @@
 import { planNotification, type NameOf, type Notice, type Settings } from '@stint/contract';
 import { useEffect, useState } from 'react';
-import { routeHash } from './routes';
+import { routeHash } from './use-route';
 
 /**
  * Web mode's desktop notifications, through the browser's Notification API. In Electron the main

@@ -14,7 +14,7 @@ describe('runtimePaths', () => {
     expect(runtimePaths({ STINT_RUNTIME_DIR: '/srv/stint-a' }, 'linux')).toEqual({
       dir: '/srv/stint-a',
       socket: '/srv/stint-a/stint.sock',
-      generation: '/srv/stint-a/generation',
+      revision: '/srv/stint-a/revision',
       grants: '/srv/stint-a/grants',
     });
   });

@@ -1,7 +1,7 @@
 import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 
-export { runtimePaths, type RuntimePaths } from '@stint/contract/local';
+export { runtimePaths, type RuntimePaths } from '@stint/node-shared/runtime-folder';
 
 /**
  * Creates the folder 0700 and refuses one that another user owns or that is a symlink: in a

@@ -1,4 +1,4 @@
-import { SshReader, SshWriter } from '@stint/contract/ssh-wire';
+import { SshReader, SshWriter } from '@stint/node-shared/ssh-wire';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import net from 'node:net';
 
@@ -40,12 +40,6 @@ export class SshAgentError extends Error {
 
 /** The comment the agent lists beside a grant's key; also how remove finds keys it did not add. */
 const commentFor = (grantId: string) => `stint:${grantId}`;
-
-// ---------------------------------------------------------------------------------------
-// SSH wire encoding (RFC 4251 section 5). A small copy of the server's SshWriter/SshReader:
-// core may not import server code (STYLE.md, "Layers you can see").
-
-
 
 // ---------------------------------------------------------------------------------------
 // The grant's key and certificate

@@ -2,7 +2,7 @@ import { formatDuration, type CoreState, type Settings, type SystemView } from '
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { ScreenProps } from '../actions';
 import { isAutoApproved, policyText } from '../policy';
-import type { RequestFormPrefill } from '../routes';
+import type { RequestFormPrefill } from '../use-route';
 
 interface Selected {
   systemId: string;

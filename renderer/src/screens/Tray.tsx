@@ -5,7 +5,7 @@ import { Countdown, useNow } from '../countdown';
 import { DecisionButtons } from '../decision';
 import { GrantActions } from '../grant-actions';
 import { extensionSeconds } from '../notice';
-import { routeHash } from '../routes';
+import { routeHash } from '../use-route';
 import { plain, Text } from '../text';
 
 const SEARCH_RESULTS = 5;

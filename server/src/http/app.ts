@@ -22,7 +22,7 @@ import { ApiProblem, type AccessContext } from '../access/context';
 import { AuthError, type Verifier } from '../auth/verifier';
 import type { Principal } from '../auth/principal';
 import type { EventHub } from '../events/hub';
-import { registerRoutes } from './routes';
+import { registerRoutes } from './api-routes';
 import { storageProblem } from '../store/storage-errors';
 
 declare module 'fastify' {

@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
-import { SshReader, SshWriter } from '@stint/contract/ssh-wire';
+import { SshReader, SshWriter } from '@stint/node-shared/ssh-wire';
 import { z } from 'zod';
 import { readSecret } from '../config/load';
 import { SecretRef, type SystemConfig } from '../config/schema';
@@ -10,7 +10,7 @@ import { ProviderRefusal, type IssueInput, type IssuedCredential, type Provider,
 // Not sshpk: it signs RSA certificates with SHA-1 ("ssh-rsa"), which OpenSSH >= 8.2 refuses
 // as a CA signature, and it has no public API for critical options such as source-address.
 
-export { SshReader, SshWriter } from '@stint/contract/ssh-wire';
+export { SshReader, SshWriter } from '@stint/node-shared/ssh-wire';
 
 const toBase64Url = (b: Buffer) => b.toString('base64url');
 const bigintFromBase64Url = (s: string | undefined) => BigInt(`0x${Buffer.from(s ?? '', 'base64url').toString('hex') || '0'}`);

@@ -28,8 +28,8 @@ export interface Store {
 /**
  * A second, read-only SQLite connection. It sees committed data only, never a transaction the
  * writer connection has open (Kysely holds that one across awaits), and its reads do not queue
- * behind writes. `version()` moves after every commit this server makes (the writer's
- * `GroupCommitDriver.commits`), so a result read here stays exactly current until it moves.
+ * behind writes. `revision()` moves after every commit this server makes (the writer's
+ * `GroupCommitDriver.revision`), so a result read here stays exactly current until it moves.
  * A commit by another process on the file (Stint never does that: SQLite serves one server,
  * replicas need PostgreSQL) is seen through `PRAGMA data_version` within a second; asking SQLite
  * on every call would cost a read transaction (~7 us, a quarter of a cached listing's time).
@@ -37,7 +37,7 @@ export interface Store {
 export interface SnapshotReader {
   /** The same connection for Kysely queries. */
   db: Kysely<Schema>;
-  version(): number;
+  revision(): number;
   close(): void;
 }
 
@@ -52,8 +52,8 @@ export interface StoreLog {
 /** Opens SQLite (a file path) or PostgreSQL (a postgres:// URL) and brings the schema up to date. */
 export async function openStore(location: string, log?: StoreLog): Promise<Store> {
   const isPostgres = location.startsWith('postgres://') || location.startsWith('postgresql://');
-  let writerCommits = () => 0;
-  const store = isPostgres ? openPostgres(location, log) : openSqlite(location, (driver) => (writerCommits = () => driver.commits));
+  let writerRevision = () => 0;
+  const store = isPostgres ? openPostgres(location, log) : openSqlite(location, (driver) => (writerRevision = () => driver.revision));
   const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
@@ -64,7 +64,7 @@ export async function openStore(location: string, log?: StoreLog): Promise<Store
   // Opened after the migrations, so the file and its tables exist; an in-memory database is
   // private to one connection and has no second one.
   if (isPostgres || location === ':memory:') return store;
-  const snapshot = openSnapshotReader(location, writerCommits);
+  const snapshot = openSnapshotReader(location, writerRevision);
   return {
     ...store,
     snapshot,
@@ -103,7 +103,7 @@ class GroupCommitSqliteDialect extends SqliteDialect {
   }
 }
 
-function openSnapshotReader(path: string, writerCommits: () => number, now = Date.now): SnapshotReader {
+function openSnapshotReader(path: string, writerRevision: () => number, now = Date.now): SnapshotReader {
   const database = new SQLite(path, { readonly: true, fileMustExist: true });
   database.pragma('busy_timeout = 5000');
   const statements = withStatementCache(database);
@@ -113,12 +113,12 @@ function openSnapshotReader(path: string, writerCommits: () => number, now = Dat
   let foreign = { seen: dataVersion.get() as number, bumps: 0, checkedAt: now() };
   return {
     db,
-    version() {
+    revision() {
       if (now() - foreign.checkedAt >= FOREIGN_COMMIT_CHECK_MS) {
         const seen = dataVersion.get() as number;
         foreign = { seen, bumps: foreign.bumps + (seen === foreign.seen ? 0 : 1), checkedAt: now() };
       }
-      return writerCommits() + foreign.bumps * 2 ** 32;
+      return writerRevision() + foreign.bumps * 2 ** 32;
     },
     close: () => database.close(),
   };

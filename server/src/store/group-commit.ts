@@ -20,8 +20,8 @@ function savepointName(name: string): string {
 }
 
 /** One holder of the connection: a transaction, or single queries. */
-class Lease implements DatabaseConnection {
-  /** The savepoint of the transaction running on this lease, if one is. */
+class ConnectionHolder implements DatabaseConnection {
+  /** The savepoint of the transaction running on this holder, if one is. */
   savepoint: string | null = null;
   /** Set when the connection went back early (a committed transaction waits for its commit). */
   released = false;
@@ -90,17 +90,17 @@ export class GroupCommitDriver implements Driver {
    * transaction), counted once the commit is made: what another connection reads after this
    * moves can differ from what it read before.
    */
-  get commits(): number {
+  get revision(): number {
     return this.committed;
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
     await this.lock();
-    return new Lease(this);
+    return new ConnectionHolder(this);
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    const lease = connection as Lease;
+    const holder = connection as ConnectionHolder;
     if (!this.batch) {
       this.run('begin immediate');
       const batch: Batch = { waiting: [], flushQueued: false };
@@ -109,37 +109,37 @@ export class GroupCommitDriver implements Driver {
       this.queueFlush(batch);
     }
     // One name serves: transactions take turns on the connection, never nest.
-    lease.savepoint = TRANSACTION_SAVEPOINT;
-    this.run(`savepoint ${lease.savepoint}`);
+    holder.savepoint = TRANSACTION_SAVEPOINT;
+    this.run(`savepoint ${holder.savepoint}`);
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    const lease = connection as Lease;
+    const holder = connection as ConnectionHolder;
     const batch = this.batch!;
-    this.run(`release ${lease.savepoint}`);
-    lease.savepoint = null;
-    lease.finished = true;
+    this.run(`release ${holder.savepoint}`);
+    holder.savepoint = null;
+    holder.finished = true;
     const durable = new Promise<void>((resolve, reject) => batch.waiting.push({ resolve, reject }));
     void durable.catch(() => undefined); // awaited below; this only keeps a throw before then from going unhandled
     if (batch.waiting.length >= this.maxBatch) this.commitBatch();
     else this.queueFlush(batch);
-    this.giveBack(lease);
+    this.giveBack(holder);
     await durable;
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    const lease = connection as Lease;
+    const holder = connection as ConnectionHolder;
     // Already given back: its commit failed, and that rolled the whole batch back.
-    if (lease.released) return;
-    lease.finished = true;
+    if (holder.released) return;
+    holder.finished = true;
     const batch = this.batch;
     if (batch && this.database.inTransaction) {
       if (batch.waiting.length === 0) {
         this.run('rollback');
         this.batch = null;
       } else {
-        this.run(`rollback to ${lease.savepoint}`);
-        this.run(`release ${lease.savepoint}`);
+        this.run(`rollback to ${holder.savepoint}`);
+        this.run(`release ${holder.savepoint}`);
       }
     } else if (batch) {
       // SQLite ended the whole transaction itself (an I/O error, a full disk): the work of
@@ -147,24 +147,24 @@ export class GroupCommitDriver implements Driver {
       this.batch = null;
       for (const waiter of batch.waiting) waiter.reject(new Error('the database rolled back a shared transaction after an error; retry the request'));
     }
-    lease.savepoint = null;
+    holder.savepoint = null;
   }
 
   // Savepoints inside a transaction (Kysely's trx.savepoint()); names are Kysely's callers' own.
   async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    this.runOn(connection as Lease, CompiledQuery.raw(`savepoint ${savepointName(name)}`));
+    this.runOn(connection as ConnectionHolder, CompiledQuery.raw(`savepoint ${savepointName(name)}`));
   }
 
   async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    this.runOn(connection as Lease, CompiledQuery.raw(`rollback to ${savepointName(name)}`));
+    this.runOn(connection as ConnectionHolder, CompiledQuery.raw(`rollback to ${savepointName(name)}`));
   }
 
   async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    this.runOn(connection as Lease, CompiledQuery.raw(`release ${savepointName(name)}`));
+    this.runOn(connection as ConnectionHolder, CompiledQuery.raw(`release ${savepointName(name)}`));
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
-    this.giveBack(connection as Lease);
+    this.giveBack(connection as ConnectionHolder);
   }
 
   async destroy(): Promise<void> {
@@ -178,13 +178,13 @@ export class GroupCommitDriver implements Driver {
     }
   }
 
-  /** Runs a query for a lease; outside a transaction, after committing what is pending. */
-  runOn(lease: Lease, query: CompiledQuery): QueryResult<unknown> {
+  /** Runs a query for a holder; outside a transaction, after committing what is pending. */
+  runOn(holder: ConnectionHolder, query: CompiledQuery): QueryResult<unknown> {
     if (this.closed) throw new Error('the database is closed');
-    if (!lease.savepoint) this.commitBatch();
+    if (!holder.savepoint) this.commitBatch();
     const statement = this.statements.prepare(query.sql);
     // A write outside any transaction commits on its own.
-    const autocommit = !lease.savepoint && !statement.readonly;
+    const autocommit = !holder.savepoint && !statement.readonly;
     try {
       if (statement.reader) return { rows: statement.all(...query.parameters) };
       const { changes, lastInsertRowid } = statement.run(...query.parameters);
@@ -234,9 +234,9 @@ export class GroupCommitDriver implements Driver {
     for (const waiter of batch.waiting) waiter.resolve();
   }
 
-  private giveBack(lease: Lease): void {
-    if (lease.released) return;
-    lease.released = true;
+  private giveBack(holder: ConnectionHolder): void {
+    if (holder.released) return;
+    holder.released = true;
     this.unlock();
   }
 

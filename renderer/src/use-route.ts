@@ -1,4 +1,4 @@
-// The window's hash routes (format and parser in contract/src/routes.ts) as React state.
+// The window's hash routes (format and parser in contract/src/window-routes.ts) as React state.
 import { useCallback, useSyncExternalStore } from 'react';
 import { parseRoute, routeHash, type Route } from '@stint/contract';
 

@@ -1,3 +1,6 @@
+// The composition root: the one place that picks the real platform (OS keychain, settings file,
+// system browser, ssh-agent, pino) and starts core with its local socket and, on request, web
+// mode. The Electron app and `stint agent` both start here; tests hand core their own parts.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -8,9 +11,9 @@ import pino from 'pino';
 import { serveSocket } from './bridge/socket-server';
 import { createDispatcher } from './bridge/dispatch';
 import { LINK_TTL_MS, serveWebBridge, type WebBridge } from './bridge/web-bridge';
-import { StintCore, type CorePlatform } from './core';
+import { StintCore } from './core';
 import type { BrowserOpener } from './auth/oidc';
-import type { CoreLog, Notifier } from './platform';
+import type { CoreLog, CorePlatform, Notifier } from './platform';
 import { runtimePaths, type RuntimePaths } from './runtime/paths';
 import { ConfStore } from './settings/store';
 import { sshAgentFromEnv } from './ssh/agent';

@@ -1,6 +1,5 @@
 // SSH wire encoding (RFC 4251 section 5), shared by the server's certificate authority and
-// core's ssh-agent client. Node-only (Buffer): exported as '@stint/contract/ssh-wire', not from
-// the index, so the renderer's bundle never pulls it.
+// core's ssh-agent client. Node-only (Buffer), hence in node-shared, which the renderer may not import.
 
 const U64_MAX = (1n << 64n) - 1n;
 

@@ -14,9 +14,9 @@ function writeAtomic(path: string, text: string): void {
   renameSync(temp, path);
 }
 
-export function readGeneration(paths: Pick<RuntimePaths, 'generation'>): number {
+export function readRevision(paths: Pick<RuntimePaths, 'revision'>): number {
   try {
-    const value = Number(readFileSync(paths.generation, 'utf8').trim());
+    const value = Number(readFileSync(paths.revision, 'utf8').trim());
     return Number.isSafeInteger(value) && value >= 0 ? value : 0;
   } catch {
     return 0;
@@ -24,12 +24,12 @@ export function readGeneration(paths: Pick<RuntimePaths, 'generation'>): number 
 }
 
 /**
- * Publishes a new generation for the shell hooks, plus the non-secret deadlines `stint prompt`
- * shows. The generation only ever grows (a restart continues from the file), so a shell that
+ * Publishes a new revision for the shell hooks, plus the non-secret deadlines `stint prompt`
+ * shows. The revision only ever grows (a restart continues from the file), so a shell that
  * saw N never mistakes a later state for the one it already has.
  */
-export function publishGeneration(paths: RuntimePaths, generation: number, grants: readonly PromptGrant[]): void {
+export function publishRevision(paths: RuntimePaths, revision: number, grants: readonly PromptGrant[]): void {
   // One "system expiresAt" pair per line: trivially parsed by a shell's `read` builtin.
   writeAtomic(paths.grants, grants.map((g) => `${g.systemId} ${g.expiresAt}\n`).join(''));
-  writeAtomic(paths.generation, `${generation}\n`);
+  writeAtomic(paths.revision, `${revision}\n`);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HOME, MAX_HASH_LENGTH, parseRoute, routeHash, type Route } from './routes';
+import { HOME, MAX_HASH_LENGTH, parseRoute, routeHash, type Route } from './window-routes';
 
 const ID = '3f2c8a1e-5b7d-4c2a-9e1f-0a1b2c3d4e5f';
 

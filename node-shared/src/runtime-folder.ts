@@ -1,17 +1,17 @@
 // Where the running app (or `stint agent`) listens, shared by core (which serves) and the CLI
-// and shell hooks (which connect). Node-only: exported as '@stint/contract/local', not from the
-// index, so the renderer's bundle never pulls node:os.
+// and shell hooks (which connect). Node-only (node:os, node:fs), hence in node-shared, which the
+// renderer may not import.
 import { lstatSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
 export interface RuntimePaths {
-  /** A folder only this user can enter (0700): socket, generation file, prompt data. */
+  /** A folder only this user can enter (0700): socket, revision file, prompt data. */
   dir: string;
   /** Unix domain socket, or a named pipe on Windows. */
   socket: string;
   /** A number that changes whenever the set of active grants changes; no secrets. */
-  generation: string;
+  revision: string;
   /** Non-secret "system expires-at" lines for `stint prompt` and the shell hooks. */
   grants: string;
 }
@@ -28,7 +28,7 @@ export function runtimePaths(env: NodeJS.ProcessEnv = process.env, platform: Nod
   else if (env.XDG_RUNTIME_DIR) dir = join(env.XDG_RUNTIME_DIR, 'stint');
   else dir = join(tmpdir(), `stint-${userInfo().uid}`);
   const socket = platform === 'win32' ? `\\\\.\\pipe\\stint-${userInfo().username}-${Buffer.from(dir).toString('hex').slice(-12)}` : join(dir, 'stint.sock');
-  return { dir, socket, generation: join(dir, 'generation'), grants: join(dir, 'grants') };
+  return { dir, socket, revision: join(dir, 'revision'), grants: join(dir, 'grants') };
 }
 
 /**
@@ -39,12 +39,12 @@ export function runtimePaths(env: NodeJS.ProcessEnv = process.env, platform: Nod
  * and not writable by group or others. A missing file is fine (nothing to read); the caller
  * decides what a missing folder means. Read-only: the CLI and the hooks never repair a folder.
  */
-export function runtimeProblem(paths: Pick<RuntimePaths, 'dir'> & Partial<Pick<RuntimePaths, 'socket' | 'generation' | 'grants'>>, uid = process.getuid?.()): string | null {
+export function runtimeProblem(paths: Pick<RuntimePaths, 'dir'> & Partial<Pick<RuntimePaths, 'socket' | 'revision' | 'grants'>>, uid = process.getuid?.()): string | null {
   if (uid === undefined) return null; // Windows: a named pipe, and the folder is under the profile
   for (const [path, kind] of [
     [paths.dir, 'folder'],
     [paths.socket, 'socket'],
-    [paths.generation, 'file'],
+    [paths.revision, 'file'],
     [paths.grants, 'file'],
   ] as const) {
     if (path === undefined) continue;

@@ -1,0 +1,61 @@
+// What each live event from the server changes here: the request lists, a notice, or a grant's
+// credential (fetched or wiped by the grant sync).
+import type { AccessRequest, CoreState, StintEventEnvelope } from '@stint/contract';
+import type { GrantSync } from './grants/grant-sync';
+import type { StateHub } from './state-hub';
+
+export type RequestList = 'myRequests' | 'reviewQueue';
+
+const ENDED_UNGRANTED = new Set(['denied', 'cancelled', 'expired', 'revoked']);
+const NOTICE_FOR = { approved: 'request-approved', denied: 'request-denied', expired: 'request-expired' } as const;
+
+/**
+ * Puts a request's latest version in its list (newest first); the review queue keeps only
+ * what is still pending. Returns true when it is the person's own request that ended without
+ * ever becoming a grant (its SSH key pair, if any, has no use left).
+ */
+export function upsertRequest(state: StateHub, list: RequestList, request: AccessRequest): boolean {
+  const others = state.get()[list].filter((r) => r.id !== request.id);
+  const keep = list === 'reviewQueue' ? request.state === 'pending' : true;
+  const next = keep ? [request, ...others] : others;
+  next.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  state.patch({ [list]: next } as Partial<CoreState>);
+  return list === 'myRequests' && ENDED_UNGRANTED.has(request.state) && !request.grantId;
+}
+
+export interface EventTargets {
+  state: StateHub;
+  grants: GrantSync;
+  /** A request of the person's own was put in its list (see upsertRequest's answer). */
+  upsertMine: (request: AccessRequest) => void;
+}
+
+export async function routeEvent({ event }: StintEventEnvelope, { state, grants, upsertMine }: EventTargets): Promise<void> {
+  switch (event.type) {
+    case 'review.requested':
+      upsertRequest(state, 'reviewQueue', event.request);
+      state.notice({ kind: 'review-requested', request: event.request });
+      return;
+    case 'review.updated':
+      upsertRequest(state, 'reviewQueue', event.request);
+      return;
+    case 'request.updated': {
+      upsertMine(event.request);
+      const kind = NOTICE_FOR[event.request.state as keyof typeof NOTICE_FOR];
+      // An expired request that became a grant ended as a grant; its receipt says so.
+      if (kind && !(event.request.state === 'expired' && event.request.grantId)) state.notice({ kind, request: event.request });
+      return;
+    }
+    case 'grant.activated':
+      await grants.store(event.grant);
+      return;
+    case 'grant.extended':
+      await grants.store(event.grant, true);
+      return;
+    case 'grant.expiring':
+      return; // the expiry clock reminds on the user's own schedule
+    case 'grant.ended':
+      await grants.wipe(event.grant.id, event.grant.endReason ?? 'revoked');
+      return;
+  }
+}
