@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { popoverLinkTarget, popoverPosition } from './popover';
 import { quitChoice, quitPrompt } from './quit';
-import { routeHash } from './routes';
+import { routeHash } from '@stint/contract';
 import { grant, NOW, state } from './state.fixture';
 
 describe('popoverPosition', () => {

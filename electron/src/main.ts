@@ -1,12 +1,13 @@
 // The Electron main process: glue only (DESIGN.md). It builds core with Electron adapters and
 // maps core's state onto Tray, Menu, Notification and BrowserWindow. Decisions live in the pure
 // modules beside it (tray-menu, notifications, deep-link, security, web-contents), which are
-// unit-tested; this file is type-checked but cannot run in CI (no Electron binary there).
+// unit-tested. No Electron binary runs in CI, so main.test.ts runs this file against a named
+// test double of `electron` (electron.double.ts), with a real core and the dev server.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { planNotification, recentRequests, type BridgePush, type CoreState, type Notice, type NotificationActionId, type NotificationPlan } from '@stint/contract';
+import { planNotification, recentRequests, routeHash, type BridgePush, type CoreState, type Notice, type NotificationActionId, type NotificationPlan, type Route } from '@stint/contract';
 import { createDispatcher, dataDir, startHost, type Host, type StintCore } from '@stint/core';
 import {
   app,
@@ -30,7 +31,6 @@ import { CALL_CHANNEL, PUSH_CHANNEL } from './ipc-channels';
 import { autostartEntry, autostartPath } from './login-item';
 import { popoverLinkTarget, popoverPosition } from './popover';
 import { quitChoice, quitPrompt } from './quit';
-import { routeHash, type Route } from './routes';
 import { APP_ENTRY_URL, APP_ID, APP_SCHEME, isAllowedSignInUrl, windowOptions } from './security';
 import { electronSettingsStore } from './settings-store';
 import {
@@ -52,6 +52,10 @@ const RENDERER_DIR = app.isPackaged ? join(appPath, 'renderer') : join(appPath, 
 const TRAY_ICON_DIR = app.isPackaged ? join(appPath, 'assets', 'tray') : join(appPath, '..', 'assets', 'tray');
 const PRELOAD = join(appPath, 'dist', 'preload.cjs');
 const POPOVER_SIZE = { width: 360, height: 520 };
+// Read once, at start: a process never changes platform, and main.test.ts starts this file as
+// a macOS app (the only platform whose notifications carry buttons) without faking it for
+// everything else running in the test process.
+const PLATFORM = process.platform;
 
 let host: Host | null = null;
 let tray: Tray | null = null;
@@ -59,6 +63,8 @@ let mainWindow: BrowserWindow | null = null;
 let popover: BrowserWindow | null = null;
 let refreshTimer: NodeJS.Timeout | null = null;
 let quitConfirmed = false;
+/** The quit question on screen, if any: Quit chosen again meanwhile asks nothing more. */
+let quitQuestion: Promise<void> | null = null;
 /** Links and notices that arrive before core is up are handled once it is. */
 const pendingLinks: string[] = [];
 const pendingNotices: Notice[] = [];
@@ -69,7 +75,7 @@ if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   // Windows shows toasts (and their actions) only for an app with this id, the installer's own.
-  if (process.platform === 'win32') app.setAppUserModelId(APP_ID);
+  if (PLATFORM === 'win32') app.setAppUserModelId(APP_ID);
   // Every renderer sandboxed, whatever a window's options say.
   app.enableSandbox();
   // app:// is a standard, secure origin, so the UI gets a real origin (for CSP 'self') without file://.
@@ -89,7 +95,9 @@ if (!app.requestSingleInstanceLock()) {
   app.on('before-quit', (event) => {
     if (quitConfirmed || !host) return;
     event.preventDefault();
-    void confirmQuit(host);
+    // A second Cmd+Q or tray Quit while the question is open would stack a second dialog,
+    // and answering both would release every grant twice.
+    quitQuestion ??= confirmQuit(host).finally(() => (quitQuestion = null));
   });
   // A tray app keeps running with every window closed.
   app.on('window-all-closed', () => undefined);
@@ -173,7 +181,7 @@ function broadcast(push: ReturnType<typeof BridgePush.parse>): void {
 
 function applyLoginItem(core: StintCore): void {
   const enabled = core.getSettings().startAtLogin;
-  if (process.platform !== 'linux') {
+  if (PLATFORM !== 'linux') {
     app.setLoginItemSettings({ openAtLogin: enabled, args: ['--hidden'] });
     return;
   }
@@ -195,9 +203,9 @@ function applyLoginItem(core: StintCore): void {
 // ---- tray -------------------------------------------------------------------------------
 
 function trayImage(state: CoreState): Electron.NativeImage {
-  const file = trayIconFile(trayIconVariant(state, Date.now()), process.platform, nativeTheme.shouldUseDarkColors);
+  const file = trayIconFile(trayIconVariant(state, Date.now()), PLATFORM, nativeTheme.shouldUseDarkColors);
   const image = nativeImage.createFromPath(join(TRAY_ICON_DIR, file));
-  if (process.platform === 'darwin') image.setTemplateImage(true);
+  if (PLATFORM === 'darwin') image.setTemplateImage(true);
   return image;
 }
 
@@ -206,7 +214,7 @@ function createTray(core: StintCore): void {
   tray.setToolTip('Stint');
   // Linux (AppIndicator) only shows a context menu; elsewhere a click opens the popover and
   // a right-click the menu.
-  if (process.platform !== 'linux') {
+  if (PLATFORM !== 'linux') {
     tray.on('click', () => togglePopover());
     tray.on('right-click', () => tray?.popUpContextMenu(trayMenu(core)));
   }
@@ -225,9 +233,9 @@ function refreshTray(core: StintCore): void {
   const state = core.getState();
   const now = Date.now();
   tray.setImage(trayImage(state));
-  if (process.platform === 'darwin') tray.setTitle(trayTitle(state, now));
+  if (PLATFORM === 'darwin') tray.setTitle(trayTitle(state, now));
   tray.setToolTip(trayTitle(state, now) ? `Stint — ${trayTitle(state, now)} left` : 'Stint');
-  if (process.platform === 'linux') tray.setContextMenu(trayMenu(core));
+  if (PLATFORM === 'linux') tray.setContextMenu(trayMenu(core));
   // Countdown labels change with time, not only with state: rebuild at least every minute.
   if (refreshTimer) clearTimeout(refreshTimer);
   const delay = menuRefreshDelayMs(state, now);
@@ -337,7 +345,7 @@ function showNotice(notice: Notice): void {
   }
   const { systems } = host.core.getState();
   const nameOf = (id: string) => systems.find((s) => s.id === id)?.name ?? id;
-  const plan = planNotification(notice, host.core.getSettings().notifications, process.platform, nameOf);
+  const plan = planNotification(notice, host.core.getSettings().notifications, PLATFORM, nameOf);
   if (plan) showPlan(plan, host.core, notice);
 }
 
