@@ -208,19 +208,20 @@ export function program(): Command {
     );
 
   for (const decision of ['approve', 'deny'] as const) {
-    cli
+    const command = cli
       .command(`${decision} <id>`)
       .description(`${decision} a request waiting for your review`)
-      .option('--comment <text>', 'a note for the requester and the audit log')
-      .option('--json', 'machine-readable output')
-      .action((id: string, o: { comment?: string; json?: boolean }) =>
-        withSocket(async (c) => {
-          const { reviewQueue } = await c.call('getState', {});
-          const request = findRequest(reviewQueue, id);
-          const result = await c.call('review', { requestId: request.id, decision, comment: o.comment });
-          print(o.json, result, () => `${decision === 'approve' ? 'Approved' : 'Denied'} ${v(result.requester.name ?? result.requester.sub)}'s request for ${result.systemId}; it is now ${result.state}.`);
-        }),
-      );
+      .option('--comment <text>', 'a note for the requester and the audit log');
+    if (decision === 'approve') command.option('--for <duration>', 'approve for less than was asked, e.g. 30m (never more)', duration);
+    command.option('--json', 'machine-readable output').action((id: string, o: { comment?: string; for?: number; json?: boolean }) =>
+      withSocket(async (c) => {
+        const { reviewQueue } = await c.call('getState', {});
+        const request = findRequest(reviewQueue, id);
+        const result = await c.call('review', { requestId: request.id, decision, comment: o.comment, ...(o.for ? { durationSeconds: o.for } : {}) });
+        const forWhat = result.askedSeconds ? ` for ${formatDuration(result.durationSeconds)} (asked ${formatDuration(result.askedSeconds)})` : '';
+        print(o.json, result, () => `${decision === 'approve' ? 'Approved' : 'Denied'} ${v(result.requester.name ?? result.requester.sub)}'s request for ${result.systemId}${forWhat}; it is now ${result.state}.`);
+      }),
+    );
   }
 
   cli.command('grants').description('your active grants').option('--json', 'machine-readable output').action((o: { json?: boolean }) =>

@@ -30,6 +30,8 @@ export type CreateRequestBody = z.input<typeof CreateRequestBody>;
 export const ReviewBody = z.strictObject({
   decision: ReviewDecision,
   comment: Comment.optional(),
+  /** Approve for less than was asked (never more); only with decision "approve". */
+  durationSeconds: z.number().int().positive().max(31 * 86_400).optional(),
 });
 export type ReviewBody = z.input<typeof ReviewBody>;
 

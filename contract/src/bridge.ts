@@ -90,7 +90,13 @@ export const RequestInput = z.strictObject({
   ticket: safeText({ multiline: false }).max(200).optional(),
   breakGlass: z.boolean().default(false),
 });
-export const ReviewInput = z.strictObject({ requestId: Id, decision: ReviewDecision, comment: safeText({ multiline: true }).max(1000).optional() });
+export const ReviewInput = z.strictObject({
+  requestId: Id,
+  decision: ReviewDecision,
+  comment: safeText({ multiline: true }).max(1000).optional(),
+  /** Approve for less than was asked (the server refuses more). */
+  durationSeconds: z.number().int().positive().optional(),
+});
 /** An extension: empty reason and no ticket reuse the grant's own (the server fills them in). */
 export const ExtendInput = z.strictObject({
   grantId: Id,

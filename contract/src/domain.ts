@@ -73,6 +73,8 @@ export const Review = z.object({
   reviewer: Person,
   decision: ReviewDecision,
   comment: z.string().nullable(),
+  /** Set when the approver approved for less than was asked. */
+  durationSeconds: z.number().int().positive().nullable().optional(),
   createdAt: Timestamp,
 });
 export type Review = z.infer<typeof Review>;
@@ -81,7 +83,10 @@ export const AccessRequest = z.object({
   id: Id,
   systemId: SystemId,
   requester: Person,
+  /** What the grant is (or will be) for: as asked, or the shortest approval when an approver approved for less. */
   durationSeconds: z.number().int().positive(),
+  /** What the requester asked for, set only when approvers approved for less (durationSeconds then says what was granted). */
+  askedSeconds: z.number().int().positive().nullable().optional(),
   reason: z.string(),
   ticket: z.string().nullable(),
   breakGlass: z.boolean(),

@@ -19,6 +19,8 @@ export const REFUSED_CODES = [
   'login_name_refused',
   'not_pending',
   'already_reviewed',
+  'longer_than_asked',
+  'duration_on_deny',
   'grant_not_active',
   'grant_active',
   'request_pending',

@@ -53,6 +53,16 @@ const quote = (text: string, max = 120) => {
   return flat.length > max ? `“${flat.slice(0, max - 1)}…”` : `“${flat}”`;
 };
 
+/** Who approved for less, and their comment when they gave one: " (Bob: “half an hour is enough”)". */
+export function shortenedBecause(request: AccessRequest): string {
+  const shortest = request.reviews
+    .filter((r) => r.decision === 'approve' && r.durationSeconds)
+    .sort((a, b) => (a.durationSeconds ?? 0) - (b.durationSeconds ?? 0))[0];
+  if (!shortest) return '';
+  const name = visibleText(shortest.reviewer.name ?? shortest.reviewer.sub);
+  return shortest.comment ? ` (${name}: ${quote(shortest.comment)})` : ` (${name} approved for less)`;
+}
+
 /** Why a grant's credential was wiped, as a sentence's start ("Time is up."). */
 export const WIPE_REASONS: Record<Extract<Notice, { kind: 'grant-wiped' }>['reason'], string> = {
   expired: 'Time is up',
@@ -110,7 +120,9 @@ function planFor(
       if (!settings.decisions) return null;
       return {
         title: `Approved: ${name(notice.request.systemId)}`,
-        body: `Your ${formatDuration(notice.request.durationSeconds)} request was approved; the credential is on its way to your keychain.`,
+        body: notice.request.askedSeconds
+          ? `Approved for ${formatDuration(notice.request.durationSeconds)} of the ${formatDuration(notice.request.askedSeconds)} you asked${shortenedBecause(notice.request)}; the credential is on its way to your keychain.`
+          : `Your ${formatDuration(notice.request.durationSeconds)} request was approved; the credential is on its way to your keychain.`,
         actions: [],
         urgency: 'normal',
         onClick: { view: 'request', requestId: notice.request.id },

@@ -243,8 +243,8 @@ export class StintCore {
     return request;
   }
 
-  async review(input: { requestId: string; decision: 'approve' | 'deny'; comment?: string | undefined }): Promise<AccessRequest> {
-    const { request } = await this.#api.review(input.requestId, { decision: input.decision, comment: input.comment });
+  async review(input: { requestId: string; decision: 'approve' | 'deny'; comment?: string | undefined; durationSeconds?: number | undefined }): Promise<AccessRequest> {
+    const { request } = await this.#api.review(input.requestId, { decision: input.decision, comment: input.comment, ...(input.durationSeconds ? { durationSeconds: input.durationSeconds } : {}) });
     upsertRequest(this.#state, 'reviewQueue', request);
     return request;
   }

@@ -72,3 +72,43 @@ test('extend from a reminder: the toast’s Extend gives more time under the sam
   await snap(page, '04-extended');
   expect(alice.stint(['release', 'demo-sandbox']).status).toBe(0);
 });
+
+test('approved for less: bob gives alice 15 minutes of the hour she asked, and she is told why', async ({ stack, browser }) => {
+  const { alice, bob } = stack.people;
+  await stack.ensureSignedIn('alice');
+  const request = stintJson<RequestJson>(alice, ['request', 'staging-db', '--for', '1h', '--reason', 'backfill the audit table']);
+  expect(request.state).toBe('pending');
+  await notified(bob, new RegExp(`notice review-requested: staging-db request ${request.id} by alice`));
+  const bobPage = await openUi(browser, bob);
+  await bobPage.getByRole('button', { name: /^Approvals/ }).click();
+  const review = bobPage.getByRole('listitem').filter({ hasText: 'backfill the audit table' });
+  await review.getByLabel('Comment (optional)').fill('a quarter hour is enough for a backfill');
+  // Only shorter choices than asked are offered.
+  await expect(review.getByLabel('Approve for').locator('option')).toHaveText(['1h (as asked)', '15m']);
+  await review.getByLabel('Approve for').selectOption('900');
+  await snap(bobPage, '04-approve-for-less');
+  await review.getByRole('button', { name: 'Approve for 15m' }).click();
+  await expect(bobPage.getByText(/^Approved Alice Adams's request for Staging database for 15m of 1h asked; it is now (approved|active)\.$/)).toBeVisible();
+
+  // Alice's grant runs for what was approved, and her app says what she asked and why it is less.
+  await until('the grant in alice’s keychain', () => stintJson<{ requestId: string }[]>(alice, ['grants']).some((g) => g.requestId === request.id));
+  const grant = stintJson<{ requestId: string; startsAt: string; expiresAt: string }[]>(alice, ['grants']).find((g) => g.requestId === request.id)!;
+  expect(Date.parse(grant.expiresAt) - Date.parse(grant.startsAt)).toBe(15 * 60_000);
+  const alicePage = await openUi(browser, alice);
+  await alicePage.getByRole('button', { name: /^My access/ }).click();
+  await expect(alicePage.getByRole('list', { name: 'My requests' }).getByRole('listitem').filter({ hasText: 'backfill the audit table' })).toContainText(
+    'Staging database for 15m · approved for less than the 1h you asked (Bob Baker: “a quarter hour is enough for a backfill”)',
+  );
+  expect(alice.stint(['release', 'staging-db']).status).toBe(0);
+
+  // From the command line: `stint approve --for`, and never for longer than asked.
+  const again = stintJson<RequestJson>(alice, ['request', 'staging-db', '--for', '15m', '--reason', 'check the backfill']);
+  await until('the request in bob’s inbox', () => stintJson<{ review: RequestJson[] }>(bob, ['requests']).review.some((r) => r.id === again.id));
+  const longer = bob.stint(['approve', again.id, '--for', '1h']);
+  expect(longer.status).not.toBe(0);
+  expect(longer.stderr).toContain('You can approve for less than was asked (900 s), never more');
+  const shorter = bob.stint(['approve', again.id, '--for', '5m']);
+  expect(shorter.stdout).toMatch(/^Approved Alice Adams's request for staging-db for 5m \(asked 15m\); it is now (approved|active)\.$/m);
+  await until('the grant in alice’s keychain', () => stintJson<{ requestId: string }[]>(alice, ['grants']).some((g) => g.requestId === again.id));
+  expect(alice.stint(['release', 'staging-db']).status).toBe(0);
+});

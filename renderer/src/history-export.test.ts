@@ -19,8 +19,16 @@ describe('history export', () => {
     expect(csvCell('line one\nline two')).toBe('"line one\nline two"');
     const csv = historyCsv([accessRequest({ systemId: 'prod-db', reason: 'fix, then check', ticket: 'INC-7' })], () => 'Production DB');
     const [head, row] = csv.split('\r\n');
-    expect(head).toBe('requested_at,system_id,system,duration_seconds,state,decided_by,reason,ticket,request_id');
+    expect(head).toBe('requested_at,system_id,system,duration_seconds,asked_seconds,state,decided_by,reason,ticket,request_id');
     expect(row).toContain(',prod-db,Production DB,');
     expect(row).toContain(',"fix, then check",INC-7,');
+  });
+
+  it('says what was asked beside what was granted when an approver approved for less', () => {
+    const shortened = accessRequest({ durationSeconds: 1800, askedSeconds: 7200 });
+    const [, row] = historyCsv([shortened, accessRequest({ durationSeconds: 900 })], () => 'Production DB').split('\r\n');
+    expect(row).toContain(',1800,7200,');
+    const [, , asAsked] = historyCsv([shortened, accessRequest({ durationSeconds: 900 })], () => 'Production DB').split('\r\n');
+    expect(asAsked).toContain(',900,,');
   });
 });

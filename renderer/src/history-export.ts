@@ -14,7 +14,7 @@ export function decidedBy(request: AccessRequest): string {
   return '';
 }
 
-const HEADERS = ['requested_at', 'system_id', 'system', 'duration_seconds', 'state', 'decided_by', 'reason', 'ticket', 'request_id'];
+const HEADERS = ['requested_at', 'system_id', 'system', 'duration_seconds', 'asked_seconds', 'state', 'decided_by', 'reason', 'ticket', 'request_id'];
 
 /**
  * One CSV cell. Text that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is
@@ -29,7 +29,7 @@ export function csvCell(value: string): string {
 /** The person's history as CSV (RFC 4180, CRLF line ends), names beside ids. */
 export function historyCsv(items: readonly AccessRequest[], nameOf: (systemId: string) => string): string {
   const rows = items.map((r) =>
-    [r.createdAt, r.systemId, nameOf(r.systemId), String(r.durationSeconds), r.state, decidedBy(r), r.reason, r.ticket ?? '', r.id].map(csvCell).join(','),
+    [r.createdAt, r.systemId, nameOf(r.systemId), String(r.durationSeconds), r.askedSeconds ? String(r.askedSeconds) : '', r.state, decidedBy(r), r.reason, r.ticket ?? '', r.id].map(csvCell).join(','),
   );
   return [HEADERS.join(','), ...rows].join('\r\n') + '\r\n';
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { accessRequest, coreState } from '../../../test-support/fixtures';
 import { ago, Approvals } from './Approvals';
 
-const prodDb = { id: 'prod-db', name: 'Production database', risk: 'high' } as SystemView;
+const prodDb = { id: 'prod-db', name: 'Production database', risk: 'high', durationPresetsSeconds: [900, 1800, 3600] } as SystemView;
 const bridge = {} as StintBridge;
 const run = async <T,>(work: Promise<T>) => work;
 const card = (request: AccessRequest) => renderToStaticMarkup(<Approvals state={coreState({ systems: [prodDb], reviewQueue: [request] }) as CoreState} bridge={bridge} run={run} />);
@@ -28,6 +28,14 @@ describe('an approver card', () => {
     expect(card(accessRequest({ recentRequests: 1 }))).toContain('1 earlier request for Production database in the last 30 days.');
     expect(card(accessRequest({ recentRequests: 0 }))).toContain('First request for Production database in 30 days.');
     expect(card(accessRequest())).not.toContain('30 days');
+  });
+
+  it('offers to approve for less: the shorter presets, never longer than asked', () => {
+    const html = card(accessRequest({ durationSeconds: 3600 }));
+    expect(html).toContain('Approve for');
+    expect(html).toMatch(/<option value="3600"[^>]*>1h \(as asked\)<\/option><option value="1800">30m<\/option><option value="900">15m<\/option><\/select>/);
+    // Nothing shorter to offer: no choice, just Approve.
+    expect(card(accessRequest({ durationSeconds: 900 }))).not.toContain('Approve for');
   });
 
   it('says how long ago in words a person reads at a glance', () => {

@@ -37,6 +37,9 @@ function ReviewCard({ request, system, focused, bridge, run, say }: ScreenProps 
   const systemName = system?.name ?? request.systemId;
   const ref = useScrollIntoView<HTMLLIElement>(focused);
   const [comment, setComment] = useState('');
+  const [approveFor, setApproveFor] = useState(request.durationSeconds);
+  // An approver may approve for less, never more: what was asked, and the system's shorter presets.
+  const shorter = (system?.durationPresetsSeconds ?? []).filter((s) => s < request.durationSeconds).sort((a, b) => b - a);
   const id = useId();
   const who = request.requester.name ?? request.requester.sub;
   const label = `${plain(who)} requests ${plain(systemName)}`;
@@ -71,8 +74,23 @@ function ReviewCard({ request, system, focused, bridge, run, say }: ScreenProps 
         <span>Comment (optional)</span>
       </label>
       <input id={`${id}-comment`} value={comment} onChange={(e) => setComment(e.target.value)} maxLength={1000} />
+      {shorter.length > 0 && (
+        <>
+          <label htmlFor={`${id}-for`}>
+            <span>Approve for</span>
+          </label>
+          <select id={`${id}-for`} value={approveFor} onChange={(e) => setApproveFor(Number(e.target.value))}>
+            <option value={request.durationSeconds}>{formatDuration(request.durationSeconds)} (as asked)</option>
+            {shorter.map((seconds) => (
+              <option key={seconds} value={seconds}>
+                {formatDuration(seconds)}
+              </option>
+            ))}
+          </select>
+        </>
+      )}
       <div className="actions">
-        <DecisionButtons request={request} systemName={systemName} comment={comment} bridge={bridge} run={run} {...(say ? { say } : {})} />
+        <DecisionButtons request={request} systemName={systemName} comment={comment} approveFor={approveFor} bridge={bridge} run={run} {...(say ? { say } : {})} />
       </div>
     </li>
   );

@@ -102,7 +102,10 @@ export function History({ bridge, run, state }: ScreenProps & { state: CoreState
                 <td>
                   <Text value={nameOf(r.systemId)} />
                 </td>
-                <td>{formatDuration(r.durationSeconds)}</td>
+                <td>
+                  {formatDuration(r.durationSeconds)}
+                  {r.askedSeconds ? <span className="muted"> (asked {formatDuration(r.askedSeconds)})</span> : null}
+                </td>
                 <td>
                   <StateBadge state={r.state} />
                 </td>

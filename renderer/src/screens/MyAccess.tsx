@@ -1,4 +1,4 @@
-import { connectLines, formatDuration, TERMINAL_REQUEST_STATES, type CoreState, type LocalGrant } from '@stint/contract';
+import { connectLines, formatDuration, shortenedBecause, TERMINAL_REQUEST_STATES, type CoreState, type LocalGrant } from '@stint/contract';
 import { Text } from '../text';
 import type { ReactNode } from 'react';
 import type { ScreenProps } from '../actions';
@@ -42,6 +42,7 @@ export function MyAccess({
             <RequestRow key={request.id} focused={request.id === focusRequest}>
               <span className="row-main">
                 <strong>{name(request.systemId)}</strong> for {formatDuration(request.durationSeconds)}
+                {request.askedSeconds && <span className="muted"> · approved for less than the {formatDuration(request.askedSeconds)} you asked{shortenedBecause(request)}</span>}
                 {request.reason && (
                   <span className="muted">
                     {' '}

@@ -76,6 +76,7 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
     break_glass: input.breakGlass ? 1 : 0,
     extends_grant_id: input.extendsGrantId ?? null,
     public_key: input.publicKey ?? null,
+    asked_seconds: null,
     state: approved ? 'approved' : 'pending',
     approvals_required: decision.approvalsRequired,
     approver_groups: JSON.stringify(system.approvers),
@@ -160,6 +161,8 @@ export async function reviewRequest(ctx: AccessContext, reviewer: Principal, req
     const refusal = reviewRefusal({ requester_sub: row.requester_sub, approver_groups: parseList(row.approver_groups) }, reviewer);
     if (refusal) throw new ApiProblem(refusal.status, refusal.error, refusal.message);
     if (row.state !== 'pending') throw new ApiProblem(409, 'not_pending', `This request is ${row.state}; only pending requests can be reviewed.`);
+    const refusedDuration = approvedDurationRefusal(input, row.duration_seconds);
+    if (refusedDuration) throw refusedDuration;
     if (isPendingExpired(row.pending_expires_at, now)) {
       throw new ApiProblem(409, 'not_pending', 'This request waited too long for review and has expired; the requester can ask again.');
     }
@@ -175,20 +178,34 @@ export async function reviewRequest(ctx: AccessContext, reviewer: Principal, req
       reviewer_email: reviewer.email,
       decision: input.decision,
       comment: input.comment ?? null,
+      duration_seconds: input.durationSeconds !== undefined && input.durationSeconds < row.duration_seconds ? input.durationSeconds : null,
       created_at: now,
     };
     await insertRows(ctx.store, trx, 'reviews', [review]);
     const reviews = [...existing, review];
     const next = stateAfterReviews(row.approvals_required, reviews.map((r) => ({ reviewerSub: r.reviewer_sub, decision: r.decision as 'approve' | 'deny' })));
     const audit: AuditRecord[] = [
-      { actor: reviewer.sub, action: `review.${input.decision}`, targetType: 'request', targetId: requestId, detail: { systemId: row.system_id, comment: review.comment } },
+      {
+        actor: reviewer.sub,
+        action: `review.${input.decision}`,
+        targetType: 'request',
+        targetId: requestId,
+        detail: { systemId: row.system_id, comment: review.comment, ...(review.duration_seconds ? { durationSeconds: review.duration_seconds, askedSeconds: row.duration_seconds } : {}) },
+      },
     ];
     let updated = row;
     let claimed: GrantRow | null = null;
     if (next !== 'pending') {
+      // N of M approvals: the grant is for the shortest any of them approved (never longer than asked).
+      const granted = next === 'approved' ? shortestApproval(reviews, row.duration_seconds) : row.duration_seconds;
+      const decided = granted < row.duration_seconds ? { ...row, duration_seconds: granted, asked_seconds: row.duration_seconds } : row;
       // Approval and the grant's claim commit together (an extension moves its grant instead).
-      if (next === 'approved' && !row.extends_grant_id) claimed = await claimGrant(ctx, trx, row, now);
-      const [moved] = await moveRequests(trx, { ids: [requestId] }, 'pending', next, { updated_at: now, grant_id: claimed?.id ?? row.grant_id });
+      if (next === 'approved' && !row.extends_grant_id) claimed = await claimGrant(ctx, trx, decided, now);
+      const [moved] = await moveRequests(trx, { ids: [requestId] }, 'pending', next, {
+        updated_at: now,
+        grant_id: claimed?.id ?? row.grant_id,
+        ...(decided === row ? {} : { duration_seconds: decided.duration_seconds, asked_seconds: decided.asked_seconds }),
+      });
       if (!moved) throw new ApiProblem(409, 'not_pending', 'This request was decided while you reviewed it.');
       updated = moved;
     }
@@ -209,6 +226,21 @@ export async function reviewRequest(ctx: AccessContext, reviewer: Principal, req
   const request = await loadRequestView(db, requestId);
   if (!request) throw notFound('request', requestId);
   return { request, grant: request.grantId ? await loadGrant(db, request.grantId) : null };
+}
+
+/** Approving for less is an approver's right; approving for more, or "denying for 10 minutes", is refused. */
+function approvedDurationRefusal(input: ReviewInput, askedSeconds: number): ApiProblem | null {
+  if (input.durationSeconds === undefined) return null;
+  if (input.decision !== 'approve') return new ApiProblem(422, 'duration_on_deny', 'A duration goes only with an approval; deny without one.');
+  if (input.durationSeconds > askedSeconds) {
+    return new ApiProblem(422, 'longer_than_asked', `You can approve for less than was asked (${askedSeconds} s), never more; the requester can ask to extend later.`);
+  }
+  return null;
+}
+
+/** The time the grant is for once approved: what was asked, or the shortest approval for less. */
+function shortestApproval(reviews: readonly ReviewRow[], askedSeconds: number): number {
+  return Math.min(askedSeconds, ...reviews.filter((r) => r.decision === 'approve' && r.duration_seconds !== null).map((r) => r.duration_seconds!));
 }
 
 /** POST /v1/requests/:id/cancel: the requester withdraws a pending request. */

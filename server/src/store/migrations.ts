@@ -165,6 +165,14 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createTable('write_probe').addColumn('filler', 'text', (c) => c.notNull()).execute();
       },
     },
+    '0006_approve_for_less': {
+      // An approver may approve for less time than was asked (never more): the review keeps what
+      // it approved, and the request what was asked once the shortest approval became the grant's.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('reviews').addColumn('duration_seconds', 'integer').execute();
+        await db.schema.alterTable('requests').addColumn('asked_seconds', 'integer').execute();
+      },
+    },
   };
 }
 

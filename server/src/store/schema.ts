@@ -13,7 +13,10 @@ export interface RequestsTable {
   requester_login: string | null;
   requester_email: string | null;
   requester_groups: string;
+  /** What the grant is for: as asked, or less when an approver approved for less. */
   duration_seconds: number;
+  /** What the requester asked for, when an approver approved for less (migration 0006); null: as asked. */
+  asked_seconds: number | null;
   reason: string;
   ticket: string | null;
   break_glass: number;
@@ -39,6 +42,8 @@ export interface ReviewsTable {
   reviewer_email: string | null;
   decision: string;
   comment: string | null;
+  /** An approval for less than was asked (migration 0006); null: for what was asked. */
+  duration_seconds: number | null;
   created_at: number;
 }
 
