@@ -27,22 +27,17 @@ export async function expectSignInError(work: Promise<unknown>, code: SignInErro
 }
 
 /**
- * A browser without pages, for the hostile IdP (whose authorization endpoint redirects at once):
- * follows the one redirect to the loopback listener and keeps what that page said.
+ * The system browser, for tests: remembers the address it was handed and walks a journey from
+ * there (returning at once, as shell.openExternal does); the test awaits the journey.
  */
-export function fetchOpener() {
+export function journeyOpener<T>(walk: (url: string) => Promise<T>) {
   let authorizationUrl: string | undefined;
-  let journey: Promise<{ status: number; html: string }> | undefined;
+  let journey: Promise<T> | undefined;
   const opener: BrowserOpener = {
     async open(url) {
       authorizationUrl = url;
-      journey = (async () => {
-        const authorize = await fetch(url, { redirect: 'manual' });
-        const location = authorize.headers.get('location');
-        if (authorize.status !== 302 || !location) throw new Error(`authorization endpoint answered ${authorize.status}`);
-        const callback = await fetch(location);
-        return { status: callback.status, html: await callback.text() };
-      })();
+      journey = walk(url);
+      // Observed by the test; this only keeps a failure from counting as unhandled first.
       journey.catch(() => {});
     },
   };
@@ -54,6 +49,20 @@ export function fetchOpener() {
       return journey;
     },
   };
+}
+
+/**
+ * A browser without pages, for the hostile IdP (whose authorization endpoint redirects at once):
+ * follows the one redirect to the loopback listener and keeps what that page said.
+ */
+export function fetchOpener() {
+  return journeyOpener(async (url) => {
+    const authorize = await fetch(url, { redirect: 'manual' });
+    const location = authorize.headers.get('location');
+    if (authorize.status !== 302 || !location) throw new Error(`authorization endpoint answered ${authorize.status}`);
+    const callback = await fetch(location);
+    return { status: callback.status, html: await callback.text() };
+  });
 }
 
 /** An "attacker" that skips the IdP and calls the loopback listener itself with its own query. */

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { OidcClient, type BrowserOpener } from './oidc';
-import { decodeJwt, expectSignInError, redirectPort } from './oidc.fixture';
+import { OidcClient } from './oidc';
+import { decodeJwt, expectSignInError, journeyOpener, redirectPort } from './oidc.fixture';
 import { portRefuses } from './port-probe.fixture';
 import { openSignOutPage } from './sign-out-page';
 
@@ -51,42 +51,25 @@ async function launchBrowser(): Promise<Browser> {
  * returns at once), signs in on the dev IdP's pages and lands on the loopback page.
  */
 function chromiumOpener(login = { user: 'alice', password: 'alice-dev-password' }) {
-  let authorizationUrl: string | undefined;
-  let journey: Promise<{ text: string; callbackUrl: string }> | undefined;
-  const opener: BrowserOpener = {
-    async open(url) {
-      authorizationUrl = url;
-      journey = (async () => {
-        const context = await (await launchBrowser()).newContext();
-        try {
-          // This machine has no internet: keep the page from waiting on anything off-machine
-          // (oidc-provider's pages import a web font).
-          await context.route((u) => u.hostname !== '127.0.0.1', (route) => route.abort());
-          const page = await context.newPage();
-          await page.goto(url);
-          await page.fill('input[name=login]', login.user);
-          await page.fill('input[name=password]', login.password);
-          await page.click('button[type=submit]');
-          await page.waitForSelector('input[name=prompt][value=consent]', { state: 'attached' });
-          await page.click('button[type=submit]');
-          await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/callback\?/);
-          return { text: (await page.textContent('body')) ?? '', callbackUrl: page.url() };
-        } finally {
-          await context.close();
-        }
-      })();
-      // Observed by the test; this only keeps a failure from counting as unhandled first.
-      journey.catch(() => {});
-    },
-  };
-  return {
-    opener,
-    url: () => authorizationUrl,
-    journey: () => {
-      if (!journey) throw new Error('the browser was never opened');
-      return journey;
-    },
-  };
+  return journeyOpener(async (url) => {
+    const context = await (await launchBrowser()).newContext();
+    try {
+      // This machine has no internet: keep the page from waiting on anything off-machine
+      // (oidc-provider's pages import a web font).
+      await context.route((u) => u.hostname !== '127.0.0.1', (route) => route.abort());
+      const page = await context.newPage();
+      await page.goto(url);
+      await page.fill('input[name=login]', login.user);
+      await page.fill('input[name=password]', login.password);
+      await page.click('button[type=submit]');
+      await page.waitForSelector('input[name=prompt][value=consent]', { state: 'attached' });
+      await page.click('button[type=submit]');
+      await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/callback\?/);
+      return { text: (await page.textContent('body')) ?? '', callbackUrl: page.url() };
+    } finally {
+      await context.close();
+    }
+  });
 }
 
 async function signInWithChromium(client = new OidcClient({ issuer: devIdp.issuer, clientId: devIdp.clientId })) {
