@@ -104,6 +104,13 @@ export const AccessRequest = z.object({
   grantId: Id.nullable(),
   /** Why it ended without access though approved: the provider's own refusal, in its words. */
   failureReason: z.string().nullable().optional(),
+  /**
+   * Why no one reviewed it: its requester was on call for the system's schedule (docs/on-call.md).
+   */
+  autoApprovedBy: z
+    .object({ kind: z.literal('on-call'), source: z.string(), schedule: z.string(), shiftStart: Timestamp.nullable(), shiftEnd: Timestamp.nullable() })
+    .nullable()
+    .optional(),
   /** For reviewers: how many requests this requester made for this system in the 30 days before this one. */
   recentRequests: z.number().int().nonnegative().optional(),
 });

@@ -1,4 +1,4 @@
-import { connectLines, formatDuration, shortenedBecause, TERMINAL_REQUEST_STATES, type CoreState, type LocalGrant } from '@stint/contract';
+import { connectLines, formatDuration, shortenedBecause, TERMINAL_REQUEST_STATES, type AccessRequest, type CoreState, type LocalGrant } from '@stint/contract';
 import { Text } from '../text';
 import type { ReactNode } from 'react';
 import type { ScreenProps } from '../actions';
@@ -43,6 +43,7 @@ export function MyAccess({
               <span className="row-main">
                 <strong>{name(request.systemId)}</strong> for {formatDuration(request.durationSeconds)}
                 {request.askedSeconds && <span className="muted"> · approved for less than the {formatDuration(request.askedSeconds)} you asked{shortenedBecause(request)}</span>}
+                {request.autoApprovedBy && <span className="muted"> · {onCallWords(request.autoApprovedBy)}</span>}
                 {request.reason && (
                   <span className="muted">
                     {' '}
@@ -112,4 +113,10 @@ function GrantCard({ grant, name, now, state, focused, bridge, run }: ScreenProp
       </div>
     </li>
   );
+}
+
+/** Why no one reviewed it: "approved at once: you were on call (pagerduty schedule PSCHED1, shift until 18:00)". */
+export function onCallWords(by: NonNullable<AccessRequest['autoApprovedBy']>): string {
+  const until = by.shiftEnd ? `, shift until ${new Date(by.shiftEnd).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}` : '';
+  return `approved at once: you were on call (${by.source} schedule ${by.schedule}${until})`;
 }

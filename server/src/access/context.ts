@@ -57,6 +57,7 @@ export function toAccessRequest(row: RequestRow, reviews: readonly ReviewRow[]):
     requester: { sub: row.requester_sub, name: row.requester_name, email: row.requester_email },
     durationSeconds: row.duration_seconds,
     askedSeconds: row.asked_seconds ?? null,
+    autoApprovedBy: row.auto_approved_by ? (JSON.parse(row.auto_approved_by) as AccessRequest['autoApprovedBy']) : null,
     reason: row.reason,
     ticket: row.ticket,
     breakGlass: row.break_glass === 1,

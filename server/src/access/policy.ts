@@ -1,6 +1,7 @@
 import { formatDuration, type PolicyPreview } from '@stint/contract';
 import type { Principal } from '../auth/principal';
 import type { SystemConfig } from '../config/schema';
+import type { OnCallQuestion } from '../oncall';
 
 const inAny = (user: Pick<Principal, 'groups'>, groups: readonly string[]) => groups.some((g) => user.groups.includes(g));
 
@@ -13,8 +14,21 @@ export const maySee = (system: SystemConfig, user: Principal) =>
 
 function autoApproveUpTo(system: SystemConfig, user: Principal): number | null {
   if (system.approvalsRequired === 0) return system.durations.max;
-  if (system.autoApprove && inAny(user, system.autoApprove.groups)) return system.autoApprove.maxDuration;
+  const auto = system.autoApprove;
+  if (auto?.groups && auto.maxDuration !== undefined && inAny(user, auto.groups)) return auto.maxDuration;
   return null;
+}
+
+/**
+ * The on-call rule that may still approve a request the other rules sent to review, or null.
+ * Break-glass and requests already approved never ask: a source is only a way to skip review.
+ */
+export function onCallRule(system: SystemConfig, decision: Decision): OnCallQuestion | null {
+  const auto = system.autoApprove;
+  if (!decision.ok || decision.outcome !== 'review' || !auto?.onCall) return null;
+  // The schema refuses an onCall rule with neither limit; 0 would approve nothing if it ever got here.
+  const maxDurationSeconds = auto.onCall.maxDuration ?? auto.maxDuration ?? 0;
+  return { source: auto.onCall.source, schedule: auto.onCall.schedule, maxDurationSeconds };
 }
 
 export function previewPolicy(system: SystemConfig, user: Principal): PolicyPreview {
@@ -40,7 +54,7 @@ export interface RequestInput {
 export type Refusal = { ok: false; status: 400 | 403; error: string; message: string };
 export type Decision =
   | Refusal
-  | { ok: true; outcome: 'review' | 'auto' | 'break-glass'; approvalsRequired: number };
+  | { ok: true; outcome: 'review' | 'auto' | 'on-call' | 'break-glass'; approvalsRequired: number };
 
 const refuse = (status: 400 | 403, error: string, message: string): Refusal => ({ ok: false, status, error, message });
 

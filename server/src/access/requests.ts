@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { newRowId } from '../store/ids';
 import type { z } from 'zod';
-import type { CreateRequestBody as CreateRequestSchema, ReviewBody as ReviewSchema } from '@stint/contract';
+import type { AccessRequest, CreateRequestBody as CreateRequestSchema, ReviewBody as ReviewSchema } from '@stint/contract';
 import { appendAudit, type AuditRecord } from '../audit/chain';
 import { SYSTEM_ACTOR, type Principal } from '../auth/principal';
 import { appendEvents, type LoggedEvent } from '../events/log';
@@ -21,7 +21,8 @@ import {
 import { applyExtension, claimGrant, issueGrant } from './activation';
 import { refuseSecondAccess } from './live-access';
 import { forReviewers, loadGrant, loadRequestView, recentRequestCounts, reviewsFor, stateChangeEffects } from './views';
-import { decideRequest, maySee, reviewRefusal } from './policy';
+import { decideRequest, maySee, onCallRule, reviewRefusal } from './policy';
+import { onCallChecker } from '../oncall';
 import { isPendingExpired, stateAfterReviews } from './request-machine';
 import { moveRequests } from './transitions';
 
@@ -60,8 +61,15 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
     throw new ApiProblem(422, 'login_name_refused', `${userProblem}.`);
   }
 
+  // The rules above sent it to review, but its requester may be on call for this system: the
+  // source is asked outside any transaction, and only its clear "yes, now" approves. Down, slow
+  // or garbled, it leaves the request to reviewers (an outage must not open the door).
+  const onCallQuestion = onCallRule(system, decision);
+  const onCall = onCallQuestion ? await onCallChecker(ctx).check(onCallQuestion, user, input.durationSeconds, ctx.now()) : null;
+  const outcome = onCall?.result === 'on-call' ? 'on-call' : decision.outcome;
+
   const now = ctx.now();
-  const approved = decision.outcome !== 'review';
+  const approved = outcome !== 'review';
   const row: RequestRow = {
     id: newRowId(),
     system_id: system.id,
@@ -77,8 +85,9 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
     extends_grant_id: input.extendsGrantId ?? null,
     public_key: input.publicKey ?? null,
     asked_seconds: null,
+    auto_approved_by: onCall?.result === 'on-call' ? JSON.stringify(onCallApproval(onCall)) : null,
     state: approved ? 'approved' : 'pending',
-    approvals_required: decision.approvalsRequired,
+    approvals_required: outcome === 'on-call' ? 0 : decision.approvalsRequired,
     approver_groups: JSON.stringify(system.approvers),
     // Break-glass skips review before the fact, so it is flagged for review after it.
     flagged: decision.outcome === 'break-glass' ? 1 : 0,
@@ -110,7 +119,16 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
           action: input.extendsGrantId ? 'request.extension_created' : 'request.created',
           targetType: 'request',
           targetId: row.id,
-          detail: { systemId: system.id, durationSeconds: row.duration_seconds, reason: row.reason, ticket: row.ticket, breakGlass: input.breakGlass, outcome: decision.outcome, extendsGrantId: row.extends_grant_id },
+          detail: {
+            systemId: system.id,
+            durationSeconds: row.duration_seconds,
+            reason: row.reason,
+            ticket: row.ticket,
+            breakGlass: input.breakGlass,
+            outcome,
+            extendsGrantId: row.extends_grant_id,
+            ...(onCall ? { onCall } : {}),
+          },
         },
       ];
       if (decision.outcome === 'break-glass') {
@@ -128,7 +146,7 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
     }
     throw error;
   }
-  ctx.metrics.requestsCreated.inc({ outcome: decision.outcome });
+  ctx.metrics.requestsCreated.inc({ outcome });
   ctx.eventsCommitted(events);
 
   if (claimed) return { ...(await issueGrant(ctx, claimed, { ...row, grant_id: claimed.id }, [])), replayed: false };
@@ -137,6 +155,12 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
   const request = await loadRequestView(db, row.id);
   if (!request) throw new Error(`request ${row.id} vanished after creation`);
   return { request, grant: request.grantId ? await loadGrant(db, request.grantId) : null, replayed: false };
+}
+
+/** What the request says of an on-call approval: shift times in the contract's form (the audit row keeps the source's text). */
+function onCallApproval(onCall: { source: string; schedule: string; shift: { start: string | null; end: string | null } }): NonNullable<AccessRequest['autoApprovedBy']> {
+  const iso = (text: string | null) => (text === null ? null : new Date(text).toISOString());
+  return { kind: 'on-call', source: onCall.source, schedule: onCall.schedule, shiftStart: iso(onCall.shift.start), shiftEnd: iso(onCall.shift.end) };
 }
 
 async function replayIdempotent(ctx: AccessContext, user: Principal, key: string, hash: string) {

@@ -19,11 +19,13 @@ const system = (id: string, provider: string) => `  - id: ${id}
     approvers: [sre-leads]
 `;
 
-function problemsOf(text: string): string[] {
-  const file = join(mkdtempSync(join(tmpdir(), 'stint-check-')), 'stint.yaml');
+function problemsOf(text: string, env: NodeJS.ProcessEnv = process.env, files: Record<string, string> = {}): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'stint-check-'));
+  const file = join(dir, 'stint.yaml');
   writeFileSync(file, text);
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
   try {
-    checkConfigFile(file);
+    checkConfigFile(file, undefined, env);
     return [];
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
@@ -46,5 +48,20 @@ describe('check-config: provider settings, as the server will build them', () =>
       expect.stringMatching(/^systems\.ext-tool\.provider\.settings \(line 13\): .*issueUrl: must be an https:\/\/ URL/),
       expect.stringMatching(/^systems\.mystery\.provider\.type \(line 19\): unknown provider "ldap"/),
     ]);
+  });
+
+  it('reads every on-call source\'s secret and rota file as the server will, naming the key and line', () => {
+    const text = `onCall:
+  sources:
+    pagerduty: { type: pagerduty, token: { env: PAGERDUTY_TOKEN } }
+    opsgenie: { type: opsgenie, apiKey: { file: opsgenie.key } }
+    rota: { type: file, path: oncall.json }
+${config(system('sandbox', '{ type: demo }'))}`;
+    expect(problemsOf(text, {}, {})).toEqual([
+      'onCall.sources.pagerduty.token (line 3): the environment variable PAGERDUTY_TOKEN is not set',
+      expect.stringMatching(/^onCall\.sources\.opsgenie\.apiKey \(line 4\): cannot read the secret file .*opsgenie\.key \(ENOENT\)$/),
+      expect.stringMatching(/^onCall\.sources\.rota\.path \(line 5\): cannot read the rota file .*oncall\.json \(ENOENT\)$/),
+    ]);
+    expect(problemsOf(text, { PAGERDUTY_TOKEN: 'x' }, { 'opsgenie.key': 'k\n', 'oncall.json': '{"schedules": {}}' })).toEqual([]);
   });
 });

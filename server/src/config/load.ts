@@ -26,8 +26,9 @@ export function loadConfigFile(file: string): ServerConfig {
 }
 
 /**
- * Files named in a config ({ file: ... } secret references, a webhook's caFile) are relative to
- * the config file, as an operator reading it would assume, not to wherever the server started.
+ * Files named in a config ({ file: ... } secret references, a webhook's caFile, an on-call rota
+ * file) are relative to the config file, as an operator reading it would assume, not to wherever
+ * the server started.
  */
 export function resolveRelativeFiles(config: ServerConfig, baseDir: string): ServerConfig {
   const fix = (value: unknown, key?: string): unknown => {
@@ -39,9 +40,14 @@ export function resolveRelativeFiles(config: ServerConfig, baseDir: string): Ser
     }
     return key === 'caFile' && typeof value === 'string' ? resolve(baseDir, value) : value;
   };
+  const sources = Object.entries(config.onCall.sources).map(([name, source]) => [
+    name,
+    source.type === 'file' ? { ...source, path: resolve(baseDir, source.path) } : fix(source),
+  ]);
   return {
     ...config,
     credentialKey: fix(config.credentialKey) as ServerConfig['credentialKey'],
+    onCall: { ...config.onCall, sources: Object.fromEntries(sources) as ServerConfig['onCall']['sources'] },
     systems: config.systems.map((system) => ({ ...system, provider: { ...system.provider, settings: fix(system.provider.settings) as Record<string, unknown> } })),
   };
 }

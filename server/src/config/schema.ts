@@ -16,6 +16,56 @@ export const ProviderConfig = z.strictObject({
   settings: z.record(z.string(), z.unknown()).default({}),
 });
 
+/**
+ * Where a source is called. https, except on the loopback interface (a source on the same host,
+ * and the tests' vendor doubles): the call carries the source's token, which must not cross a
+ * network in clear.
+ */
+const SourceUrl = z.string().superRefine((text, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not a URL; give an https:// URL' });
+    return;
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    ctx.addIssue({ code: 'custom', message: `must be an https:// URL (got ${url.protocol}//): the call carries the source's token` });
+  }
+});
+
+/** Who says who is on call. Tokens are secret references, like every other secret here. */
+export const OnCallSourceConfig = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('pagerduty'), apiUrl: SourceUrl.default('https://api.pagerduty.com'), token: SecretRef }),
+    z.strictObject({ type: z.literal('opsgenie'), apiUrl: SourceUrl.default('https://api.opsgenie.com'), apiKey: SecretRef }),
+    /** A rota file on this host (docs/on-call.md gives its format); relative to the config file. */
+    z.strictObject({ type: z.literal('file'), path: z.string().min(1) }),
+    /** The same rota format served over HTTP, with an optional bearer token. */
+    z.strictObject({ type: z.literal('url'), url: SourceUrl, token: SecretRef.optional() }),
+  ],
+  { error: 'give type: pagerduty, opsgenie, file or url' },
+);
+export type OnCallSourceConfig = z.output<typeof OnCallSourceConfig>;
+
+export const OnCallConfig = z.strictObject({
+  sources: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'a source name: letters, digits, - and _'), OnCallSourceConfig).default({}),
+  /** How long a source may take to answer; past it the request goes to review. */
+  timeoutMs: z.number().int().min(100).max(30_000).default(3000),
+  /** How long one answer about a schedule is reused, so a burst of requests asks once; 0 asks every time. */
+  cacheSeconds: z.number().int().min(0).max(300).default(30),
+});
+export type OnCallConfig = z.output<typeof OnCallConfig>;
+
+/** autoApprove.onCall: approve whoever is on call now for `schedule` in the source named `source`. */
+const OnCallRule = z.strictObject({
+  source: z.string().min(1),
+  schedule: z.string().min(1),
+  maxDuration: DurationText.optional(),
+});
+
 export const SystemConfig = z
   .strictObject({
     id: SystemId,
@@ -30,8 +80,17 @@ export const SystemConfig = z
     requesters: Groups.describe('groups whose members may request; empty means nobody'),
     approvers: Groups,
     approvalsRequired: z.number().int().min(0).max(10).default(1),
+    /**
+     * Approval without review: for members of `groups` (up to `maxDuration`), and for whoever is
+     * on call right now in an on-call source's schedule (up to `onCall.maxDuration`, else
+     * `maxDuration`). Either or both; docs/on-call.md.
+     */
     autoApprove: z
-      .strictObject({ groups: z.array(z.string().min(1)).min(1), maxDuration: DurationText })
+      .strictObject({
+        groups: z.array(z.string().min(1)).min(1).optional(),
+        maxDuration: DurationText.optional(),
+        onCall: OnCallRule.optional(),
+      })
       .optional(),
     justification: z.enum(['required', 'optional']).default('required'),
     ticketPattern: z
@@ -57,8 +116,23 @@ export const SystemConfig = z
     if (system.approvalsRequired > 0 && system.approvers.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['approvers'], message: 'approvalsRequired is above 0, so name at least one approver group' });
     }
-    if (system.autoApprove && system.autoApprove.maxDuration > system.durations.max) {
-      ctx.addIssue({ code: 'custom', path: ['autoApprove', 'maxDuration'], message: 'longer than durations.max' });
+    const auto = system.autoApprove;
+    if (auto) {
+      if (!auto.groups && !auto.onCall) {
+        ctx.addIssue({ code: 'custom', path: ['autoApprove'], message: 'name groups, onCall or both: who is approved without review' });
+      }
+      if (auto.groups && auto.maxDuration === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['autoApprove', 'maxDuration'], message: 'give maxDuration: how long members of autoApprove.groups are approved for' });
+      }
+      if (auto.onCall && auto.onCall.maxDuration === undefined && auto.maxDuration === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['autoApprove', 'onCall', 'maxDuration'], message: 'give onCall.maxDuration (or autoApprove.maxDuration): how long someone on call is approved for' });
+      }
+      if (auto.maxDuration !== undefined && auto.maxDuration > system.durations.max) {
+        ctx.addIssue({ code: 'custom', path: ['autoApprove', 'maxDuration'], message: 'longer than durations.max' });
+      }
+      if (auto.onCall?.maxDuration !== undefined && auto.onCall.maxDuration > system.durations.max) {
+        ctx.addIssue({ code: 'custom', path: ['autoApprove', 'onCall', 'maxDuration'], message: 'longer than durations.max' });
+      }
     }
   });
 export type SystemConfig = z.output<typeof SystemConfig>;
@@ -155,13 +229,24 @@ export const ServerConfig = z
       })
       .refine((http) => http.headersTimeoutSeconds <= http.requestTimeoutSeconds, 'headersTimeoutSeconds cannot be longer than requestTimeoutSeconds')
       .default({ headersTimeoutSeconds: 10, requestTimeoutSeconds: 30, keepAliveTimeoutSeconds: 65, unauthenticatedPerMinute: 120 }),
+    /** Sources systems' autoApprove.onCall rules name (docs/on-call.md). */
+    onCall: OnCallConfig.default({ sources: {}, timeoutMs: 3000, cacheSeconds: 30 }),
     systems: z.array(SystemConfig).default([]),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
+    const sources = Object.keys(config.onCall.sources);
     for (const [i, system] of config.systems.entries()) {
       if (seen.has(system.id)) ctx.addIssue({ code: 'custom', path: ['systems', i, 'id'], message: `duplicate system id "${system.id}"` });
       seen.add(system.id);
+      const rule = system.autoApprove?.onCall;
+      if (rule && !Object.hasOwn(config.onCall.sources, rule.source)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['systems', i, 'autoApprove', 'onCall', 'source'],
+          message: `no on-call source is named "${rule.source}"; define it under onCall.sources (${sources.length > 0 ? `defined: ${sources.join(', ')}` : 'none is defined'})`,
+        });
+      }
     }
   });
 export type ServerConfig = z.output<typeof ServerConfig>;

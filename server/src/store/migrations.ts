@@ -173,6 +173,12 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('requests').addColumn('asked_seconds', 'integer').execute();
       },
     },
+    '0007_on_call': {
+      // A request approved because its requester was on call says so, with the schedule and shift.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('requests').addColumn('auto_approved_by', 'text').execute();
+      },
+    },
   };
 }
 

@@ -17,6 +17,8 @@ export interface RequestsTable {
   duration_seconds: number;
   /** What the requester asked for, when an approver approved for less (migration 0006); null: as asked. */
   asked_seconds: number | null;
+  /** Why no one reviewed it, as JSON (AccessRequest.autoApprovedBy; migration 0007); null: reviewed, or approved by group. */
+  auto_approved_by: string | null;
   reason: string;
   ticket: string | null;
   break_glass: number;
