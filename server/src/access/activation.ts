@@ -10,24 +10,25 @@ import type { Kysely } from 'kysely';
 import { appendAudit, type AuditRecord } from '../audit/chain';
 import { SYSTEM_ACTOR } from '../auth/principal';
 import { appendEvents, type LoggedEvent } from '../events/log';
-import { ProviderRefusal, type IssuedCredential, type Provider } from '../providers/provider';
+import { ProviderRefusal, type IssuedCredential } from '../providers/provider';
 import { forUpdate } from '../store/database';
 import { newRowId } from '../store/ids';
 import { insertRows } from '../store/insert';
 import type { Database, GrantRow, RequestRow, ReviewRow } from '../store/schema';
 import { ApiProblem, requesterAudience, toGrant, type AccessContext } from './context';
 import { refuseSecondGrant } from './live-access';
-import { describeError, revokeBackoffMs, runRevocation, takeLease } from './revocation';
+import { describeError, holdLease, LEASE_MS, revokeBackoffMs, runRevocation, takeLease } from './revocation';
 import { moveGrants, moveRequests } from './transitions';
 import { loadGrant, loadRequestView, personOf, reviewsFor, stateChangeEffects } from './views';
 
 /**
- * How long an issue attempt owns its grant: two minutes, or a minute more than the provider
- * says one issue can take (a webhook with long timeouts and retries). A live attempt is never
- * taken over; a crashed one is resumed once its lease has lapsed.
+ * How long an issue attempt owns its grant unless it renews the lease, which it does while the
+ * provider works (however long a webhook's timeouts and retries take), so a live attempt is
+ * never taken over; one whose replica died is resumed once its lease has lapsed.
  */
-export const ISSUE_LEASE_MS = 2 * 60_000;
-export const issueLeaseMs = (provider: Pick<Provider, 'maxIssueMs'>) => Math.max(ISSUE_LEASE_MS, (provider.maxIssueMs ?? 0) + 60_000);
+export const ISSUE_LEASE_MS = LEASE_MS;
+/** An approved request without its grant (an extension being applied) is left this long to the replica that approved it. */
+const APPROVED_WAIT_MS = 2 * 60_000;
 
 /**
  * Claims the grant of an approved request inside the caller's transaction (the one that
@@ -63,7 +64,7 @@ export async function claimGrant(ctx: AccessContext, trx: Kysely<Database>, requ
     issue_attempts: 0,
     next_attempt_at: null,
     lease_owner: `${ctx.replicaId}/${randomUUID()}`,
-    lease_until: startsAt + issueLeaseMs(held.provider),
+    lease_until: startsAt + ISSUE_LEASE_MS,
     revoke_count: 0,
     last_error: null,
     // Which provider configuration issues it: a later reload may retire that provider, and
@@ -101,26 +102,28 @@ type IssueOutcome = { issued: IssuedCredential } | { refused: string } | { faile
  * the request and grant as that record left them, for the API's reply.
  */
 export async function issueGrant(ctx: AccessContext, grant: GrantRow, request: RequestRow, reviews?: readonly ReviewRow[]) {
-  let outcome: IssueOutcome;
-  try {
-    const { system, provider } = ctx.providers.forGrant(grant);
-    outcome = {
-      issued: await provider.issue({
-        grantId: grant.id,
-        requestId: request.id,
-        system,
-        user: personOf(request),
-        startsAt: grant.starts_at,
-        expiresAt: grant.expires_at,
-        publicKey: request.public_key,
-      }),
-    };
-  } catch (error) {
-    const message = describeError(error);
-    outcome = error instanceof ProviderRefusal ? { refused: message } : { failed: message };
-    ctx.log.warn({ grantId: grant.id, systemId: grant.system_id, err: message, refused: error instanceof ProviderRefusal }, 'the provider did not issue a credential');
-  }
-  return recordIssue(ctx, grant, outcome, { request, ...(reviews ? { reviews } : {}) });
+  return holdLease(ctx, grant.id, grant.lease_owner!, async () => {
+    let outcome: IssueOutcome;
+    try {
+      const { system, provider } = ctx.providers.forGrant(grant);
+      outcome = {
+        issued: await provider.issue({
+          grantId: grant.id,
+          requestId: request.id,
+          system,
+          user: personOf(request),
+          startsAt: grant.starts_at,
+          expiresAt: grant.expires_at,
+          publicKey: request.public_key,
+        }),
+      };
+    } catch (error) {
+      const message = describeError(error);
+      outcome = error instanceof ProviderRefusal ? { refused: message } : { failed: message };
+      ctx.log.warn({ grantId: grant.id, systemId: grant.system_id, err: message, refused: error instanceof ProviderRefusal }, 'the provider did not issue a credential');
+    }
+    return recordIssue(ctx, grant, outcome, { request, ...(reviews ? { reviews } : {}) });
+  });
 }
 
 /**
@@ -223,7 +226,7 @@ async function recordIssue(ctx: AccessContext, grant: GrantRow, outcome: IssueOu
 export async function resumeIssuance(ctx: AccessContext, limit = 100): Promise<void> {
   const { db } = ctx.store;
   const now = ctx.now();
-  const approved = await db.selectFrom('requests').select(['id', 'extends_grant_id']).where('state', '=', 'approved').where('grant_id', 'is', null).where('updated_at', '<', now - ISSUE_LEASE_MS).limit(limit).execute();
+  const approved = await db.selectFrom('requests').select(['id', 'extends_grant_id']).where('state', '=', 'approved').where('grant_id', 'is', null).where('updated_at', '<', now - APPROVED_WAIT_MS).limit(limit).execute();
   for (const r of approved) {
     try {
       if (r.extends_grant_id) await applyExtension(ctx, r.id);
@@ -234,20 +237,14 @@ export async function resumeIssuance(ctx: AccessContext, limit = 100): Promise<v
   }
   const due = await db
     .selectFrom('grants')
-    .select(['id', 'system_id', 'provider_key', 'system_config'])
+    .select('id')
     .where('state', '=', 'issuing')
     .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
     .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', now)]))
     .limit(limit)
     .execute();
   for (const grant of due) {
-    let leaseMs = ISSUE_LEASE_MS;
-    try {
-      leaseMs = issueLeaseMs(ctx.providers.forGrant(grant).provider);
-    } catch {
-      // No provider for it: the attempt below fails and is retried with backoff.
-    }
-    const taken = await takeLease(ctx, grant.id, 'issuing', leaseMs);
+    const taken = await takeLease(ctx, grant.id, 'issuing', ISSUE_LEASE_MS);
     if (!taken) continue;
     const request = await db.selectFrom('requests').selectAll().where('id', '=', taken.request_id).executeTakeFirstOrThrow();
     if (now >= taken.expires_at) {

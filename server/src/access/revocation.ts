@@ -15,7 +15,13 @@ import type { Database, GrantRow } from '../store/schema';
 import type { AccessContext } from './context';
 import { moveGrants } from './transitions';
 
-const REVOKE_LEASE_MS = 60_000;
+/**
+ * How long an attempt's lease on a grant (to issue or to revoke it) lasts unless renewed. A live
+ * attempt renews it (holdLease), however long its provider takes; one whose replica died, or
+ * that could not record its outcome (the database went away), is taken over this soon by the
+ * sweeper of any replica, so a grant that comes due meanwhile is still revoked on time.
+ */
+export const LEASE_MS = 45_000;
 const MAX_BACKOFF_MS = 60_000;
 /** 1 s, 2 s, 4 s ... capped at a minute: a failing revoke is retried forever, never dropped. */
 export const revokeBackoffMs = (attempts: number) => Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.max(0, attempts - 1));
@@ -158,12 +164,14 @@ export class ProviderSet {
  */
 export async function runRevocation(ctx: AccessContext, grantId: string): Promise<'ended' | 'retrying' | 'skipped'> {
   const { db } = ctx.store;
-  const claim = await takeLease(ctx, grantId, 'revoking', REVOKE_LEASE_MS);
+  const claim = await takeLease(ctx, grantId, 'revoking', LEASE_MS);
   if (!claim) return 'skipped';
   const lease = claim.lease_owner!;
   try {
     const { system, provider } = ctx.providers.forGrant(claim);
-    await provider.revoke({ grantId, system, state: JSON.parse(claim.provider_state ?? '{}') as Record<string, unknown>, reason: (claim.end_reason ?? 'expired') as GrantEndReason });
+    await holdLease(ctx, grantId, lease, () =>
+      provider.revoke({ grantId, system, state: JSON.parse(claim.provider_state ?? '{}') as Record<string, unknown>, reason: (claim.end_reason ?? 'expired') as GrantEndReason }),
+    );
   } catch (error) {
     const attempts = claim.revoke_attempts + 1;
     const message = describeError(error);
@@ -221,6 +229,30 @@ export async function takeLease(ctx: AccessContext, grantId: string, state: 'iss
     .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
     .returningAll()
     .executeTakeFirst();
+}
+
+/**
+ * Runs an attempt under its lease, renewing the lease every third of LEASE_MS until the attempt
+ * settles. A renewal that fails (the database is away) is logged; the lease may then lapse and
+ * another attempt take over, which providers allow (issue and revoke are idempotent per grant)
+ * and which records only under its own lease.
+ */
+export async function holdLease<T>(ctx: AccessContext, grantId: string, lease: string, run: () => Promise<T>): Promise<T> {
+  const renew = setInterval(() => {
+    ctx.store.db
+      .updateTable('grants')
+      .set({ lease_until: ctx.now() + LEASE_MS })
+      .where('id', '=', grantId)
+      .where('lease_owner', '=', lease)
+      .execute()
+      .catch((error: unknown) => ctx.log.warn({ grantId, err: describeError(error) }, 'could not renew the lease of a running attempt; another replica may take it over'));
+  }, LEASE_MS / 3);
+  renew.unref();
+  try {
+    return await run();
+  } finally {
+    clearInterval(renew);
+  }
 }
 
 /** Revokes several grants, a few at a time. */

@@ -31,6 +31,12 @@ export async function streamEvents(deps: AppDeps, user: Principal, request: Fast
   });
   res.write('retry: 2000\n\n');
 
+  // Once the stream has ended (a replay failed, the token expired), nothing more is written: until
+  // 'close' unsubscribes it, a live event or a heartbeat would be a write after end, an 'error'
+  // on the response that nothing handles, which would stop the whole server.
+  const write = (chunk: string) => {
+    if (!res.writableEnded) res.write(chunk);
+  };
   let lastSent = after ?? -1;
   let replaying = after !== undefined;
   const held: StintEventEnvelope[] = [];
@@ -38,12 +44,12 @@ export async function streamEvents(deps: AppDeps, user: Principal, request: Fast
     const id = Number(envelope.id);
     if (id <= lastSent) return;
     lastSent = id;
-    res.write(frameOf(envelope));
+    write(frameOf(envelope));
   };
   // Subscribe before replaying so nothing committed in between is lost; duplicates are skipped by id.
   const unsubscribe = deps.hub.subscribe({ user, send: (envelope) => (replaying ? held.push(envelope) : send(envelope)) });
   deps.ctx.metrics.sseClients.inc();
-  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), deps.sseHeartbeatMs ?? 15_000);
+  const heartbeat = setInterval(() => write(': heartbeat\n\n'), deps.sseHeartbeatMs ?? 15_000);
   // A stream lives as long as the token that opened it. Threat: an approver removed from a group,
   // or signed out, still hearing of reviews for as long as a connection stays up. At the token's
   // expiry the client is told to reconnect, and does, with a fresh token whose groups decide

@@ -177,6 +177,10 @@ export const postgresProvider: ProviderFactory = (system: SystemConfig) => {
       // An idle client whose server went away emits 'error' on the pool; unhandled, that
       // would crash the server. The next query fails on its own and is reported by the caller.
       pool.on('error', () => undefined);
+      // pg-pool takes its listener off a client it hands out, so a checked-out client that hears
+      // of the server's end between two queries (PostgreSQL restarting: FATAL 57P01) would emit
+      // an unhandled 'error' and crash the server. Its next query fails and is reported instead.
+      pool.on('connect', (client) => client.on('error', () => undefined));
     }
     return pool;
   };

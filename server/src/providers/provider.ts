@@ -52,11 +52,6 @@ export interface Provider {
    * moves Stint's deadline: right for providers whose credential has no lifetime of its own.
    */
   extend?(input: IssueInput & { state: Record<string, unknown> }): Promise<IssuedCredential>;
-  /**
-   * The longest one issue() call can take, its own retries included, when that is more than a
-   * minute: the grant's issue lease is made longer, so a live attempt is never taken over.
-   */
-  readonly maxIssueMs?: number;
   /** Lets go of connections (pools, agents) once the provider is no longer needed. */
   close?(): Promise<void>;
 }

@@ -363,8 +363,6 @@ export function createWebhookProvider(settings: unknown, options: WebhookProvide
     async close() {
       agent.destroy();
     },
-    // Every attempt may run its full timeout, with the delays between them.
-    maxIssueMs: Array.from({ length: config.issueRetries }, (_, i) => retryDelayMs(i + 1)).reduce((a, b) => a + b, config.timeoutMs * (config.issueRetries + 1)),
     type: 'webhook',
     needsPublicKey: false,
     async issue(input) {
