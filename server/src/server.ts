@@ -9,6 +9,7 @@ import { verifierFor, type Verifier } from './auth/verifier';
 import type { ServerConfig } from './config/schema';
 import { EventHub } from './events/hub';
 import { buildApp } from './http/app';
+import { Gauge } from 'prom-client';
 import { createMetrics } from './observability/metrics';
 import type { ProviderFactory } from './providers/provider';
 import { builtInProviders } from './providers/registry';
@@ -89,6 +90,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metrics,
     replicaId: randomUUID(),
   };
+  // The background connections' state at each scrape: 1 up, 0 reconnecting (the IdP's keys: 1 fresh, 0 stale or none).
+  new Gauge({
+    name: 'stint_background_connection_up',
+    help: 'Background connections: 1 connected, 0 reconnecting (event-listener: PostgreSQL LISTEN; identity-provider: its signing keys fresh)',
+    labelNames: ['connection'] as const,
+    registers: [metrics.registry],
+    collect() {
+      const listener = hub.listenerState();
+      if (listener) this.set({ connection: 'event-listener' }, listener.up ? 1 : 0);
+      this.set({ connection: 'identity-provider' }, verifier.state().idp.state === 'ok' ? 1 : 0);
+    },
+  });
   const sweeper = new Sweeper(ctx, options.sweepIntervalMs);
   // Overdue work first: anything past its deadline while we were down is revoked before we serve.
   await sweeper.runOnce();
@@ -104,13 +117,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const [database, writeProblem] = await Promise.all([sql`select 1`.execute(store.db).then(() => true, () => false), writes.check()]);
       const identityProvider = await verifier.warmUp();
       const { idp, mapping } = verifier.state();
+      const listener = hub.listenerState();
       return {
-        checks: { database, storageWritable: writeProblem === null, identityProvider, identityMapping: mapping.ok },
+        checks: { database, storageWritable: writeProblem === null, identityProvider, identityMapping: mapping.ok, ...(listener ? { eventListener: listener.up } : {}) },
         detail: {
           database: database ? 'answers' : 'does not answer',
           storageWritable: writeProblem === null ? 'takes writes' : `cannot write (${writeProblem})`,
           identityProvider: idp.detail,
           identityMapping: mapping.detail,
+          ...(listener ? { eventListener: listener.detail } : {}),
         },
       };
     },

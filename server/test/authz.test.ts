@@ -228,11 +228,19 @@ describe.each(ENGINES)('authentication and authorization on %s', (engine) => {
     expect((await h.api(null, 'GET', '/healthz')).body).toEqual({ status: 'ok' });
     expect((await h.api(null, 'GET', '/readyz')).body).toEqual({
       status: 'ready',
-      checks: { database: true, storageWritable: true, identityProvider: true, identityMapping: true },
-      detail: { database: 'answers', storageWritable: 'takes writes', identityProvider: expect.stringMatching(/^signing keys fetched \d+ s ago$/), identityMapping: expect.any(String) },
+      checks: { database: true, storageWritable: true, identityProvider: true, identityMapping: true, ...(engine === 'postgres' ? { eventListener: true } : {}) },
+      detail: {
+        database: 'answers',
+        storageWritable: 'takes writes',
+        identityProvider: expect.stringMatching(/^signing keys fetched \d+ s ago$/),
+        identityMapping: expect.any(String),
+        ...(engine === 'postgres' ? { eventListener: "listening for other replicas' events" } : {}),
+      },
     });
     const metrics = await h.api(null, 'GET', '/metrics');
     expect(metrics.body).toMatch(/stint_http_requests_total\{method="GET",route="\/v1\/me",status="200"\}/);
+    expect(metrics.body).toContain('stint_background_connection_up{connection="identity-provider"} 1');
+    if (engine === 'postgres') expect(metrics.body).toContain('stint_background_connection_up{connection="event-listener"} 1');
     const openapi = await h.api(null, 'GET', '/v1/openapi.json');
     expect(openapi.body.openapi).toMatch(/^3\./);
     expect(Object.keys(openapi.body.paths)).toEqual(expect.arrayContaining(['/v1/requests', '/v1/requests/{id}/reviews', '/v1/grants/{id}/credential', '/v1/events']));

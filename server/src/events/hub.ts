@@ -15,6 +15,9 @@ export interface Subscriber {
  * event log, so a client gets its events whichever replica it is connected to; a wake-up
  * comes from this process (kick), PostgreSQL LISTEN, or a slow safety poll.
  */
+/** The longest wait between attempts to LISTEN again: back within this long of PostgreSQL's return. */
+const RELISTEN_MAX_MS = 4_000;
+
 export class EventHub {
   private readonly subscribers = new Set<Subscriber>();
   private cursor = 0;
@@ -23,6 +26,8 @@ export class EventHub {
   private listener: pg.Client | null = null;
   private poll: NodeJS.Timeout | null = null;
   private closed = false;
+  /** The LISTEN connection's state, for /readyz and /metrics; null while none is used (SQLite). */
+  private listening: { up: boolean; since: number } | null = null;
 
   constructor(
     private readonly store: Store,
@@ -40,8 +45,9 @@ export class EventHub {
   /**
    * LISTENs for other replicas' events on a connection of its own, and keeps doing so: when the
    * connection is lost (PostgreSQL restarted, the network dropped) it tries again, every second
-   * and then less often (up to every 10 s), for as long as it takes. Until then the safety poll
-   * delivers, late; once connected again a kick catches up at once.
+   * and then less often (up to every RELISTEN_MAX_MS), for as long as it takes. Until then the
+   * safety poll delivers, late; once connected again a kick catches up at once. Each change of
+   * state (lost, back) is logged once, not each failed attempt.
    */
   private async listen(url: string): Promise<void> {
     const client = new pg.Client({ connectionString: url });
@@ -52,6 +58,7 @@ export class EventHub {
       lost = true;
       if (this.listener === client) this.listener = null;
       void client.end().catch(() => undefined);
+      this.listening = { up: false, since: Date.now() };
       this.log.warn({ err: why }, 'event listener connection lost; reconnecting');
       this.relisten(url, 1000);
     };
@@ -66,6 +73,8 @@ export class EventHub {
     client.on('error', (error) => onLost(error.message));
     client.on('end', () => onLost('the connection ended'));
     this.listener = client;
+    if (this.listening && !this.listening.up) this.log.info({ downMs: Date.now() - this.listening.since }, 'event listener connected again');
+    this.listening = { up: true, since: Date.now() };
     this.kick();
   }
 
@@ -74,10 +83,18 @@ export class EventHub {
     setTimeout(() => {
       if (this.closed) return;
       this.listen(url).catch((error: unknown) => {
-        this.log.warn({ err: (error as Error).message, retryInMs: Math.min(delayMs * 2, 10_000) }, 'event listener could not connect; trying again');
-        this.relisten(url, Math.min(delayMs * 2, 10_000));
+        this.log.debug({ err: (error as Error).message, retryInMs: Math.min(delayMs * 2, RELISTEN_MAX_MS) }, 'event listener could not connect; trying again');
+        this.relisten(url, Math.min(delayMs * 2, RELISTEN_MAX_MS));
       });
     }, delayMs).unref();
+  }
+
+  /** Whether other replicas' events arrive at once (LISTEN up), or only by the safety poll; null without PostgreSQL. */
+  listenerState(): { up: boolean; detail: string } | null {
+    if (!this.options.pgUrl) return null;
+    if (this.listening?.up) return { up: true, detail: 'listening for other replicas\' events' };
+    const since = this.listening ? ` for ${Math.round((Date.now() - this.listening.since) / 1000)} s` : '';
+    return { up: false, detail: `reconnecting${since}; other replicas' events arrive by the ${Math.round((this.options.pollMs ?? 2000) / 1000)} s poll meanwhile` };
   }
 
   get size(): number {
