@@ -76,6 +76,33 @@ describe.each(ENGINES)('live events on %s', (engine) => {
     }
   });
 
+  it('survives a replay that fails while events arrive: the stream ends, the server keeps serving', async () => {
+    const watching = await stream('bob');
+    const created = await h.api('alice', 'POST', '/v1/requests', stagingRequest);
+    const first = await watching.waitFor((e) => e.event.type === 'review.requested' && e.event.request.id === created.body.request.id);
+    watching.close();
+    await h.api('alice', 'POST', `/v1/requests/${created.body.request.id}/cancel`);
+    // The event log cannot be read for a moment (the database went away mid-replay), and a
+    // request is committed meanwhile, so the stream holds an event when its replay fails.
+    const store = h.server.store as { reader: unknown };
+    const reader = store.reader;
+    const failing: unknown = new Proxy({}, {
+      get: (_target, name) => (name === 'execute' ? () => new Promise((_, reject) => setTimeout(() => reject(new Error('connection terminated')), 500)) : () => failing),
+    });
+    store.reader = failing;
+    try {
+      const bob = await stream('bob', first.id);
+      const meanwhile = await h.api(await h.person(`replay-${engine}`), 'POST', '/v1/requests', stagingRequest);
+      expect(meanwhile.status).toBe(201);
+      await new Promise((r) => setTimeout(r, 900)); // the replay fails; heartbeats are due every 200 ms
+      bob.close();
+    } finally {
+      store.reader = reader;
+    }
+    // A write after the stream's end would have been an unhandled error: the process would be gone.
+    expect((await h.api(null, 'GET', '/healthz')).body).toEqual({ status: 'ok' });
+  });
+
   it('refuses the stream without a token', async () => {
     const response = await fetch(`${h.server.url}/v1/events`);
     expect(response.status).toBe(401);
