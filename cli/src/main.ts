@@ -32,6 +32,15 @@ async function readStdin(): Promise<string> {
 const withSocket = <T>(work: (client: SocketClient) => Promise<T>): Promise<T> => withRuntimeSocket(SocketClient.connect, work);
 
 /** A request by full id or the characters lists show (its short id); several matches are listed. */
+/** How it was decided, when not the ordinary way: approved for less, or at once because you are on call. */
+export function grantedHow(request: AccessRequest): string {
+  const parts = [
+    ...(request.askedSeconds ? [`approved for less: you asked ${formatDuration(request.askedSeconds)}`] : []),
+    ...(request.autoApprovedBy ? [`approved at once: you are on call (${v(request.autoApprovedBy.source)} schedule ${v(request.autoApprovedBy.schedule)})`] : []),
+  ];
+  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
+}
+
 function findRequest(requests: readonly AccessRequest[], id: string, whose = 'is waiting for you'): AccessRequest {
   const found = matchId(requests, id, (r) => r.id);
   if (found.ok) return found.item;
@@ -179,7 +188,7 @@ export function program(): Command {
         const lines = connectLines(request.systemId, systems.find((s) => s.id === request.systemId)?.provider ?? '', grant?.envNames ?? []);
         print(o.json, request, () =>
           granted
-            ? [`Granted: ${system} for ${formatDuration(request.durationSeconds)}. Use it:`, ...lines.map((line) => `  ${line.command}${line.where === 'hooked shell' ? '   (in a shell with the Stint hook)' : ''}`)].join('\n')
+            ? [`Granted: ${system} for ${formatDuration(request.durationSeconds)}${grantedHow(request)}. Use it:`, ...lines.map((line) => `  ${line.command}${line.where === 'hooked shell' ? '   (in a shell with the Stint hook)' : ''}`)].join('\n')
             : `Request ${shortId(request.id)} is ${request.state}: needs ${request.approvalsRequired} approval(s) from ${request.approverGroups.join(' or ')}.`,
         );
       }),
