@@ -214,6 +214,14 @@ describe('the app on Linux: tray, deep links, wake and quit, with a real core', 
     expect(routeOf(window)).toEqual({ view: 'new-request', prefill: { systemId: 'demo-sandbox', durationSeconds: 900, reason: '' } });
     expect(window.focusCount).toBeGreaterThan(0);
 
+    // A second copy started without a link brings the window forward and keeps what it shows
+    // (a form being typed in stays as it is).
+    const shown = window.loaded.length;
+    const focused = window.focusCount;
+    electron.app.secondInstance(['/opt/Stint/stint', '--no-sandbox']);
+    expect(window.loaded).toHaveLength(shown);
+    expect(window.focusCount).toBeGreaterThan(focused);
+
     // A link is untrusted input: a bad one fills nothing in and says why.
     const loads = window.loaded.length;
     electron.app.openUrl('stint://request?system=staging-db&approve=yes');

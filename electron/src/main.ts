@@ -84,7 +84,7 @@ if (!app.requestSingleInstanceLock()) {
   app.on('second-instance', (_event, argv) => {
     const link = deepLinkFromArgv(argv);
     if (link) openDeepLink(link);
-    else showMainWindow({ view: 'home' });
+    else showMainWindow(null);
   });
   // macOS delivers stint:// links here, possibly before `ready`.
   app.on('open-url', (event, url) => {
@@ -276,13 +276,22 @@ async function runAction(core: StintCore, action: TrayAction): Promise<void> {
 
 // ---- windows ----------------------------------------------------------------------------
 
-function showMainWindow(route: Route): void {
+/**
+ * Shows the main window at a route; with none (a second copy started without a link), only
+ * brings the window forward, so whatever the person was typing in it stays.
+ */
+function showMainWindow(route: Route | null): void {
+  if (route === null && mainWindow && !mainWindow.isDestroyed()) {
+    mainWindow.show();
+    mainWindow.focus();
+    return;
+  }
   if (!mainWindow || mainWindow.isDestroyed()) {
     mainWindow = new BrowserWindow({ width: 1040, height: 720, minWidth: 720, minHeight: 480, show: false, title: 'Stint', ...windowOptions(PRELOAD, { packaged: app.isPackaged }) });
     mainWindow.once('ready-to-show', () => mainWindow?.show());
     mainWindow.on('closed', () => (mainWindow = null));
   }
-  void mainWindow.loadURL(`${APP_ENTRY_URL}${routeHash(route)}`);
+  void mainWindow.loadURL(`${APP_ENTRY_URL}${routeHash(route ?? { view: 'home' })}`);
   if (mainWindow.isVisible()) mainWindow.focus();
 }
 
