@@ -9,6 +9,7 @@ packages=(
   gnome-keyring dbus dbus-x11 libsecret-tools   # a real Secret Service for keychain tests
   chromium                                      # Playwright via executablePath
   openssh-server openssh-client                 # sshd with certificate auth for grant tests
+  redis-server                                  # throwaway Redis with an ACL file (test-support/redis.ts)
   zsh fish tmux direnv                          # shell hook tests
   hyperfine wrk                                 # benchmarks
   psmisc procps                                 # fuser, ps, pgrep for process checks in tests

@@ -15,6 +15,15 @@ describe('connectLines', () => {
     expect(anywhere?.command).toBe(`stint exec bastion -- sh -c 'ssh -p "$STINT_SSH_PORT" "$STINT_SSH_USER@$STINT_SSH_HOST"'`);
   });
 
+  it('gives redis-cli as the granted user for Redis, the password coming from REDISCLI_AUTH', () => {
+    const [hooked, anywhere] = connectLines('cache', 'redis', ['REDIS_URL', 'REDISCLI_AUTH', 'STINT_REDIS_HOST', 'STINT_REDIS_PORT', 'STINT_REDIS_USER']);
+    expect(hooked).toEqual({ where: 'hooked shell', command: 'redis-cli --user "$STINT_REDIS_USER" -h "$STINT_REDIS_HOST" -p "$STINT_REDIS_PORT"' });
+    expect(anywhere?.command).toBe(`stint exec cache -- sh -c 'redis-cli --user "$STINT_REDIS_USER" -h "$STINT_REDIS_HOST" -p "$STINT_REDIS_PORT"'`);
+    expect(connectLines('cache', 'redis', ['REDISCLI_AUTH', 'STINT_REDIS_HOST', 'STINT_REDIS_PORT', 'STINT_REDIS_USER', 'STINT_REDIS_TLS'])[0]?.command).toMatch(/^redis-cli --tls --user /);
+    // Without the password variable redis-cli would log in as nobody: no line that cannot work.
+    expect(connectLines('cache', 'redis', ['STINT_REDIS_HOST', 'STINT_REDIS_PORT', 'STINT_REDIS_USER'])).toEqual([{ where: 'any shell', command: 'stint exec cache -- <command>' }]);
+  });
+
   it('falls back to stint exec for a provider it does not know, or one whose variables are missing', () => {
     expect(connectLines('demo-sandbox', 'demo', ['DEMO_TOKEN'])).toEqual([{ where: 'any shell', command: 'stint exec demo-sandbox -- <command>' }]);
     expect(connectLines('prod-db', 'postgres', [])).toEqual([{ where: 'any shell', command: 'stint exec prod-db -- <command>' }]);
@@ -22,5 +31,8 @@ describe('connectLines', () => {
 
   it('never puts a value in a line, only variable names', () => {
     for (const line of connectLines('prod-db', 'postgres', ['DATABASE_URL'])) expect(line.command).not.toMatch(/postgres:\/\//);
+    for (const line of connectLines('cache', 'redis', ['REDIS_URL', 'REDISCLI_AUTH', 'STINT_REDIS_HOST', 'STINT_REDIS_PORT', 'STINT_REDIS_USER'])) {
+      expect(line.command).not.toMatch(/redis:\/\/|REDIS_URL|-a |REDISCLI_AUTH/);
+    }
   });
 });

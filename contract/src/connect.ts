@@ -12,7 +12,7 @@ export interface ConnectLine {
 const arg = (text: string) => (/^[A-Za-z0-9_./:@-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
 
 /**
- * The connect lines for a grant: the provider's own client first (psql, ssh), then `stint exec`,
+ * The connect lines for a grant: the provider's own client first (psql, ssh, redis-cli), then `stint exec`,
  * which works without the hook. A provider Stint does not know gets the `stint exec` line only.
  */
 export function connectLines(systemId: string, provider: string, envNames: readonly string[]): ConnectLine[] {
@@ -25,6 +25,11 @@ export function connectLines(systemId: string, provider: string, envNames: reado
     const ssh = `ssh${has('STINT_SSH_PORT') ? ' -p "$STINT_SSH_PORT"' : ''} "$STINT_SSH_USER@$STINT_SSH_HOST"`;
     // The key and its certificate are in the ssh-agent, so plain ssh picks them up.
     return [{ where: 'hooked shell', command: ssh }, exec(`sh -c '${ssh.replace(/'/g, `'\\''`)}'`)];
+  }
+  if (provider === 'redis' && has('STINT_REDIS_HOST') && has('STINT_REDIS_PORT') && has('STINT_REDIS_USER') && has('REDISCLI_AUTH')) {
+    // No -a: redis-cli reads the password from REDISCLI_AUTH, so it stays off the command line (ps).
+    const cli = `redis-cli${has('STINT_REDIS_TLS') ? ' --tls' : ''} --user "$STINT_REDIS_USER" -h "$STINT_REDIS_HOST" -p "$STINT_REDIS_PORT"`;
+    return [{ where: 'hooked shell', command: cli }, exec(`sh -c '${cli.replace(/'/g, `'\\''`)}'`)];
   }
   return [exec('<command>')];
 }
