@@ -24,6 +24,8 @@ export const CreateRequestBody = z.strictObject({
   breakGlass: z.boolean().default(false),
   /** OpenSSH public key to certify; required by systems whose provider signs keys. */
   publicKey: safeText({ multiline: false }).max(16_384).optional(),
+  /** Start at this time (a maintenance window) instead of at approval; at most 7 days ahead. */
+  startAt: z.iso.datetime({ offset: true }).optional(),
 });
 export type CreateRequestBody = z.input<typeof CreateRequestBody>;
 

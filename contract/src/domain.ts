@@ -16,9 +16,11 @@ export type RequestState = z.infer<typeof RequestState>;
 export const TERMINAL_REQUEST_STATES: readonly RequestState[] = ['expired', 'denied', 'cancelled', 'revoked'];
 
 /** A grant is live while active; "revoking" means its credential is still being taken back by the provider. */
-export const GrantState = z.enum(['issuing', 'active', 'revoking', 'ended']);
+/** ready: approved, waiting for its requester to start it (or for its start time); the clock has not started. */
+export const GrantState = z.enum(['ready', 'issuing', 'active', 'revoking', 'ended']);
 export type GrantState = z.infer<typeof GrantState>;
-export const GrantEndReason = z.enum(['expired', 'released', 'revoked', 'failed']);
+/** unstarted: approved, but not started within its start window. */
+export const GrantEndReason = z.enum(['expired', 'released', 'revoked', 'failed', 'unstarted']);
 export type GrantEndReason = z.infer<typeof GrantEndReason>;
 
 export const Person = z.object({
@@ -129,6 +131,10 @@ export const Grant = z.object({
   endReason: GrantEndReason.nullable(),
   /** Names (never values) of the environment variables the credential sets. */
   envNames: z.array(z.string()),
+  /** A ready grant: the latest time its requester may start it (null: it starts by itself at startAt). */
+  startBy: Timestamp.nullable().optional(),
+  /** A ready grant that starts by itself at a named time (a maintenance window). */
+  startAt: Timestamp.nullable().optional(),
 });
 export type Grant = z.infer<typeof Grant>;
 

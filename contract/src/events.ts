@@ -11,6 +11,8 @@ export const StintEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('review.updated'), request: AccessRequest }),
   /** Your request changed state (approved, denied, expired, cancelled). */
   z.object({ type: z.literal('request.updated'), request: AccessRequest }),
+  /** Approved; waits for its requester to start it, or for its start time. */
+  z.object({ type: z.literal('grant.ready'), grant: Grant }),
   z.object({ type: z.literal('grant.activated'), grant: Grant }),
   z.object({ type: z.literal('grant.extended'), grant: Grant }),
   z.object({ type: z.literal('grant.expiring'), grant: Grant, secondsLeft: z.number().int().nonnegative() }),

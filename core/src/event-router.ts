@@ -54,8 +54,11 @@ export async function routeEvent({ event }: StintEventEnvelope, { state, grants,
       return;
     case 'grant.expiring':
       return; // the expiry clock reminds on the user's own schedule
+    case 'grant.ready':
+      return; // nothing to fetch until it starts
     case 'grant.ended':
-      await grants.wipe(event.grant.id, event.grant.endReason ?? 'revoked');
+      // A grant that never started had no credential here to wipe.
+      if (event.grant.endReason !== 'unstarted') await grants.wipe(event.grant.id, event.grant.endReason ?? 'revoked');
       return;
   }
 }

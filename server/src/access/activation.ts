@@ -43,6 +43,10 @@ export async function claimGrant(ctx: AccessContext, trx: Kysely<Database>, requ
   // revoke) its credential, so it is not approved at all.
   if (!held) throw new ApiProblem(409, 'system_not_configured', `${request.system_id} is no longer configured on this server, so this request cannot be approved; the requester can ask for another system.`);
   await refuseSecondGrant(ctx.store, trx, request, held.system, startsAt);
+  // Start when ready: the grant waits, without a credential, for its requester (within the
+  // system's start window) or for the request's named start time; its countdown starts then.
+  const waits = request.start_at !== null || held.system.startWindow !== undefined;
+  const from = request.start_at ?? startsAt;
   const grant: GrantRow = {
     id: newRowId(),
     request_id: request.id,
@@ -51,9 +55,10 @@ export async function claimGrant(ctx: AccessContext, trx: Kysely<Database>, requ
     grantee_name: request.requester_name,
     grantee_email: request.requester_email,
     provider: held.system.provider.type,
-    state: 'issuing',
-    starts_at: startsAt,
-    expires_at: startsAt + request.duration_seconds * 1000,
+    state: waits ? 'ready' : 'issuing',
+    starts_at: from,
+    expires_at: from + request.duration_seconds * 1000,
+    start_by: waits && request.start_at === null ? startsAt + held.system.startWindow! * 1000 : null,
     ended_at: null,
     end_reason: null,
     env_names: '[]',
@@ -63,8 +68,8 @@ export async function claimGrant(ctx: AccessContext, trx: Kysely<Database>, requ
     revoke_attempts: 0,
     issue_attempts: 0,
     next_attempt_at: null,
-    lease_owner: `${ctx.replicaId}/${randomUUID()}`,
-    lease_until: startsAt + ISSUE_LEASE_MS,
+    lease_owner: waits ? null : `${ctx.replicaId}/${randomUUID()}`,
+    lease_until: waits ? null : startsAt + ISSUE_LEASE_MS,
     revoke_count: 0,
     last_error: null,
     // Which provider configuration issues it: a later reload may retire that provider, and
@@ -91,7 +96,8 @@ export async function activateRequest(ctx: AccessContext, requestId: string): Pr
     await trx.updateTable('requests').set({ grant_id: grant.id, updated_at: startsAt }).where('id', '=', requestId).execute();
     return { grant, request: { ...request, grant_id: grant.id, updated_at: startsAt } };
   });
-  if (claimed) await issueGrant(ctx, claimed.grant, claimed.request);
+  // A grant that waits to be started needs nothing issued now (the requester's app reads it on reconnect).
+  if (claimed && claimed.grant.state !== 'ready') await issueGrant(ctx, claimed.grant, claimed.request);
 }
 
 type IssueOutcome = { issued: IssuedCredential } | { refused: string } | { failed: string };

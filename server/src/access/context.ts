@@ -92,7 +92,7 @@ export function toAccessRequest(row: RequestRow, reviews: readonly ReviewRow[]):
  */
 export const GRANT_VIEW_COLUMNS = [
   'id', 'request_id', 'system_id', 'grantee_sub', 'grantee_name', 'grantee_email', 'provider',
-  'state', 'starts_at', 'expires_at', 'ended_at', 'end_reason', 'env_names',
+  'state', 'starts_at', 'expires_at', 'ended_at', 'end_reason', 'env_names', 'start_by',
 ] as const satisfies readonly (keyof GrantRow)[];
 export type GrantView = Pick<GrantRow, (typeof GRANT_VIEW_COLUMNS)[number]>;
 
@@ -109,6 +109,7 @@ export function toGrant(row: GrantView): Grant {
     endedAt: isoOrNull(row.ended_at),
     endReason: row.end_reason as Grant['endReason'],
     envNames: parseList(row.env_names),
+    ...(row.state === 'ready' ? { startBy: isoOrNull(row.start_by), startAt: row.start_by === null ? iso(row.starts_at) : null } : {}),
   };
 }
 

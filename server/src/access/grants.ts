@@ -8,6 +8,7 @@ import type { Database, GrantRow } from '../store/schema';
 import { ApiProblem, GRANT_VIEW_COLUMNS, notFound, toGrant, type AccessContext } from './context';
 import { createRequest } from './requests';
 import { revokeAll, runRevocation } from './revocation';
+import { endReadyGrants } from './start';
 import { moveGrants, moveRequests } from './transitions';
 import { loadGrant, reviewsFor, stateChangeEffects } from './views';
 
@@ -85,6 +86,11 @@ function assertGrantee(grant: GrantRow | undefined, user: Principal, id: string)
 export async function releaseGrant(ctx: AccessContext, user: Principal, id: string) {
   const grant = await ctx.store.db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
   assertGrantee(grant, user, id);
+  if (grant.state === 'ready') {
+    // Not started: there is no credential to revoke; the approval ends here.
+    await endReadyGrants(ctx, [id], 'released', user.sub);
+    return (await loadGrant(ctx.store.db, id))!;
+  }
   if (grant.state !== 'active') throw new ApiProblem(409, 'grant_not_active', `This grant is already ${grant.state === 'issuing' ? 'being issued' : 'over'}.`);
   await endGrants(ctx, [id], 'released', user.sub);
   await runRevocation(ctx, id);
@@ -96,6 +102,10 @@ export async function revokeGrant(ctx: AccessContext, admin: Principal, id: stri
   if (!admin.isAdmin) throw new ApiProblem(403, 'not_an_admin', 'Only Stint admins may revoke a grant.');
   const grant = await ctx.store.db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
   if (!grant) throw notFound('grant', id);
+  if (grant.state === 'ready') {
+    await endReadyGrants(ctx, [id], 'revoked', admin.sub);
+    return (await loadGrant(ctx.store.db, id))!;
+  }
   if (grant.state !== 'active') throw new ApiProblem(409, 'grant_not_active', 'This grant is already over.');
   await endGrants(ctx, [id], 'revoked', admin.sub, { reason });
   await runRevocation(ctx, id);
@@ -121,6 +131,7 @@ export async function readCredential(ctx: AccessContext, user: Principal, id: st
   const grant = await ctx.store.db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
   assertGrantee(grant, user, id);
   const now = ctx.now();
+  if (grant.state === 'ready') throw new ApiProblem(409, 'not_started', 'This grant waits for you to start it; it has no credential until then (Start on its card, or: stint start).');
   if (grant.state !== 'active' || grant.expires_at <= now || !grant.credential_sealed) {
     throw new ApiProblem(410, 'grant_not_active', 'This grant is not active, so its credential is gone; request access again.');
   }
@@ -144,7 +155,7 @@ export function grantListQuery(db: Kysely<Database>, user: Principal, query: Gra
   mayListGrants(user, query.scope);
   let q = db.selectFrom('grants').select(GRANT_VIEW_COLUMNS).orderBy('starts_at', 'desc').limit(query.limit);
   if (query.scope === 'mine') q = q.where('grantee_sub', '=', user.sub);
-  if (query.active === 'true') q = q.where('state', 'in', ['issuing', 'active']);
+  if (query.active === 'true') q = q.where('state', 'in', ['ready', 'issuing', 'active']);
   if (query.active === 'false') q = q.where('state', 'in', ['revoking', 'ended']);
   return q;
 }

@@ -14,11 +14,10 @@ import { ApiProblem } from './context';
 export function liveGrant(trx: Kysely<Database>, sub: string, systemId: string, now: number) {
   return trx
     .selectFrom('grants')
-    .select(['id', 'expires_at'])
+    .select(['id', 'expires_at', 'state'])
     .where('grantee_sub', '=', sub)
     .where('system_id', '=', systemId)
-    .where('state', 'in', ['issuing', 'active'])
-    .where('expires_at', '>', now)
+    .where((eb) => eb.or([eb.and([eb('state', 'in', ['issuing', 'active']), eb('expires_at', '>', now)]), eb('state', '=', 'ready')]))
     .executeTakeFirst();
 }
 
@@ -48,6 +47,9 @@ export function openRequest(trx: Kysely<Database>, sub: string, systemId: string
 export async function refuseSecondAccess(store: Pick<Store, 'dialect'>, trx: Kysely<Database>, sub: string, system: SystemConfig, now: number): Promise<void> {
   await lockPersonSystem(store, trx, sub, system.id);
   const grant = await liveGrant(trx, sub, system.id, now);
+  if (grant?.state === 'ready') {
+    throw new ApiProblem(409, 'grant_ready', `Your access to ${system.name} is approved and waits for you to start it; start it (Start on its card, or: stint start ${system.id}) rather than asking again.`);
+  }
   if (grant) {
     const more = formatDuration(system.durations.presets[0]!);
     throw new ApiProblem(409, 'grant_active',

@@ -18,7 +18,8 @@ import {
   toAccessRequest,
   type AccessContext,
 } from './context';
-import { applyExtension, claimGrant, issueGrant } from './activation';
+import { applyExtension, claimGrant } from './activation';
+import { issueOrAnnounce } from './start';
 import { refuseSecondAccess } from './live-access';
 import { forReviewers, loadGrant, loadRequestView, recentRequestCounts, reviewsFor, stateChangeEffects } from './views';
 import { decideRequest, maySee, onCallRule, reviewRefusal } from './policy';
@@ -50,6 +51,9 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
   // Checked before anything is stored: a private key pasted by mistake never reaches the database.
   const keyProblem = input.publicKey ? provider.validatePublicKey?.(input.publicKey) : null;
   if (keyProblem) throw new ApiProblem(400, 'public_key_invalid', keyProblem);
+  const startAt = input.startAt === undefined ? null : Date.parse(input.startAt);
+  const startProblem = startAtRefusal(startAt, ctx.now(), input);
+  if (startProblem) throw startProblem;
   // A person this provider cannot serve as they are (a login name it would have to rewrite,
   // possibly into someone else's) is refused before an approver spends time on it, and the
   // refusal is audited: it may be someone probing for another account.
@@ -85,6 +89,7 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
     extends_grant_id: input.extendsGrantId ?? null,
     public_key: input.publicKey ?? null,
     asked_seconds: null,
+    start_at: startAt,
     auto_approved_by: onCall?.result === 'on-call' ? JSON.stringify(onCallApproval(onCall)) : null,
     state: approved ? 'approved' : 'pending',
     approvals_required: outcome === 'on-call' ? 0 : decision.approvalsRequired,
@@ -149,7 +154,7 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
   ctx.metrics.requestsCreated.inc({ outcome });
   ctx.eventsCommitted(events);
 
-  if (claimed) return { ...(await issueGrant(ctx, claimed, { ...row, grant_id: claimed.id }, [])), replayed: false };
+  if (claimed) return { ...(await issueOrAnnounce(ctx, claimed, { ...row, grant_id: claimed.id }, [])), replayed: false };
   if (!approved) return { request: toAccessRequest(row, []), grant: null, replayed: false };
   await applyExtension(ctx, row.id);
   const request = await loadRequestView(db, row.id);
@@ -244,12 +249,24 @@ export async function reviewRequest(ctx: AccessContext, reviewer: Principal, req
     return { next, row: updated, reviews, view: recent ? forReviewers(effects.view, recent) : effects.view, claimed, events };
   });
   ctx.eventsCommitted(outcome.events);
-  if (outcome.claimed) return issueGrant(ctx, outcome.claimed, outcome.row, outcome.reviews);
+  if (outcome.claimed) return issueOrAnnounce(ctx, outcome.claimed, outcome.row, outcome.reviews);
   if (outcome.next !== 'approved') return { request: outcome.view, grant: outcome.row.grant_id ? await loadGrant(db, outcome.row.grant_id) : null };
   await applyExtension(ctx, requestId);
   const request = await loadRequestView(db, requestId);
   if (!request) throw notFound('request', requestId);
   return { request, grant: request.grantId ? await loadGrant(db, request.grantId) : null };
+}
+
+/** How far ahead a start time may be named: a maintenance window this week, not a standing grant. */
+const START_AT_MAX_AHEAD_MS = 7 * 86_400_000;
+
+/** A named start time is in the future, within a week, and not for an extension or a break-glass request (both are for now). */
+function startAtRefusal(startAt: number | null, now: number, input: { extendsGrantId?: string | undefined; breakGlass?: boolean | undefined }): ApiProblem | null {
+  if (startAt === null) return null;
+  if (input.extendsGrantId || input.breakGlass) return new ApiProblem(422, 'start_at_refused', 'A start time goes with a new request only; an extension or a break-glass request is for now.');
+  if (startAt <= now) return new ApiProblem(422, 'start_at_refused', 'The start time has passed; leave it out to start at approval, or name a later time.');
+  if (startAt - now > START_AT_MAX_AHEAD_MS) return new ApiProblem(422, 'start_at_refused', 'Name a start time within 7 days; ask nearer the time for later windows.');
+  return null;
 }
 
 /** Approving for less is an approver's right; approving for more, or "denying for 10 minutes", is refused. */

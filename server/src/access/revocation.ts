@@ -170,7 +170,7 @@ export async function runRevocation(ctx: AccessContext, grantId: string): Promis
   try {
     const { system, provider } = ctx.providers.forGrant(claim);
     await holdLease(ctx, grantId, lease, () =>
-      provider.revoke({ grantId, system, state: JSON.parse(claim.provider_state ?? '{}') as Record<string, unknown>, reason: (claim.end_reason ?? 'expired') as GrantEndReason }),
+      provider.revoke({ grantId, system, state: JSON.parse(claim.provider_state ?? '{}') as Record<string, unknown>, reason: (claim.end_reason ?? 'expired') as Exclude<GrantEndReason, 'unstarted'> }),
     );
   } catch (error) {
     const attempts = claim.revoke_attempts + 1;

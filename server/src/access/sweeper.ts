@@ -1,4 +1,5 @@
 import type { AccessContext } from './context';
+import { endUnstartedGrants, startScheduledGrants } from './start';
 import { resumeIssuance } from './activation';
 import { countRevoking, expireDueGrants, noticeExpiringGrants } from './grants';
 import { retryRevocations } from './revocation';
@@ -30,8 +31,11 @@ export class Sweeper {
     while ((await expireDueGrants(ctx)) === 500 && !this.stopped);
     await retryRevocations(ctx);
     while ((await expirePendingRequests(ctx)) === 500 && !this.stopped);
+    while ((await endUnstartedGrants(ctx)) === 500 && !this.stopped);
     await noticeExpiringGrants(ctx);
+    // Scheduled starts issue too (a provider may be slow), so they run with the resumed issues.
     this.issuing ??= resumeIssuance(ctx)
+      .then(async () => void (await startScheduledGrants(ctx)))
       .catch((error: unknown) => ctx.log.error({ err: (error as Error).message }, 'resuming issues failed; retrying'))
       .finally(() => {
         this.issuing = null;

@@ -16,10 +16,15 @@ const REQUEST_MOVES: [RequestState, RequestState][] = [
   ['pending', 'expired'],
   ['approved', 'active'],
   ['approved', 'revoked'],
+  // A ready grant not started in its window: the approval expires unused.
+  ['approved', 'expired'],
   ['active', 'expired'],
   ['active', 'revoked'],
 ];
 const GRANT_MOVES: [GrantState, GrantState][] = [
+  // Start when ready: started (issuing), or ended without a credential (unstarted, released, revoked).
+  ['ready', 'issuing'],
+  ['ready', 'ended'],
   ['issuing', 'active'],
   ['issuing', 'revoking'],
   ['active', 'revoking'],

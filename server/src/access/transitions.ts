@@ -10,7 +10,7 @@ import type { Database, GrantRow, GrantsTable, RequestRow, RequestsTable } from 
 /** Every allowed move of a request. Creation (pending, or approved by policy) is not a move. */
 export const REQUEST_TRANSITIONS = {
   pending: ['approved', 'denied', 'cancelled', 'expired'],
-  approved: ['active', 'revoked'],
+  approved: ['active', 'revoked', 'expired'],
   active: ['expired', 'revoked'],
   expired: [],
   denied: [],
@@ -20,9 +20,12 @@ export const REQUEST_TRANSITIONS = {
 
 /**
  * Every allowed move of a grant. `revoking -> revoking` and `ended -> revoking` take back a
- * credential a slow provider delivered after its grant was given up (activation.ts).
+ * credential a slow provider delivered after its grant was given up (activation.ts). A ready
+ * grant has no credential yet: it starts (issuing) or ends without one (unstarted, released,
+ * revoked).
  */
 export const GRANT_TRANSITIONS = {
+  ready: ['issuing', 'ended'],
   issuing: ['active', 'revoking'],
   active: ['revoking'],
   revoking: ['ended', 'revoking'],

@@ -106,6 +106,12 @@ export const SystemConfig = z
       .optional(),
     breakGlass: z.strictObject({ groups: z.array(z.string().min(1)).min(1) }).optional(),
     pendingTtl: DurationText.default(3600),
+    /**
+     * Start when ready: an approved grant waits this long for its requester to start it (the
+     * countdown begins at start); not started by then, it ends unstarted. Absent: the clock
+     * starts at approval.
+     */
+    startWindow: DurationText.optional(),
   })
   .superRefine((system, ctx) => {
     for (const [i, preset] of system.durations.presets.entries()) {

@@ -29,6 +29,7 @@ import { extendGrant, readCredential, releaseGrant, revokeGrant } from '../acces
 import { GrantListings } from '../access/grant-listings';
 import { maySee, previewPolicy } from '../access/policy';
 import { cancelRequest, createRequest, getRequest, listRequests, reviewRequest } from '../access/requests';
+import { startGrant } from '../access/start';
 import { exportAudit, toAuditEntry } from '../audit/chain';
 import type { Principal } from '../auth/principal';
 import type { AppDeps, StintApp } from './app';
@@ -138,6 +139,7 @@ export function registerRoutes(app: StintApp, deps: AppDeps): void {
   app.post('/v1/grants/:id/release', { schema: { params: IdParams, response: { 200: GrantResponse, ...errors } } }, async (request) => ({
     grant: await releaseGrant(ctx, who(request), request.params.id),
   }));
+  app.post('/v1/grants/:id/start', { schema: { params: IdParams, response: { 200: RequestResponse, ...errors } } }, async (request) => startGrant(ctx, who(request), request.params.id));
   app.post(
     '/v1/grants/:id/extend',
     { schema: { params: IdParams, body: ExtendBody, response: { 200: RequestResponse, 201: RequestResponse, ...errors } } },

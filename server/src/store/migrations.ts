@@ -179,6 +179,15 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('requests').addColumn('auto_approved_by', 'text').execute();
       },
     },
+    '0008_start_when_ready': {
+      // An approved grant may wait for its requester to start it (start_by) or for a named start
+      // time (the request's start_at), its countdown beginning only then.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('requests').addColumn('start_at', bigint).execute();
+        await db.schema.alterTable('grants').addColumn('start_by', bigint).execute();
+        await db.schema.createIndex('grants_ready').on('grants').columns(['state', 'start_by']).execute();
+      },
+    },
   };
 }
 

@@ -17,6 +17,8 @@ export interface RequestsTable {
   duration_seconds: number;
   /** What the requester asked for, when an approver approved for less (migration 0006); null: as asked. */
   asked_seconds: number | null;
+  /** Start at this time (a maintenance window) rather than at approval (migration 0008); null: at approval or when started. */
+  start_at: number | null;
   /** Why no one reviewed it, as JSON (AccessRequest.autoApprovedBy; migration 0007); null: reviewed, or approved by group. */
   auto_approved_by: string | null;
   reason: string;
@@ -58,6 +60,8 @@ export interface GrantsTable {
   grantee_email: string | null;
   provider: string;
   state: string;
+  /** A ready grant: the latest its requester may start it (migration 0008); null: not waiting, or it starts at the request's start_at. */
+  start_by: number | null;
   starts_at: number;
   expires_at: number;
   ended_at: number | null;
