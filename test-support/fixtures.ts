@@ -36,6 +36,7 @@ export function coreState(overrides: Partial<CoreState> = {}): CoreState {
     myRequests: [],
     reviewQueue: [],
     grants: [],
+    waiting: [],
     revision: 1,
     ...overrides,
   };

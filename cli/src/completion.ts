@@ -7,7 +7,7 @@ export const COMPLETION_SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type CompletionShell = (typeof COMPLETION_SHELLS)[number];
 
 /** Commands whose first argument is a system id. */
-const TAKES_SYSTEM = ['request', 'exec', 'release', 'extend', 'env'];
+const TAKES_SYSTEM = ['request', 'start', 'exec', 'release', 'extend', 'env'];
 
 function table(cli: Command): { name: string; options: string[] }[] {
   return cli.commands.map((c) => ({ name: c.name(), options: c.options.map((o) => o.long).filter((o): o is string => Boolean(o)) }));

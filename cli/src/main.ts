@@ -6,6 +6,7 @@ import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './com
 import { childEnv, ExecError, run } from './exec';
 import { grantsTable, requestsTable, systemsTable } from './format';
 import { promptSegment } from './prompt';
+import { parseStartAt } from './start-at';
 import { grantVariables, hookScript, promptFunction, SHELLS, type Shell } from './shell';
 import { envCommand, print, statusCommand, systemsCommand, trustedRuntime, v, withRuntimeSocket, type EnvOptions } from './quick';
 import { CliError, EXIT, SocketClient } from './socket-client';
@@ -60,6 +61,34 @@ export function requestHint(systems: readonly SystemView[], systemId: string, wa
   if (system?.policy.ticketPattern) parts.push('--ticket <ticket>');
   if (wait) parts.push('--wait');
   return parts.join(' ');
+}
+
+const startAtOption = (text: string) => {
+  const at = parseStartAt(text);
+  if (at === null) throw new InvalidArgumentError('write a time like 22:00 (next occurrence), +2h, or 2026-12-03T22:00');
+  return at;
+};
+
+/** An approval waiting to be started, by system, full id or short id (grant or request). */
+function findWaiting(state: CoreState, key: string) {
+  const waiting = state.waiting ?? [];
+  const bySystem = waiting.filter((w) => w.systemId === key);
+  const found = bySystem.length === 1 ? { ok: true as const, item: bySystem[0]! } : matchId(waiting, key, (w) => w.grantId);
+  if (found.ok) return found.item;
+  const byRequest = matchId(waiting, key, (w) => w.requestId);
+  if (byRequest.ok) return byRequest.item;
+  if (found.matches.length === 0) throw new CliError(`Nothing of yours for ${v(key)} waits to be started; see \`stint status\`.`, EXIT.notFound, 'not_waiting');
+  const list = found.matches.map((w) => `  ${shortId(w.grantId)}  ${w.systemId} for ${formatDuration(w.durationSeconds)}`).join('\n');
+  throw new CliError(`${v(key)} matches ${found.matches.length} approvals; give more characters:\n${list}`, EXIT.usage, 'ambiguous_id');
+}
+
+/** What an approved request that waits says: how to start it, or when it starts by itself. */
+export function waitingWords(state: Pick<CoreState, 'waiting'>, request: AccessRequest): string | null {
+  const waiting = (state.waiting ?? []).find((w) => w.requestId === request.id);
+  if (!waiting) return null;
+  return waiting.startAt
+    ? `Approved: ${request.systemId} for ${formatDuration(waiting.durationSeconds)} starts by itself at ${waiting.startAt}; nothing is issued before then.`
+    : `Approved: ${request.systemId} for ${formatDuration(waiting.durationSeconds)}, not started. Start it before ${waiting.startBy ?? 'the window closes'}: stint start ${request.systemId}`;
 }
 
 /** A grant by system, full id or short id; several matches are listed. */
@@ -161,12 +190,14 @@ export function program(): Command {
     .option('--reason <text>', 'what you will do', '')
     .option('--ticket <id>', 'ticket the system asks for')
     .option('--break-glass', 'emergency access (audited, reviewed after the fact)')
+    .option('--at <time>', 'start then, not at approval (a maintenance window, within 7 days): 22:00, +2h, 2026-12-03T22:00', startAtOption)
     .option('--wait', 'wait until it is approved or refused')
     .option('--timeout <duration>', 'how long --wait waits', duration, 15 * 60)
     .option('--json', 'machine-readable output')
-    .action((system: string, o: { for: number; reason: string; ticket?: string; breakGlass?: boolean; wait?: boolean; timeout: number; json?: boolean }) =>
+    .action((system: string, o: { for: number; reason: string; ticket?: string; breakGlass?: boolean; at?: string; wait?: boolean; timeout: number; json?: boolean }) =>
       withSocket(async (c) => {
-        let request = await c.call('request', { systemId: system, durationSeconds: o.for, reason: o.reason, ticket: o.ticket, breakGlass: o.breakGlass ?? false });
+        let request = await c.call('request', { systemId: system, durationSeconds: o.for, reason: o.reason, ticket: o.ticket, breakGlass: o.breakGlass ?? false, ...(o.at ? { startAt: o.at } : {}) });
+        let waits: string | null = null;
         if (o.wait && request.state === 'pending') {
           console.error(`Waiting for approval (${request.approvalsRequired} needed from ${request.approverGroups.join(' or ')})...`);
           const until = Date.now() + o.timeout * 1000;
@@ -175,19 +206,24 @@ export function program(): Command {
             await new Promise((r) => setTimeout(r, 250));
             const state = await c.call('getState', {});
             request = state.myRequests.find((r) => r.id === request.id) ?? request;
+            // Approved, and waiting to be started (or for its start time): the wait is over.
+            if ((waits = waitingWords(state, request))) break;
             if (request.state === 'active' && !state.grants.some((g) => g.requestId === request.id)) request = { ...request, state: 'approved' };
           }
-          if (request.state !== 'active') {
+          if (request.state !== 'active' && !waits) {
             const why = request.failureReason ? `: the credential was not issued (${v(request.failureReason)})` : '';
             throw new CliError(`Request ${shortId(request.id)} was ${request.state}${why}.`, EXIT.refused, request.state);
           }
         }
         const granted = request.state === 'active' || request.state === 'approved';
-        const { grants, systems } = granted && !o.json ? await c.call('getState', {}) : { grants: [], systems: [] };
+        const { grants, systems, waiting } = granted && !o.json ? await c.call('getState', {}) : { grants: [], systems: [], waiting: [] };
         const grant = grants.find((g) => g.requestId === request.id);
         const lines = connectLines(request.systemId, systems.find((s) => s.id === request.systemId)?.provider ?? '', grant?.envNames ?? []);
+        waits ??= waitingWords({ waiting }, request);
         print(o.json, request, () =>
-          granted
+          waits
+            ? waits
+            : granted
             ? [`Granted: ${system} for ${formatDuration(request.durationSeconds)}${grantedHow(request)}. Use it:`, ...lines.map((line) => `  ${line.command}${line.where === 'hooked shell' ? '   (in a shell with the Stint hook)' : ''}`)].join('\n')
             : `Request ${shortId(request.id)} is ${request.state}: needs ${request.approvalsRequired} approval(s) from ${request.approverGroups.join(' or ')}.`,
         );
@@ -239,6 +275,18 @@ export function program(): Command {
       print(o.json, grants, () => (grants.length ? grantsTable(grants) : 'No active grants.'));
     }),
   );
+
+  cli
+    .command('start <system-or-id>')
+    .description('start an approved grant that waits for you; its countdown begins now')
+    .option('--json', 'machine-readable output')
+    .action((key: string, o: { json?: boolean }) =>
+      withSocket(async (c) => {
+        const waiting = findWaiting(await c.call('getState', {}), key);
+        const request = await c.call('start', { grantId: waiting.grantId });
+        print(o.json, request, () => `Started ${waiting.systemId} for ${formatDuration(waiting.durationSeconds)}: the credential is in your keychain until the deadline (stint status).`);
+      }),
+    );
 
   cli.command('release <system-or-id>').description('end a grant now; the credential is wiped').action((key: string) =>
     withSocket(async (c) => {

@@ -125,12 +125,13 @@ export async function envCommand(systems: string[], o: EnvOptions): Promise<void
 /** `stint status`: who is signed in, the connection, active grants. */
 export async function statusCommand(json: boolean | undefined): Promise<void> {
   const state = await withWire(async (call) => stateView(await call('getState', {})));
-  print(json, { auth: state.auth, connection: state.connection, serverUrl: state.serverUrl, grants: state.grants }, () =>
+  print(json, { auth: state.auth, connection: state.connection, serverUrl: state.serverUrl, grants: state.grants, waiting: state.waiting ?? [] }, () =>
     [
       state.auth.status === 'signed-in'
         ? `Signed in as ${v(state.auth.user?.name ?? state.auth.user?.sub)} at ${state.serverUrl} (${state.connection}).`
         : `Not signed in${state.auth.status === 'sign-in-needed' ? ' (the session ended)' : ''} to ${state.serverUrl}; run \`stint login\`.${state.auth.message ? ` ${v(state.auth.message)}` : ''}`,
       state.grants.length ? grantsTable(state.grants as LocalGrant[]) : 'No active grants.',
+      ...(Array.isArray(state.waiting) ? state.waiting : []).map((w) => (w.startAt ? `Approved, starts by itself at ${w.startAt}: ${v(w.systemId)}` : `Approved, not started: ${v(w.systemId)} (start before ${w.startBy ?? '?'}: stint start ${v(w.systemId)})`)),
       state.reviewQueue.length ? `${state.reviewQueue.length} request(s) wait for your review: stint requests` : '',
     ]
       .filter(Boolean)

@@ -39,6 +39,7 @@ const state: CoreState = {
   myRequests: [hostile],
   reviewQueue: [hostile],
   grants: [],
+  waiting: [],
   revision: 1,
 };
 

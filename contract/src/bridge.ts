@@ -19,6 +19,20 @@ export const LocalGrant = z.object({
 });
 export type LocalGrant = z.infer<typeof LocalGrant>;
 
+/**
+ * An approved grant that waits to be started (start when ready): by its requester before
+ * `startBy`, or by itself at `startAt`, the time the request named. No credential exists yet.
+ */
+export const WaitingGrant = z.object({
+  grantId: Id,
+  requestId: Id,
+  systemId: SystemId,
+  durationSeconds: z.number().int().positive(),
+  startBy: Timestamp.nullable(),
+  startAt: Timestamp.nullable(),
+});
+export type WaitingGrant = z.infer<typeof WaitingGrant>;
+
 export const AuthStatus = z.enum(['signed-out', 'signing-in', 'signed-in', 'sign-in-needed']);
 export type AuthStatus = z.infer<typeof AuthStatus>;
 
@@ -37,6 +51,8 @@ export const CoreState = z.object({
   myRequests: z.array(AccessRequest),
   reviewQueue: z.array(AccessRequest),
   grants: z.array(LocalGrant),
+  /** Approved grants waiting for their start (the Start button; none has a credential yet). */
+  waiting: z.array(WaitingGrant),
   /** Changes whenever the set of active grants changes (shell hooks compare it). */
   revision: z.number().int().nonnegative(),
 });
@@ -49,6 +65,10 @@ export const Notice = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('request-denied'), request: AccessRequest }),
   z.object({ kind: z.literal('request-expired'), request: AccessRequest }),
   z.object({ kind: z.literal('grant-active'), grant: LocalGrant }),
+  /** Approved, and waiting for its requester to start it (or for its start time). */
+  z.object({ kind: z.literal('grant-waiting'), grant: WaitingGrant }),
+  /** Approved, but not started within its start window: it ended with nothing issued. */
+  z.object({ kind: z.literal('grant-unstarted'), grantId: Id, requestId: Id, systemId: SystemId }),
   z.object({ kind: z.literal('grant-reminder'), grant: LocalGrant, secondsLeft: z.number().int().nonnegative(), canExtend: z.boolean() }),
   /** The receipt: what was wiped from this machine, and why. */
   z.object({
@@ -89,6 +109,8 @@ export const RequestInput = z.strictObject({
   reason: safeText({ multiline: true }).max(1000).default(''),
   ticket: safeText({ multiline: false }).max(200).optional(),
   breakGlass: z.boolean().default(false),
+  /** Start at this time (a maintenance window) rather than at approval; within 7 days. */
+  startAt: Timestamp.optional(),
 });
 export const ReviewInput = z.strictObject({
   requestId: Id,
@@ -124,6 +146,8 @@ export const BridgeCalls = {
   review: call(ReviewInput, AccessRequest),
   cancel: call(z.strictObject({ requestId: Id }), AccessRequest),
   release: call(z.strictObject({ grantId: Id }), Done),
+  /** Starts a waiting grant now: its countdown begins and the credential is fetched. */
+  start: call(z.strictObject({ grantId: Id }), AccessRequest),
   extend: call(ExtendInput, AccessRequest),
   history: call(Nothing, z.array(AccessRequest)),
   getSettings: call(Nothing, Settings),

@@ -62,6 +62,8 @@ export const SystemView = z.object({
   maxDurationSeconds: z.number().int().positive(),
   /** The request must carry an SSH public key (the ssh provider signs it). */
   needsPublicKey: z.boolean(),
+  /** Approved grants wait for their requester to start them within this many seconds (null: they start at approval). */
+  startWindowSeconds: z.number().int().positive().nullable().optional(),
   policy: PolicyPreview,
 });
 export type SystemView = z.infer<typeof SystemView>;
@@ -103,6 +105,8 @@ export const AccessRequest = z.object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   pendingExpiresAt: Timestamp,
+  /** The start time the requester named (a maintenance window): the grant starts by itself then. */
+  startAt: Timestamp.nullable().optional(),
   grantId: Id.nullable(),
   /** Why it ended without access though approved: the provider's own refusal, in its words. */
   failureReason: z.string().nullable().optional(),

@@ -23,3 +23,14 @@ export function formatDuration(totalSeconds: number): string {
   }
   return out;
 }
+
+/**
+ * A moment as a person reads it on their own clock: "17:30" today, "Thu 3 Dec 17:30" on
+ * another day (start times, start-by deadlines).
+ */
+export function formatMoment(iso: string, now: number = Date.now()): string {
+  const at = new Date(iso);
+  const time = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  if (at.toDateString() === new Date(now).toDateString()) return time;
+  return `${at.toLocaleDateString([], { weekday: 'short', day: 'numeric', month: 'short' })} ${time}`;
+}

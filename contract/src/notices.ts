@@ -2,11 +2,11 @@
 // dependencies"): Electron's main hands the plan to its Notification, web mode to the browser's.
 // One plan, so the desktop and the browser tell a person the same things in the same words.
 import type { AccessRequest } from './domain';
-import { formatDuration } from './duration';
+import { formatDuration, formatMoment } from './duration';
 import type { Notice, Settings } from './bridge';
 import { visibleText } from './text';
 
-export type NotificationActionId = 'approve' | 'deny' | 'extend' | 'open';
+export type NotificationActionId = 'approve' | 'deny' | 'extend' | 'start' | 'open';
 
 /** Where a click on the notification body (not an action button) leads. */
 export type NotificationTarget =
@@ -88,7 +88,9 @@ export function noticeTag(notice: Notice): string {
   switch (notice.kind) {
     case 'grant-active':
     case 'grant-reminder':
+    case 'grant-waiting':
       return `grant:${notice.grant.grantId}`;
+    case 'grant-unstarted':
     case 'grant-wiped':
       return `grant:${notice.grantId}`;
     case 'error':
@@ -156,6 +158,35 @@ function planFor(
         actions: [],
         urgency: 'low',
         onClick: { view: 'grant', grantId: notice.grant.grantId },
+      };
+    case 'grant-waiting': {
+      if (!settings.decisions) return null;
+      const { grant } = notice;
+      if (grant.startAt) {
+        return {
+          title: `Approved: ${name(grant.systemId)} at ${formatMoment(grant.startAt)}`,
+          body: `Your ${formatDuration(grant.durationSeconds)} starts by itself at ${formatMoment(grant.startAt)}, the time you asked for; you are told when the credential is in your keychain.`,
+          actions: [],
+          urgency: 'normal',
+          onClick: { view: 'grant', grantId: grant.grantId },
+        };
+      }
+      return {
+        title: `Approved: ${name(grant.systemId)}, start when ready`,
+        body: `Your ${formatDuration(grant.durationSeconds)} has not started. Start it before ${grant.startBy ? formatMoment(grant.startBy) : 'the start window closes'}; the countdown begins then.`,
+        actions: actionable ? [{ id: 'start', text: 'Start now' }] : [],
+        urgency: 'normal',
+        onClick: { view: 'grant', grantId: grant.grantId },
+      };
+    }
+    case 'grant-unstarted':
+      if (!settings.decisions) return null;
+      return {
+        title: `Approval lapsed: ${name(notice.systemId)}`,
+        body: 'It was not started within its start window, so nothing was issued. Ask again when you need it.',
+        actions: [],
+        urgency: 'normal',
+        onClick: { view: 'request', requestId: notice.requestId },
       };
     case 'grant-reminder':
       if (!settings.reminders) return null;

@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { BridgeCalls } from '@stint/contract';
-import type { AccessRequest, CoreState, GrantEnv, Notice, Settings } from '@stint/contract';
+import type { AccessRequest, BridgeCalls, CoreState, Grant, GrantEnv, Notice, Settings } from '@stint/contract';
 import type { z } from 'zod';
 import { ApiClient } from './api/client';
 import { EventStream } from './api/events';
 import { ExpiryClock } from './clock/expiry-clock';
 import { routeEvent, upsertRequest } from './event-router';
 import { GrantSync } from './grants/grant-sync';
+import { WaitingGrants } from './grants/waiting';
 import { silentLog, type CorePlatform, type CoreLog } from './platform';
 import { readRevision } from './runtime/revision';
 import { ensurePrivateDir } from './runtime/paths';
 import { Session } from './session/session';
 import { readSettings, updateSettings } from './settings/settings';
-import { generateSshKeyPair } from './ssh/keys';
 import { PendingSshKeys } from './ssh/pending-keys';
 import { StateHub } from './state-hub';
 import { Vault } from './vault/vault';
@@ -34,6 +33,7 @@ export class StintCore {
   readonly #state: StateHub;
   readonly #session: Session;
   readonly #grants: GrantSync;
+  readonly #waiting: WaitingGrants;
   readonly #pendingKeys: PendingSshKeys;
   #api: ApiClient;
   #stream: EventStream | null = null;
@@ -47,6 +47,7 @@ export class StintCore {
     const settings = readSettings(platform.store);
     // The shells' change counter continues from its file, so a shell never sees it go back.
     this.#state = StateHub.signedOut(settings.serverUrl, readRevision(platform.paths), platform.notifier);
+    this.#waiting = new WaitingGrants(this.#state);
     this.#api = this.#makeApi(settings.serverUrl);
     const api = () => this.#api;
     this.#session = new Session({
@@ -145,6 +146,7 @@ export class StintCore {
       const api = this.#api;
       const [systems, myRequests, reviewQueue, live] = await Promise.all([api.systems(), api.requests('mine'), api.requests('review'), api.grants({ active: true })]);
       this.#state.patch({ systems, myRequests, reviewQueue });
+      this.#waiting.replace(live);
       await this.#grants.reconcile(live);
     } catch (error) {
       this.#log.warn({ err: (error as Error).message }, 'could not refresh state from the server');
@@ -168,7 +170,7 @@ export class StintCore {
       url: `${this.#api.baseUrl}/v1/events`,
       accessToken: () => this.#session.accessToken(),
       onUnauthorized: () => this.#session.refresh(),
-      onEvent: (envelope) => routeEvent(envelope, { state: this.#state, grants: this.#grants, upsertMine: (request) => this.#upsertMine(request) }),
+      onEvent: (envelope) => routeEvent(envelope, { state: this.#state, grants: this.#grants, waiting: this.#waiting, upsertMine: (request) => this.#upsertMine(request) }),
       onConnected: () => this.reconcile(),
       onStatus: (connection) => this.#state.patch({ connection }),
       onWarning: (message) => this.#log.warn({}, message),
@@ -209,14 +211,8 @@ export class StintCore {
     await this.#goOffline();
     await this.#grants.endAllForSignOut(this.#session.hasTokens);
     const ending = await this.#session.takeForSignOut();
-    try {
-      await this.#pendingKeys.dropAll();
-      await this.vault.wipeAll();
-    } catch (error) {
-      // Still sign out (the session ends at the IdP), but say plainly what could not be removed.
-      this.#state.notice({ kind: 'error', message: `Signed out, but the keychain refused to delete some items: ${(error as Error).message}` });
-    }
-    this.#state.patch({ auth: { status: 'signed-out', user: null, message: null, signInUrl: null }, systems: [], myRequests: [], reviewQueue: [], connection: 'offline' });
+    await this.#grants.forgetAll();
+    this.#state.patch({ auth: { status: 'signed-out', user: null, message: null, signInUrl: null }, systems: [], myRequests: [], reviewQueue: [], waiting: [], connection: 'offline' });
     this.#grants.publish(true);
     await this.#session.endAtIdentityProvider(ending);
   }
@@ -225,21 +221,27 @@ export class StintCore {
 
   async request(input: RequestInput): Promise<AccessRequest> {
     const system = this.#state.get().systems.find((s) => s.id === input.systemId) ?? (await this.#api.systems()).find((s) => s.id === input.systemId);
-    let publicKey: string | undefined;
-    let fingerprint: string | null = null;
-    if (system?.needsPublicKey) {
-      // A fresh key pair per grant; the private half never leaves this machine's keychain.
-      const pair = generateSshKeyPair(`stint:${input.systemId}`);
-      fingerprint = await this.#pendingKeys.file(pair.publicKey, pair.privateKey);
-      publicKey = pair.publicKey;
-    }
-    const { request, grant } = await this.#api.createRequest(
-      { systemId: input.systemId, durationSeconds: input.durationSeconds, reason: input.reason ?? '', ticket: input.ticket, breakGlass: input.breakGlass ?? false, publicKey },
+    const key = system?.needsPublicKey ? await this.#pendingKeys.make(`stint:${input.systemId}`) : null;
+    const reply = await this.#api.createRequest(
+      { systemId: input.systemId, durationSeconds: input.durationSeconds, reason: input.reason ?? '', ticket: input.ticket, breakGlass: input.breakGlass ?? false, publicKey: key?.publicKey, startAt: input.startAt },
       randomUUID(),
     );
-    if (fingerprint) this.#pendingKeys.madeFor(fingerprint, request.id);
+    if (key) this.#pendingKeys.madeFor(key.fingerprint, reply.request.id);
+    return this.#took(reply);
+  }
+
+  /** Starts a waiting grant now: the countdown begins, and the credential comes as for any approval. */
+  async startGrant(grantId: string): Promise<AccessRequest> {
+    const reply = await this.#api.start(grantId);
+    this.#waiting.drop(grantId);
+    return this.#took(reply);
+  }
+
+  /** A request (and grant) the server answered with: listed, and the credential stored or the grant set waiting. */
+  async #took({ request, grant }: { request: AccessRequest; grant?: Grant | null | undefined }, replace = false): Promise<AccessRequest> {
     this.#upsertMine(request);
-    if (grant?.state === 'active') await this.#grants.store(grant);
+    if (grant?.state === 'active') await this.#grants.store(grant, replace);
+    if (grant?.state === 'ready') this.#waiting.add(grant);
     return request;
   }
 
@@ -250,25 +252,22 @@ export class StintCore {
   }
 
   async cancel(requestId: string): Promise<AccessRequest> {
-    const { request } = await this.#api.cancel(requestId);
-    this.#upsertMine(request);
-    return request;
+    return this.#took(await this.#api.cancel(requestId));
   }
 
-  /** Ends the grant at the server, and wipes it here at once whatever the server says. */
+  /** Ends the grant at the server (a waiting one too), and wipes it here at once whatever the server says. */
   async release(grantId: string): Promise<void> {
     try {
       await this.#api.release(grantId);
     } finally {
+      this.#waiting.drop(grantId);
       await this.#grants.wipe(grantId, 'released');
     }
   }
 
   async extend(input: { grantId: string; durationSeconds: number; reason?: string | undefined; ticket?: string | undefined }): Promise<AccessRequest> {
-    const { request, grant } = await this.#api.extend(input.grantId, { durationSeconds: input.durationSeconds, reason: input.reason ?? '', ...(input.ticket ? { ticket: input.ticket } : {}) });
-    this.#upsertMine(request);
-    if (grant && request.state === 'active') await this.#grants.store(grant, true);
-    return request;
+    const reply = await this.#api.extend(input.grantId, { durationSeconds: input.durationSeconds, reason: input.reason ?? '', ...(input.ticket ? { ticket: input.ticket } : {}) });
+    return this.#took(reply.request.state === 'active' ? reply : { request: reply.request }, true);
   }
 
   history(): Promise<AccessRequest[]> {

@@ -2,6 +2,7 @@
 // credential (fetched or wiped by the grant sync).
 import type { AccessRequest, CoreState, StintEventEnvelope } from '@stint/contract';
 import type { GrantSync } from './grants/grant-sync';
+import type { WaitingGrants } from './grants/waiting';
 import type { StateHub } from './state-hub';
 
 export type RequestList = 'myRequests' | 'reviewQueue';
@@ -23,14 +24,24 @@ export function upsertRequest(state: StateHub, list: RequestList, request: Acces
   return list === 'myRequests' && ENDED_UNGRANTED.has(request.state) && !request.grantId;
 }
 
+/**
+ * An approved request whose grant will wait to be started: its "ready to start" notice says
+ * the approval, so "approved" is not said twice.
+ */
+function waitsToStart(state: CoreState, request: AccessRequest): boolean {
+  if (request.extendsGrantId) return false;
+  return Boolean(request.startAt) || Boolean(state.systems.find((s) => s.id === request.systemId)?.startWindowSeconds);
+}
+
 export interface EventTargets {
   state: StateHub;
   grants: GrantSync;
+  waiting: WaitingGrants;
   /** A request of the person's own was put in its list (see upsertRequest's answer). */
   upsertMine: (request: AccessRequest) => void;
 }
 
-export async function routeEvent({ event }: StintEventEnvelope, { state, grants, upsertMine }: EventTargets): Promise<void> {
+export async function routeEvent({ event }: StintEventEnvelope, { state, grants, waiting, upsertMine }: EventTargets): Promise<void> {
   switch (event.type) {
     case 'review.requested':
       upsertRequest(state, 'reviewQueue', event.request);
@@ -43,10 +54,12 @@ export async function routeEvent({ event }: StintEventEnvelope, { state, grants,
       upsertMine(event.request);
       const kind = NOTICE_FOR[event.request.state as keyof typeof NOTICE_FOR];
       // An expired request that became a grant ended as a grant; its receipt says so.
-      if (kind && !(event.request.state === 'expired' && event.request.grantId)) state.notice({ kind, request: event.request });
+      const said = (event.request.state === 'expired' && event.request.grantId) || (event.request.state === 'approved' && waitsToStart(state.get(), event.request));
+      if (kind && !said) state.notice({ kind, request: event.request });
       return;
     }
     case 'grant.activated':
+      waiting.drop(event.grant.id);
       await grants.store(event.grant);
       return;
     case 'grant.extended':
@@ -55,9 +68,13 @@ export async function routeEvent({ event }: StintEventEnvelope, { state, grants,
     case 'grant.expiring':
       return; // the expiry clock reminds on the user's own schedule
     case 'grant.ready':
-      return; // nothing to fetch until it starts
+      waiting.add(event.grant); // nothing to fetch until it starts
+      return;
     case 'grant.ended':
-      // A grant that never started had no credential here to wipe.
+      // A grant that never started had no credential here to wipe; its requester is told it lapsed.
+      if (waiting.drop(event.grant.id) && event.grant.endReason === 'unstarted') {
+        state.notice({ kind: 'grant-unstarted', grantId: event.grant.id, requestId: event.grant.requestId, systemId: event.grant.systemId });
+      }
       if (event.grant.endReason !== 'unstarted') await grants.wipe(event.grant.id, event.grant.endReason ?? 'revoked');
       return;
   }

@@ -12,7 +12,7 @@ export class StateHub {
 
   /** Where every core starts: nothing known, until the saved session is restored. */
   static signedOut(serverUrl: string, revision: number, notifier: Notifier | undefined): StateHub {
-    const initial: CoreState = { serverUrl, auth: { status: 'signed-out', user: null, message: null }, connection: 'offline', systems: [], myRequests: [], reviewQueue: [], grants: [], revision };
+    const initial: CoreState = { serverUrl, auth: { status: 'signed-out', user: null, message: null }, connection: 'offline', systems: [], myRequests: [], reviewQueue: [], grants: [], waiting: [], revision };
     return new StateHub(initial, notifier);
   }
 

@@ -318,6 +318,20 @@ describe('the app on macOS, where notifications carry buttons', () => {
     expect(denied).toMatchObject({ state: 'denied', reviews: [{ decision: 'deny', reviewer: { sub: 'carol' } }] });
   });
 
+  it('starts an approval that waits from its notification’s Start button, and the tray shows the grant', async () => {
+    const mine = (await dev.api('carol', 'POST', '/v1/requests', { systemId: 'ops-console', durationSeconds: 1800, reason: 'release 42' })).body.request;
+    await dev.api('bob', 'POST', `/v1/requests/${mine.id}/reviews`, { decision: 'approve' });
+    const ready = await until(() => electron.notifications.find((n) => n.shown && n.title === 'Approved: Operations console, start when ready'), 5000, 'the start-when-ready notification');
+    expect(ready.actions).toEqual(['Start now']);
+    expect(electron.tray.menu().labels()).toContain('Operations console for 30m — approved, not started');
+    ready.press('Start now');
+    await until(() => electron.tray.menu().labels().some((l) => /^Operations console — 30m left$|^Operations console — 29m left$/.test(l)), 5000, 'the started grant in the tray');
+    const { body } = await dev.api('carol', 'GET', `/v1/requests/${mine.id}`);
+    expect(body.grant).toMatchObject({ state: 'active' });
+    await dev.api('carol', 'POST', `/v1/grants/${body.grant.id}/release`);
+    await until(() => !electron.tray.menu().labels().some((l) => l.startsWith('Operations console —')), 5000, 'the released grant gone from the tray');
+  });
+
   it('quits without asking when nothing is active', async () => {
     electron.tray.menu().click('Quit Stint');
     await until(() => electron.app.quitted, 10_000, 'the app quit');

@@ -253,6 +253,9 @@ async function runAction(core: StintCore, action: TrayAction): Promise<void> {
         return await core.signOut();
       case 'release':
         return await core.release(action.grantId);
+      case 'start':
+        await core.startGrant(action.grantId);
+        return;
       case 'extend':
         await core.extend({ grantId: action.grantId, durationSeconds: action.durationSeconds });
         return;
@@ -395,6 +398,7 @@ async function runNotificationAction(core: StintCore, id: NotificationActionId, 
     const seconds = system?.durationPresetsSeconds[0] ?? DEFAULT_EXTEND_PRESETS_SECONDS[0];
     return runAction(core, { kind: 'extend', grantId: notice.grant.grantId, durationSeconds: seconds });
   }
+  if (id === 'start' && notice.kind === 'grant-waiting') return runAction(core, { kind: 'start', grantId: notice.grant.grantId });
   showMainWindow({ view: 'home' });
 }
 

@@ -1,7 +1,7 @@
 import type { Notice } from '@stint/contract';
 import { describe, expect, it } from 'vitest';
 import { planNotification } from '@stint/contract';
-import { ALL_NOTIFICATIONS, grant, NOW, request } from './state.fixture';
+import { ALL_NOTIFICATIONS, grant, NOW, request, waiting } from './state.fixture';
 
 const review: Notice = { kind: 'review-requested', request: request('prod-db') };
 
@@ -84,6 +84,21 @@ describe('planNotification', () => {
     expect(planNotification(review, ALL_NOTIFICATIONS, 'browser', names)).toMatchObject({ title: 'Review: Ada asks for Production DB', actions: [], tag: `request:${review.request.id}` });
   });
 
+  it('says an approval waits to be started, with Start where the OS delivers buttons; a lapsed one says nothing was issued', () => {
+    const ready = waiting('prod-db', { msToStartBy: 8 * 3_600_000 });
+    const plan = planNotification({ kind: 'grant-waiting', grant: ready }, ALL_NOTIFICATIONS, 'darwin');
+    expect(plan).toMatchObject({ title: 'Approved: prod-db, start when ready', actions: [{ id: 'start', text: 'Start now' }], onClick: { view: 'grant', grantId: ready.grantId }, tag: `grant:${ready.grantId}` });
+    expect(plan?.body).toMatch(/^Your 30m has not started\. Start it before .+; the countdown begins then\.$/);
+    expect(planNotification({ kind: 'grant-waiting', grant: ready }, ALL_NOTIFICATIONS, 'linux')?.actions).toEqual([]);
+    const scheduled = waiting('prod-db', { startAt: new Date(NOW + 3_600_000).toISOString() });
+    const later = planNotification({ kind: 'grant-waiting', grant: scheduled }, ALL_NOTIFICATIONS, 'darwin');
+    expect(later?.actions).toEqual([]);
+    expect(later?.body).toMatch(/starts by itself at .+, the time you asked for/);
+    const lapsed = planNotification({ kind: 'grant-unstarted', grantId: ready.grantId, requestId: ready.requestId, systemId: 'prod-db' }, ALL_NOTIFICATIONS, 'linux');
+    expect(lapsed).toMatchObject({ title: 'Approval lapsed: prod-db', onClick: { view: 'request', requestId: ready.requestId }, tag: `grant:${ready.grantId}` });
+    expect(lapsed?.body).toMatch(/nothing was issued/);
+  });
+
   it('gives a receipt of what was wiped', () => {
     const wiped: Notice = { kind: 'grant-wiped', grantId: grant('x', 1).grantId, systemId: 'prod-db', reason: 'expired', wiped: ['its credential in the keychain', 'its ssh-agent key'], at: new Date(NOW).toISOString() };
     expect(planNotification(wiped, ALL_NOTIFICATIONS, 'linux')).toMatchObject({
@@ -105,6 +120,8 @@ describe('planNotification', () => {
       ['decisions', { kind: 'request-denied', request: request('a') }],
       ['decisions', { kind: 'request-expired', request: request('a') }],
       ['decisions', { kind: 'grant-active', grant: g }],
+      ['decisions', { kind: 'grant-waiting', grant: waiting('a', { msToStartBy: 60_000 }) }],
+      ['decisions', { kind: 'grant-unstarted', grantId: g.grantId, requestId: g.requestId, systemId: 'a' }],
       ['reminders', { kind: 'grant-reminder', grant: g, secondsLeft: 60, canExtend: true }],
       ['receipts', { kind: 'grant-wiped', grantId: g.grantId, systemId: 'a', reason: 'released', wiped: [], at: new Date(NOW).toISOString() }],
     ];

@@ -1,5 +1,5 @@
 // Named builders of core state for the electron/ unit tests (contract-valid: each is parsed).
-import { AccessRequest, CoreState, LocalGrant, type SystemView } from '@stint/contract';
+import { AccessRequest, CoreState, LocalGrant, type SystemView, type WaitingGrant } from '@stint/contract';
 
 export const NOW = Date.parse('2026-11-24T10:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -76,9 +76,22 @@ export function state(overrides: Partial<CoreState> = {}): CoreState {
     myRequests: [],
     reviewQueue: [],
     grants: [],
+    waiting: [],
     revision: 0,
     ...overrides,
   });
 }
 
 export const ALL_NOTIFICATIONS = { reviews: true, decisions: true, reminders: true, receipts: true };
+
+/** An approval waiting to be started: by its requester within `msToStartBy`, or by itself at `startAt`. */
+export function waiting(systemId: string, when: { msToStartBy: number } | { startAt: string }): WaitingGrant {
+  return {
+    grantId: uuid(),
+    requestId: uuid(),
+    systemId,
+    durationSeconds: 1800,
+    startBy: 'msToStartBy' in when ? iso(NOW + when.msToStartBy) : null,
+    startAt: 'startAt' in when ? when.startAt : null,
+  };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { recentRequests } from '@stint/contract';
-import { grant, NOW, request, state, system } from './state.fixture';
+import { grant, NOW, request, state, system, waiting } from './state.fixture';
 import {
   buildTrayMenu,
   formatTimeLeft,
@@ -75,6 +75,20 @@ describe('buildTrayMenu', () => {
       ['by 30m', { kind: 'extend', grantId: db.grantId, durationSeconds: 1800 }],
       ['by 1h', { kind: 'extend', grantId: db.grantId, durationSeconds: 3600 }],
     ]);
+  });
+
+  it('offers Start on an approval that waits for its requester, and only says when for a scheduled one', () => {
+    const ops = waiting('prod-db', { msToStartBy: 3 * 3_600_000 });
+    const tonight = waiting('staging-ssh', { startAt: new Date(NOW + 12 * 3_600_000).toISOString() });
+    const menu = buildTrayMenu(state({ waiting: [ops, tonight], grants: [grant('prod-db', 600_000)] }), ctx);
+    const item = find(menu, 'prod-db for 30m — approved, not started');
+    expect(find(item.submenu, 'Start now').action).toEqual({ kind: 'start', grantId: ops.grantId });
+    expect(find(item.submenu, 'Give it up').action).toEqual({ kind: 'release', grantId: ops.grantId });
+    const scheduled = menu.find((i) => i.label?.startsWith('staging-ssh for 30m — starts '));
+    expect(scheduled).toMatchObject({ enabled: false });
+    expect(scheduled?.submenu).toBeUndefined();
+    expect(labels(menu)).not.toContain('No active access');
+    expect(find(buildTrayMenu(state({ waiting: [ops] }), ctx), 'prod-db for 30m — approved, not started')).toBeTruthy();
   });
 
   it('says so when nothing is active', () => {

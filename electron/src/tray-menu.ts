@@ -1,7 +1,7 @@
 // The tray menu as a pure function of core's state and the time (STYLE.md, "Glue takes narrow
 // dependencies"). Items carry action descriptors instead of click closures, so a test can
 // assert exactly what each entry would do; main.ts turns descriptors into clicks.
-import { formatDuration, missingForPolicy, type CoreState, type LocalGrant, type RememberedRequest, type Settings } from '@stint/contract';
+import { formatDuration, formatMoment, missingForPolicy, type CoreState, type LocalGrant, type RememberedRequest, type Settings } from '@stint/contract';
 import type { MenuItemConstructorOptions } from 'electron';
 
 /** What a menu entry does when clicked; main.ts maps each kind onto core or a window. */
@@ -11,6 +11,8 @@ export type TrayAction =
   | { kind: 'sign-out' }
   | { kind: 'release'; grantId: string }
   | { kind: 'extend'; grantId: string; durationSeconds: number }
+  /** Starts an approved grant that waits for its requester (start when ready). */
+  | { kind: 'start'; grantId: string }
   /** Submits at once: only from a pinned/recent entry or an explicit "with reason" choice. */
   | { kind: 'request'; systemId: string; durationSeconds: number; reason: string; ticket?: string }
   /** Opens the request form prefilled; the person types the reason (or ticket) and submits there. */
@@ -101,10 +103,27 @@ function extendPresets(state: CoreState, systemId: string): number[] {
   return presets.length > 0 ? presets : [...DEFAULT_EXTEND_PRESETS_SECONDS];
 }
 
+/** Approved grants that wait: one click starts the countdown; a scheduled one only says when. */
+function waitingItems(state: CoreState, now: number): TrayMenuItem[] {
+  return state.waiting.map((w) => {
+    const name = `${nameIn(state, w.systemId)} for ${formatDuration(w.durationSeconds)}`;
+    if (w.startAt) return { label: `${name} — starts ${formatMoment(w.startAt, now)}`, enabled: false };
+    return {
+      label: `${name} — approved, not started`,
+      submenu: [
+        { label: 'Start now', action: { kind: 'start', grantId: w.grantId } },
+        ...(w.startBy ? [{ label: `Start before ${formatMoment(w.startBy, now)}`, enabled: false }] : []),
+        { label: 'Give it up', action: { kind: 'release', grantId: w.grantId } },
+      ],
+    };
+  });
+}
+
 function grantItems(state: CoreState, now: number): TrayMenuItem[] {
   const grants = activeGrants(state, now);
-  if (grants.length === 0) return [{ label: 'No active access', enabled: false }];
-  return grants.map((grant) => ({
+  const waiting = waitingItems(state, now);
+  if (grants.length === 0) return waiting.length > 0 ? waiting : [{ label: 'No active access', enabled: false }];
+  return [...waiting, ...grants.map((grant): TrayMenuItem => ({
     label: `${nameIn(state, grant.systemId)} — ${formatTimeLeft(Date.parse(grant.expiresAt) - now)} left`,
     submenu: [
       { label: 'Release now', action: { kind: 'release', grantId: grant.grantId } },
@@ -116,7 +135,7 @@ function grantItems(state: CoreState, now: number): TrayMenuItem[] {
         })),
       },
     ],
-  }));
+  }))];
 }
 
 function shortReason(reason: string): string {

@@ -50,6 +50,8 @@ interface Toast {
   error: boolean;
   /** A reminder offers to extend when the policy allows (the same call as My access's button). */
   extend?: ReminderExtension;
+  /** An approval that waits for its requester offers to start it (the same call as My access's Start). */
+  start?: string;
   /** The grant or request it is about: a later toast about the same one replaces it. */
   tag?: string;
 }
@@ -98,13 +100,14 @@ export function App({ bridge }: { bridge: StintBridge }) {
       const nameOf = (systemId: string) => stateRef.current?.systems.find((s) => s.id === systemId)?.name ?? systemId;
       const extend = reminderExtension(notice, stateRef.current);
       // A later notice about the same grant replaces its reminder (whose Extend has nothing left to extend once it is wiped).
-      setToasts((all) => addToast(all, { id, text: noticeText(notice, nameOf), error: notice.kind === 'error', extend, tag: noticeTag(notice) }));
+      const start = notice.kind === 'grant-waiting' && !notice.grant.startAt ? notice.grant.grantId : undefined;
+      setToasts((all) => addToast(all, { id, text: noticeText(notice, nameOf), error: notice.kind === 'error', extend, start, tag: noticeTag(notice) }));
       // A tab in the background tells the person through the browser, as the desktop app does.
       if (tabInBackground()) {
         void bridge.call('getSettings', {}).then((settings) => showWebNotification(notice, settings.notifications, nameOf), () => undefined);
       }
       // A reminder with an action stays until it is used or dismissed: it may be read late.
-      if (!extend) setTimeout(() => dismissToast(id), NOTICE_MS);
+      if (!extend && !start) setTimeout(() => dismissToast(id), NOTICE_MS);
     });
     bridge.call('getState', {}).then(setState, (error: unknown) => showError(error));
     return () => {
@@ -155,6 +158,18 @@ export function App({ bridge }: { bridge: StintBridge }) {
               }}
             >
               Extend {formatDuration(t.extend.durationSeconds)}
+            </button>
+          )}
+          {t.start && (
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => {
+                dismissToast(t.id);
+                void run(bridge.call('start', { grantId: t.start! }));
+              }}
+            >
+              Start now
             </button>
           )}
           <button type="button" className="link" onClick={() => dismissToast(t.id)} aria-label="Dismiss notice">

@@ -36,6 +36,7 @@ const STATE: CoreState = {
   myRequests: [],
   reviewQueue: [],
   grants: [],
+  waiting: [],
   revision: 0,
 };
 

@@ -28,6 +28,7 @@ const state = {
   myRequests: [hostile],
   reviewQueue: [hostile],
   grants: [],
+  waiting: [],
   revision: 1,
 } satisfies CoreState;
 

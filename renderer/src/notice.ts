@@ -1,4 +1,4 @@
-import { formatDuration, visibleText, WIPE_REASONS, type CoreState, type NameOf, type Notice } from '@stint/contract';
+import { formatDuration, formatMoment, visibleText, WIPE_REASONS, type CoreState, type NameOf, type Notice } from '@stint/contract';
 
 /**
  * One line a person reads in a toast; the same words the tray's notifications use. Names come
@@ -20,6 +20,12 @@ function noticeWords(notice: Notice, name: NameOf): string {
       return `Your request for ${name(notice.request.systemId)} expired without a decision.`;
     case 'grant-active':
       return `Access to ${name(notice.grant.systemId)} is active until ${new Date(notice.grant.expiresAt).toLocaleTimeString()}.`;
+    case 'grant-waiting':
+      return notice.grant.startAt
+        ? `Approved: ${name(notice.grant.systemId)} starts by itself at ${formatMoment(notice.grant.startAt)}.`
+        : `Approved: ${name(notice.grant.systemId)} waits for you; start it before ${formatMoment(notice.grant.startBy ?? '')}.`;
+    case 'grant-unstarted':
+      return `Your approval for ${name(notice.systemId)} lapsed: it was not started in time. Ask again when you need it.`;
     case 'grant-reminder':
       return `Access to ${name(notice.grant.systemId)} ends in ${formatDuration(notice.secondsLeft)}.`;
     case 'grant-wiped':

@@ -23,6 +23,10 @@ function noticeWords(notice: Notice): string {
       return `notice ${notice.kind}: ${notice.request.systemId} request ${notice.request.id} by ${notice.request.requester.sub}`;
     case 'grant-active':
       return `notice ${notice.kind}: ${notice.grant.systemId} grant ${notice.grant.grantId} until ${notice.grant.expiresAt}`;
+    case 'grant-waiting':
+      return `notice ${notice.kind}: ${notice.grant.systemId} grant ${notice.grant.grantId} ${notice.grant.startAt ? `starts at ${notice.grant.startAt}` : `waits for you (start: stint start ${notice.grant.systemId}) until ${notice.grant.startBy ?? '?'}`}`;
+    case 'grant-unstarted':
+      return `notice ${notice.kind}: ${notice.systemId} grant ${notice.grantId} was not started in time; nothing was issued`;
     case 'grant-reminder':
       return `notice ${notice.kind}: ${notice.grant.systemId} grant ${notice.grant.grantId} ends in ${notice.secondsLeft}s${notice.canExtend ? ' (extend: stint extend ' + notice.grant.systemId + ')' : ''}`;
     case 'grant-wiped':

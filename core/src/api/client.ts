@@ -151,6 +151,10 @@ export class ApiClient {
   async release(grantId: string) {
     return (await this.send('POST', `/v1/grants/${encodeURIComponent(grantId)}/release`, GrantResponse)).grant;
   }
+  /** Starts a waiting grant: its countdown begins now and the server issues the credential. */
+  start(grantId: string) {
+    return this.send('POST', `/v1/grants/${encodeURIComponent(grantId)}/start`, RequestResponse);
+  }
   extend(grantId: string, body: ExtendBody) {
     return this.send('POST', `/v1/grants/${encodeURIComponent(grantId)}/extend`, RequestResponse, { body });
   }

@@ -26,6 +26,7 @@ function handlers(core: StintCore, host: HostCalls): Handlers {
     review: (input) => core.review(input),
     cancel: ({ requestId }) => core.cancel(requestId),
     release: async ({ grantId }) => (await core.release(grantId), ok),
+    start: ({ grantId }) => core.startGrant(grantId),
     extend: (input) => core.extend(input),
     history: () => core.history(),
     getSettings: () => core.getSettings(),

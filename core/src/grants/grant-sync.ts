@@ -153,6 +153,17 @@ export class GrantSync {
     await Promise.race([released, new Promise((resolve) => setTimeout(resolve, SIGN_OUT_RELEASE_MS).unref())]);
   }
 
+  /** Sign-out's last step here: every key pair and credential item gone from the keychain. */
+  async forgetAll(): Promise<void> {
+    try {
+      await this.parts.pendingKeys.dropAll();
+      await this.parts.vault.wipeAll();
+    } catch (error) {
+      // Still sign out (the session ends at the IdP), but say plainly what could not be removed.
+      this.parts.state.notice({ kind: 'error', message: `Signed out, but the keychain refused to delete some items: ${(error as Error).message}` });
+    }
+  }
+
   /** What the server no longer lists as live is wiped; what it lists and is not here is fetched. */
   async reconcile(live: readonly Grant[]): Promise<void> {
     const liveIds = new Set(live.map((g) => g.id));

@@ -5,6 +5,7 @@
 import sshpk from 'sshpk';
 import { z } from 'zod';
 import type { KeyValueStore } from '../settings/store';
+import { generateSshKeyPair } from './keys';
 import type { SecretStore } from '../vault/secret-store';
 
 const META_KEY = 'ssh.pendingKeys';
@@ -26,6 +27,12 @@ export class PendingSshKeys {
     private readonly secrets: SecretStore,
     private readonly meta: KeyValueStore,
   ) {}
+
+  /** A fresh key pair for one request's grant, filed at once; the private half never leaves this machine's keychain. */
+  async make(comment: string): Promise<{ publicKey: string; fingerprint: string }> {
+    const pair = generateSshKeyPair(comment);
+    return { publicKey: pair.publicKey, fingerprint: await this.file(pair.publicKey, pair.privateKey) };
+  }
 
   /** Keychain first; the non-secret list (what sign-out and ended requests clean up) after. */
   async file(publicKey: string, privateKey: string): Promise<string> {

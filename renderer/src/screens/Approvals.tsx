@@ -1,4 +1,4 @@
-import { formatDuration, type AccessRequest, type CoreState, type SystemView } from '@stint/contract';
+import { formatDuration, formatMoment, type AccessRequest, type CoreState, type SystemView } from '@stint/contract';
 import { useId, useState } from 'react';
 import type { ScreenProps } from '../actions';
 import { DecisionButtons } from '../decision';
@@ -56,6 +56,16 @@ function ReviewCard({ request, system, focused, bridge, run, say }: ScreenProps 
       )}
       {request.extendsGrantId && <p className="badge">Extension: more time on a grant that is active now</p>}
       {request.breakGlass && <p className="risk risk-critical">Break-glass request</p>}
+      {request.startAt ? (
+        <p>
+          <strong>
+            Starts at <time dateTime={request.startAt}>{formatMoment(request.startAt)}</time>
+          </strong>{' '}
+          (a maintenance window): approving now approves ahead
+        </p>
+      ) : (
+        system?.startWindowSeconds && !request.extendsGrantId && <p className="muted">Once approved, it waits up to {formatDuration(system.startWindowSeconds)} for the requester to start it.</p>
+      )}
       <p className="muted">
         {system && <span className={`risk risk-${system.risk}`}>{system.risk} risk</span>}
         {system && ' · '}

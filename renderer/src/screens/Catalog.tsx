@@ -76,7 +76,7 @@ export function Catalog({
               <span className={`risk risk-${system.risk}`}>{system.risk} risk</span>
             </div>
             <p className="muted">{system.description}</p>
-            <p className="policy">{policyText(system.policy).join(' · ')}</p>
+            <p className="policy">{[...policyText(system.policy), ...(system.startWindowSeconds ? [`you start it within ${formatDuration(system.startWindowSeconds)} of approval`] : [])].join(' · ')}</p>
             <div className="presets" role="group" aria-label={`Request ${system.name} for`}>
               {system.durationPresetsSeconds.map((seconds) => (
                 <button
@@ -99,6 +99,13 @@ export function Catalog({
       </ul>
     </section>
   );
+}
+
+/** A datetime-local value (the person's own clock) as the instant the server takes; null when empty or not a time. */
+export function startTime(local: string): string | null {
+  if (!local) return null;
+  const at = new Date(local);
+  return Number.isNaN(at.getTime()) ? null : at.toISOString();
 }
 
 /** The durations the form offers: the presets, plus a linked duration within the system's maximum. */
@@ -133,6 +140,8 @@ function RequestForm({
   const [reason, setReason] = useState(initialReason);
   const [ticket, setTicket] = useState(initialTicket);
   const [breakGlass, setBreakGlass] = useState(false);
+  const [later, setLater] = useState(false);
+  const [startAt, setStartAt] = useState('');
   const [pin, setPin] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -146,10 +155,19 @@ function RequestForm({
     event.preventDefault();
     if (policy.justification === 'required' && !reason.trim()) return setProblem('A reason is required for this system.');
     if (policy.ticketPattern && !new RegExp(policy.ticketPattern).test(ticket.trim())) return setProblem(`The ticket must match ${policy.ticketPattern}.`);
+    const start = later && !breakGlass ? startTime(startAt) : null;
+    if (later && !breakGlass && !start) return setProblem('Pick the date and time the access should start, or untick “Start later”.');
     setProblem(null);
     setBusy(true);
     const request = await run(
-      bridge.call('request', { systemId: system.id, durationSeconds: duration, reason: reason.trim(), breakGlass, ...(policy.ticketPattern ? { ticket: ticket.trim() } : {}) }),
+      bridge.call('request', {
+        systemId: system.id,
+        durationSeconds: duration,
+        reason: reason.trim(),
+        breakGlass,
+        ...(policy.ticketPattern ? { ticket: ticket.trim() } : {}),
+        ...(start ? { startAt: start } : {}),
+      }),
     );
     if (request && pin) {
       // One click next time: the tray menu's "Pinned" section requests exactly this again.
@@ -203,6 +221,19 @@ function RequestForm({
           <span>Break glass (granted at once, flagged for audit)</span>
         </label>
       )}
+      {!breakGlass && (
+        <label className="check">
+          <input type="checkbox" checked={later} onChange={(e) => setLater(e.target.checked)} />
+          <span>Start later (a maintenance window): approvers can approve ahead, and it starts by itself then</span>
+        </label>
+      )}
+      {later && !breakGlass && (
+        <label>
+          <span>Start at (your time, within 7 days)</span>
+          <input type="datetime-local" value={startAt} onChange={(e) => setStartAt(e.target.value)} required />
+        </label>
+      )}
+      {system.startWindowSeconds && !later && <p className="muted">Once approved, it waits for you: start it within {formatDuration(system.startWindowSeconds)} from the tray, a notification or `stint start`; the countdown begins then.</p>}
       {system.needsPublicKey && <p className="muted">Stint makes a fresh SSH key for this grant; it stays in your keychain and your ssh-agent, and is gone when the grant ends.</p>}
       {!breakGlass && (
         <label className="check">

@@ -1,7 +1,8 @@
-import { connectLines, formatDuration, shortenedBecause, TERMINAL_REQUEST_STATES, type AccessRequest, type CoreState, type LocalGrant } from '@stint/contract';
+import { connectLines, formatDuration, formatMoment, shortenedBecause, TERMINAL_REQUEST_STATES, type AccessRequest, type CoreState, type LocalGrant, type WaitingGrant } from '@stint/contract';
 import { Text } from '../text';
 import type { ReactNode } from 'react';
 import type { ScreenProps } from '../actions';
+import { ConfirmButton } from '../confirm';
 import { CopyField } from '../copy-field';
 import { Countdown, useNow } from '../countdown';
 import { GrantActions } from '../grant-actions';
@@ -25,6 +26,16 @@ export function MyAccess({
 
   return (
     <>
+      {state.waiting.length > 0 && (
+        <section aria-labelledby="waiting-title">
+          <h2 id="waiting-title">Approved, not started</h2>
+          <ul className="cards" aria-label="Approved, not started">
+            {state.waiting.map((w) => (
+              <WaitingCard key={w.grantId} waiting={w} name={name(w.systemId)} now={now} focused={w.grantId === focusGrant} bridge={bridge} run={run} />
+            ))}
+          </ul>
+        </section>
+      )}
       <section aria-labelledby="grants-title">
         <h2 id="grants-title">Active grants</h2>
         {grants.length === 0 && <p className="muted">No active access. Pick a system in the catalog.</p>}
@@ -44,6 +55,7 @@ export function MyAccess({
                 <strong>{name(request.systemId)}</strong> for {formatDuration(request.durationSeconds)}
                 {request.askedSeconds && <span className="muted"> · approved for less than the {formatDuration(request.askedSeconds)} you asked{shortenedBecause(request)}</span>}
                 {request.autoApprovedBy && <span className="muted"> · {onCallWords(request.autoApprovedBy)}</span>}
+                {request.startAt && <span className="muted"> · from {formatMoment(request.startAt, now)}</span>}
                 {request.reason && (
                   <span className="muted">
                     {' '}
@@ -110,6 +122,35 @@ function GrantCard({ grant, name, now, state, focused, bridge, run }: ScreenProp
       )}
       <div className="actions">
         <GrantActions grant={grant} extendBy={extendBy} question={`End ${name} now? Its credential is wiped from this machine and revoked.`} bridge={bridge} run={run} />
+      </div>
+    </li>
+  );
+}
+
+/**
+ * An approval that waits (start when ready): Start begins the countdown now; one with a start
+ * time starts by itself. Giving it up ends it at the server without anything being issued.
+ */
+function WaitingCard({ waiting, name, now, focused, bridge, run }: ScreenProps & { waiting: WaitingGrant; name: string; now: number; focused: boolean }) {
+  const ref = useScrollIntoView<HTMLLIElement>(focused);
+  return (
+    <li ref={ref} className={`card grant${focused ? ' focused' : ''}`} aria-label={`${name} approved, not started`} aria-current={focused ? 'true' : undefined}>
+      <div className="grant-body">
+        <h3>{name}</h3>
+        <p className="muted">
+          {formatDuration(waiting.durationSeconds)} approved ·{' '}
+          {waiting.startAt ? `starts by itself at ${formatMoment(waiting.startAt, now)}` : `start before ${waiting.startBy ? formatMoment(waiting.startBy, now) : 'the window closes'}; the countdown begins then`}
+        </p>
+      </div>
+      <div className="actions">
+        {!waiting.startAt && (
+          <button type="button" className="primary" onClick={() => void run(bridge.call('start', { grantId: waiting.grantId }))}>
+            Start now
+          </button>
+        )}
+        <ConfirmButton ask className="danger" question={`Give up ${name}? The approval ends and nothing is issued.`} confirmText="Give it up" onConfirm={() => void run(bridge.call('release', { grantId: waiting.grantId }))}>
+          Give up
+        </ConfirmButton>
       </div>
     </li>
   );

@@ -1,4 +1,4 @@
-import { formatDuration, missingForPolicy, recentRequests, type AccessRequest, type CoreState, type LocalGrant, type RememberedRequest, type Settings } from '@stint/contract';
+import { formatDuration, formatMoment, missingForPolicy, recentRequests, type AccessRequest, type CoreState, type LocalGrant, type RememberedRequest, type Settings } from '@stint/contract';
 import { useEffect, useId, useState } from 'react';
 import type { ScreenProps } from '../actions';
 import { Countdown, useNow } from '../countdown';
@@ -64,8 +64,29 @@ function TrayGrants({ state, now, bridge, run }: ScreenProps & { state: CoreStat
   return (
     <section aria-labelledby="tray-grants">
       <h2 id="tray-grants">Active access</h2>
+      {state.waiting.length > 0 && (
+        <ul className="tray-list" aria-label="Approved, not started">
+          {state.waiting.map((w) => (
+            <li key={w.grantId} className="tray-grant" aria-label={`${plain(nameIn(state, w.systemId))} approved, not started`}>
+              <a href={routeHash({ view: 'grant', grantId: w.grantId })}>
+                <Text value={nameIn(state, w.systemId)} />
+              </a>
+              <span className="muted">
+                {formatDuration(w.durationSeconds)} · {w.startAt ? `starts ${formatMoment(w.startAt, now)}` : `start by ${w.startBy ? formatMoment(w.startBy, now) : '—'}`}
+              </span>
+              {!w.startAt && (
+                <span className="tray-actions">
+                  <button type="button" className="primary" onClick={() => void run(bridge.call('start', { grantId: w.grantId }))}>
+                    Start now
+                  </button>
+                </span>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
       {grants.length === 0 ? (
-        <p className="muted">No active access.</p>
+        state.waiting.length === 0 && <p className="muted">No active access.</p>
       ) : (
         <ul className="tray-list" aria-label="Active grants">
           {grants.map((grant) => (

@@ -80,6 +80,7 @@ export function toAccessRequest(row: RequestRow, reviews: readonly ReviewRow[]):
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
     pendingExpiresAt: iso(row.pending_expires_at),
+    startAt: isoOrNull(row.start_at ?? null),
     grantId: row.grant_id,
     failureReason: row.failure_reason,
   };

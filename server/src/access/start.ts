@@ -35,11 +35,15 @@ export function issueOrAnnounce(ctx: AccessContext, grant: GrantRow, request: Re
   return grant.state === 'ready' ? announceReady(ctx, grant) : issueGrant(ctx, grant, request, reviews);
 }
 
-/** ready -> issuing with the countdown from now, inside the caller's transaction; null when it was not ready any more. */
-async function begin(ctx: AccessContext, trx: Kysely<Database>, grant: GrantRow, request: RequestRow, actor: string, now: number) {
+/**
+ * ready -> issuing with the countdown from `from`, inside the caller's transaction; null when it
+ * was not ready any more. Started by its requester, the countdown runs from now; a scheduled
+ * one keeps the window its approvers approved (from its start time), however late the sweeper.
+ */
+async function begin(ctx: AccessContext, trx: Kysely<Database>, grant: GrantRow, request: RequestRow, actor: string, now: number, from = now) {
   const [started] = await moveGrants(trx, { ids: [grant.id] }, 'ready', 'issuing', {
-    starts_at: now,
-    expires_at: now + request.duration_seconds * 1000,
+    starts_at: from,
+    expires_at: from + request.duration_seconds * 1000,
     start_by: null,
     lease_owner: `${ctx.replicaId}/${randomUUID()}`,
     lease_until: now + ISSUE_LEASE_MS,
@@ -78,7 +82,7 @@ export async function startScheduledGrants(ctx: AccessContext, limit = 100): Pro
       const grant = await forUpdate(ctx.store, trx.selectFrom('grants').selectAll().where('id', '=', id)).executeTakeFirst();
       if (!grant || grant.state !== 'ready') return null;
       const request = (await trx.selectFrom('requests').selectAll().where('id', '=', grant.request_id).executeTakeFirst())!;
-      const moved = await begin(ctx, trx, grant, request, SYSTEM_ACTOR, now);
+      const moved = await begin(ctx, trx, grant, request, SYSTEM_ACTOR, now, grant.starts_at);
       return moved && { grant: moved, request };
     });
     if (!started) continue;

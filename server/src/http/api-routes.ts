@@ -98,6 +98,7 @@ export function registerRoutes(app: StintApp, deps: AppDeps): void {
         durationPresetsSeconds: s.durations.presets,
         maxDurationSeconds: s.durations.max,
         needsPublicKey: ctx.providers.forSystem(s.id)?.needsPublicKey ?? false,
+        startWindowSeconds: s.startWindow ?? null,
         policy: previewPolicy(s, user),
       }));
     return { systems };
