@@ -10,6 +10,8 @@ packages=(
   chromium                                      # Playwright via executablePath
   openssh-server openssh-client                 # sshd with certificate auth for grant tests
   redis-server                                  # throwaway Redis with an ACL file (test-support/redis.ts)
+  mariadb-server mariadb-client                 # throwaway MariaDB for the mariadb provider (test-support/mariadb.ts)
+  slapd ldap-utils                              # throwaway OpenLDAP for the ldap-group provider (test-support/slapd.ts)
   zsh fish tmux direnv                          # shell hook tests
   hyperfine wrk                                 # benchmarks
   psmisc procps                                 # fuser, ps, pgrep for process checks in tests

@@ -24,6 +24,16 @@ describe('connectLines', () => {
     expect(connectLines('cache', 'redis', ['STINT_REDIS_HOST', 'STINT_REDIS_PORT', 'STINT_REDIS_USER'])).toEqual([{ where: 'any shell', command: 'stint exec cache -- <command>' }]);
   });
 
+  it('gives mysql as the granted user for MariaDB, the password coming from MYSQL_PWD', () => {
+    const env = ['DATABASE_URL', 'MYSQL_PWD', 'STINT_MARIADB_HOST', 'STINT_MARIADB_PORT', 'STINT_MARIADB_USER'];
+    const [hooked, anywhere] = connectLines('shop-db', 'mariadb', env);
+    expect(hooked).toEqual({ where: 'hooked shell', command: 'mysql --protocol=TCP -h "$STINT_MARIADB_HOST" -P "$STINT_MARIADB_PORT" -u "$STINT_MARIADB_USER"' });
+    expect(anywhere?.command).toBe(`stint exec shop-db -- sh -c 'mysql --protocol=TCP -h "$STINT_MARIADB_HOST" -P "$STINT_MARIADB_PORT" -u "$STINT_MARIADB_USER"'`);
+    expect(connectLines('shop-db', 'mariadb', [...env, 'STINT_MARIADB_DATABASE'])[0]?.command).toMatch(/ -u "\$STINT_MARIADB_USER" -D "\$STINT_MARIADB_DATABASE"$/);
+    // Without the password variable the client would log in with none: no line that cannot work.
+    expect(connectLines('shop-db', 'mariadb', env.filter((n) => n !== 'MYSQL_PWD'))).toEqual([{ where: 'any shell', command: 'stint exec shop-db -- <command>' }]);
+  });
+
   it('falls back to stint exec for a provider it does not know, or one whose variables are missing', () => {
     expect(connectLines('demo-sandbox', 'demo', ['DEMO_TOKEN'])).toEqual([{ where: 'any shell', command: 'stint exec demo-sandbox -- <command>' }]);
     expect(connectLines('prod-db', 'postgres', [])).toEqual([{ where: 'any shell', command: 'stint exec prod-db -- <command>' }]);
@@ -33,6 +43,9 @@ describe('connectLines', () => {
     for (const line of connectLines('prod-db', 'postgres', ['DATABASE_URL'])) expect(line.command).not.toMatch(/postgres:\/\//);
     for (const line of connectLines('cache', 'redis', ['REDIS_URL', 'REDISCLI_AUTH', 'STINT_REDIS_HOST', 'STINT_REDIS_PORT', 'STINT_REDIS_USER'])) {
       expect(line.command).not.toMatch(/redis:\/\/|REDIS_URL|-a |REDISCLI_AUTH/);
+    }
+    for (const line of connectLines('shop-db', 'mariadb', ['DATABASE_URL', 'MYSQL_PWD', 'STINT_MARIADB_HOST', 'STINT_MARIADB_PORT', 'STINT_MARIADB_USER'])) {
+      expect(line.command).not.toMatch(/mysql:\/\/|DATABASE_URL| -p\b|--password|MYSQL_PWD/);
     }
   });
 });

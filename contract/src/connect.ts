@@ -12,7 +12,7 @@ export interface ConnectLine {
 const arg = (text: string) => (/^[A-Za-z0-9_./:@-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
 
 /**
- * The connect lines for a grant: the provider's own client first (psql, ssh, redis-cli), then `stint exec`,
+ * The connect lines for a grant: the provider's own client first (psql, ssh, redis-cli, mysql), then `stint exec`,
  * which works without the hook. A provider Stint does not know gets the `stint exec` line only.
  */
 export function connectLines(systemId: string, provider: string, envNames: readonly string[]): ConnectLine[] {
@@ -31,5 +31,28 @@ export function connectLines(systemId: string, provider: string, envNames: reado
     const cli = `redis-cli${has('STINT_REDIS_TLS') ? ' --tls' : ''} --user "$STINT_REDIS_USER" -h "$STINT_REDIS_HOST" -p "$STINT_REDIS_PORT"`;
     return [{ where: 'hooked shell', command: cli }, exec(`sh -c '${cli.replace(/'/g, `'\\''`)}'`)];
   }
+  if (provider === 'mariadb' && has('STINT_MARIADB_HOST') && has('STINT_MARIADB_PORT') && has('STINT_MARIADB_USER') && has('MYSQL_PWD')) {
+    // No -p: the mysql and mariadb clients read the password from MYSQL_PWD, so it stays off
+    // the command line (ps). --protocol=TCP: with -h localhost they would take the local socket.
+    const database = has('STINT_MARIADB_DATABASE') ? ' -D "$STINT_MARIADB_DATABASE"' : '';
+    const cli = `mysql --protocol=TCP -h "$STINT_MARIADB_HOST" -P "$STINT_MARIADB_PORT" -u "$STINT_MARIADB_USER"${database}`;
+    return [{ where: 'hooked shell', command: cli }, exec(`sh -c '${cli.replace(/'/g, `'\\''`)}'`)];
+  }
   return [exec('<command>')];
+}
+
+/**
+ * A bundle's connect lines: each member's client (psql, ssh…), all with `stint exec` on the
+ * bundle, whose one credential holds every member's variables; the generic line once, last.
+ */
+export function bundleConnectLines(bundleId: string, members: readonly { provider: string }[], envNames: readonly string[]): ConnectLine[] {
+  const lines = members.flatMap((m) => connectLines(bundleId, m.provider, envNames));
+  const unique = lines.filter((line, i) => lines.findIndex((l) => l.command === line.command) === i);
+  const generic = unique.filter((l) => l.command.endsWith(' -- <command>'));
+  return [...unique.filter((l) => !generic.includes(l)), ...generic.slice(0, 1)];
+}
+
+/** The lines for a grant of any system: a bundle's members', or the system's own. */
+export function grantConnectLines(system: { id: string; provider: string; bundle?: readonly { provider: string }[] | null | undefined } | undefined, systemId: string, envNames: readonly string[]): ConnectLine[] {
+  return system?.bundle?.length ? bundleConnectLines(systemId, system.bundle, envNames) : connectLines(systemId, system?.provider ?? '', envNames);
 }

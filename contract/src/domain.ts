@@ -62,6 +62,8 @@ export const SystemView = z.object({
   maxDurationSeconds: z.number().int().positive(),
   /** The request must carry an SSH public key (the ssh provider signs it). */
   needsPublicKey: z.boolean(),
+  /** A bundle: the systems one request for it gives access to, each with its own credential (null: a single system). */
+  bundle: z.array(z.object({ id: SystemId, name: z.string(), provider: z.string() })).nullable().optional(),
   /** Approved grants wait for their requester to start them within this many seconds (null: they start at approval). */
   startWindowSeconds: z.number().int().positive().nullable().optional(),
   policy: PolicyPreview,

@@ -13,3 +13,4 @@ export * from './connect';
 export * from './remembered';
 export * from './loopback';
 export * from './error-codes';
+export * from './insights';

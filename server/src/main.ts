@@ -6,8 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CredentialSealer } from './access/sealer';
 import { exportAudit, verifyAudit } from './audit/chain';
-import { checkConfigFile } from './config/check';
-import { ConfigError, readSecret } from './config/load';
+import { checkConfigFile, probeConfigFile } from './config/check';
+import { ConfigError, loadConfigFile, readSecret } from './config/load';
+import { InsightsQuery } from '@stint/contract';
+import { PeriodError, systemFacts } from './insights';
+import { runReport } from './insights/report';
 import { devConfig, withDevCatalog } from './dev/catalog';
 import { startServer, createLogger, type RunningServer } from './server';
 import { loadCertificateAuthority } from './providers/ssh';
@@ -25,7 +28,10 @@ Usage:
       SIGHUP re-reads FILE; an invalid file is refused and the running config kept.
       Dev mode extras: STINT_DEV_POSTGRES_URL makes prod-db mint real PostgreSQL roles
       (STINT_DEV_POSTGRES_ROLES, default pg_read_all_data); dev-ssh is signed by DIR/ssh-ca.key.
-  stint-server check-config FILE
+  stint-server check-config FILE [--offline]
+      Checks FILE as serve will use it, then reaches every system whose provider can check
+      its connection (redis, mariadb, ldap-group) as its admin account, unless --offline.
+      Exit 2 when FILE is not valid, 1 when a system cannot be reached or refuses the admin.
   stint-server check-idp --config FILE [--token-file F]
       Reaches the identity provider as FILE says and, given an access token (a file, or "-"
       for standard input; never on the command line), shows the person Stint reads from it:
@@ -35,6 +41,14 @@ Usage:
       Prints an access token for a demo user of the running dev server's identity provider.
   stint-server audit verify [--database URL|PATH] [--data-dir DIR]
   stint-server audit export [--format jsonl|csv] [--database URL|PATH] [--data-dir DIR]
+  stint-server report [--since 7d|DATE] [--until DATE] [--format html|pdf|csv] [--out FILE]
+                      [--system ID] [--group NAME] [--config FILE] [--skip-verify]
+                      [--database URL|PATH] [--data-dir DIR]
+      Auditor insights for a period (docs/insights.md): requests and grants per day, approval
+      latency, break-glass uses, how grants ended, top requesters, policy suggestions, each
+      with the audit rows behind it. --since is a duration back from --until (default now) or a
+      date; --config adds the systems' limits (needed for the "too short" suggestion). HTML and
+      CSV go to standard output unless --out; PDF needs --out and Chromium. Progress on stderr.
 
 Exit codes: 0 ok, 1 failure (e.g. audit chain broken), 2 bad usage or configuration.`;
 
@@ -58,6 +72,13 @@ function options(args: string[]) {
       database: { type: 'string' },
       format: { type: 'string' },
       'token-file': { type: 'string' },
+      offline: { type: 'boolean' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      out: { type: 'string' },
+      system: { type: 'string' },
+      group: { type: 'string' },
+      'skip-verify': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -149,6 +170,20 @@ async function serve(args: string[]) {
   console.log(`Stint server listening on ${server.url} (${server.store.description})`);
 }
 
+async function checkConfig(args: string[]): Promise<number> {
+  const { values, positionals } = options(args);
+  const file = positionals[0];
+  if (!file) throw new UsageError('check-config needs a FILE');
+  const config = checkConfigFile(resolve(file));
+  console.log(`${file} is a valid Stint configuration.`);
+  if (values.offline) return 0;
+  const { reached, problems } = await probeConfigFile(resolve(file), config);
+  for (const id of reached) console.log(`  ${id}: reached`);
+  if (problems.length === 0) return 0;
+  console.error(`${problems.length} system(s) could not be reached as configured:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  return 1;
+}
+
 /** Checks the IdP settings of a configuration against the IdP itself, and a real token if given. */
 async function checkIdp(args: string[]): Promise<number> {
   const { values } = options(args);
@@ -220,6 +255,41 @@ async function audit(args: string[]) {
   }
 }
 
+async function report(args: string[]) {
+  const { values, dataDir } = options(args);
+  const format = values.format ?? 'html';
+  if (format !== 'html' && format !== 'pdf' && format !== 'csv') throw new UsageError('--format is html, pdf or csv');
+  if (format === 'pdf' && !values.out) throw new UsageError('--format pdf needs --out FILE');
+  const filter = InsightsQuery.pick({ system: true, group: true }).safeParse({ system: values.system, group: values.group });
+  if (!filter.success) throw new UsageError(filter.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+  const config = values.config ? loadConfigFile(resolve(values.config)) : null;
+  const out = values.out ? resolve(values.out) : null;
+  const chunks: (string | Buffer)[] = [];
+  try {
+    await runReport({
+      database: values.database ?? process.env.STINT_DATABASE_URL ?? join(dataDir, 'stint.sqlite'),
+      systems: systemFacts(config),
+      since: values.since ?? '7d',
+      until: values.until,
+      system: filter.data.system ?? null,
+      group: filter.data.group ?? null,
+      format,
+      out,
+      verify: !values['skip-verify'],
+      say: (line) => console.error(`stint-server report: ${line}`),
+      write: (data) => (out ? chunks.push(data) : process.stdout.write(data)),
+    });
+  } catch (error) {
+    if (error instanceof PeriodError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (out) {
+    writeFileSync(out, typeof chunks[0] === 'string' ? chunks.join('') : Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c))));
+    console.error(`stint-server report: wrote ${out}`);
+  }
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -231,10 +301,7 @@ export async function main(argv: string[]): Promise<number> {
         await serve(rest);
         return -1;
       case 'check-config':
-        if (!rest[0]) throw new UsageError('check-config needs a FILE');
-        checkConfigFile(resolve(rest[0]));
-        console.log(`${rest[0]} is a valid Stint configuration.`);
-        return 0;
+        return await checkConfig(rest);
       case 'check-idp':
         return await checkIdp(rest);
       case 'dev-token':
@@ -242,6 +309,8 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'audit':
         return await audit(rest);
+      case 'report':
+        return await report(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -16,6 +16,7 @@ import { builtInProviders } from './providers/registry';
 import { ProviderSet } from './access/revocation';
 import { openStore, type Store } from './store/database';
 import { writeProbe } from './store/write-probe';
+import { AuditSink, auditSinkOf, sinkMetrics, transportFor, type AuditSinkConfig } from './audit/sink';
 
 export interface ServerOptions {
   config: ServerConfig;
@@ -65,6 +66,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const logger = options.logger ?? createLogger();
   const log = logger.child({ component: 'stint-server' });
   let config = options.config;
+  // An auditSink that is wrong (or whose secret cannot be read) stops the start here, before anything opens.
+  const bootSink = auditSinkOf(config);
+  const bootTransport = bootSink ? transportFor(bootSink) : null;
   const registry = builtInProviders();
   for (const [type, factory] of Object.entries(options.providers ?? {})) registry.register(type, factory);
   const metrics = createMetrics();
@@ -102,6 +106,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       this.set({ connection: 'identity-provider' }, verifier.state().idp.state === 'ok' ? 1 : 0);
     },
   });
+  // The audit log streamed to a collector, if configured; a reload with other settings starts it anew.
+  const sinkDeps = { db: store.db, now: ctx.now, log, metrics: sinkMetrics(metrics.registry), owner: ctx.replicaId };
+  const startSink = (sinkConfig: AuditSinkConfig | null, transport = sinkConfig ? transportFor(sinkConfig) : null) => {
+    if (!sinkConfig || !transport) return null;
+    const sink = new AuditSink(sinkDeps, sinkConfig, transport);
+    sink.start();
+    return sink;
+  };
+  let sink: AuditSink | null = startSink(bootSink, bootTransport);
+  let sinkChange: Promise<void> = Promise.resolve();
   const sweeper = new Sweeper(ctx, options.sweepIntervalMs);
   // Overdue work first: anything past its deadline while we were down is revoked before we serve.
   await sweeper.runOnce();
@@ -142,6 +156,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     hub,
     sweeper,
     reload(next) {
+      // Checked before anything changes: an invalid auditSink (or an unreadable secret of it) refuses the whole reload.
+      const nextSink = auditSinkOf(next);
+      const sinkChanged = JSON.stringify(nextSink) !== JSON.stringify(sink?.config ?? null);
+      const nextTransport = sinkChanged && nextSink ? transportFor(nextSink) : null;
       const retired = providers.configure(next.systems);
       if (retired.length > 0) {
         // Said once per retired provider, with how many grants it still has to revoke.
@@ -157,6 +175,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           (error: unknown) => log.warn({ err: (error as Error).message }, 'could not count the grants of retired providers'),
         );
       }
+      if (sinkChanged) {
+        const previous = sink;
+        sink = null;
+        sinkChange = sinkChange
+          .then(() => previous?.stop())
+          .then(() => {
+            sink = startSink(nextSink, nextTransport);
+          })
+          .catch((error: unknown) => log.error({ err: (error as Error).message }, 'could not start the audit sink of the reloaded configuration'));
+      }
       const authKeys = (c: ServerConfig) => JSON.stringify([c.issuer, c.audience, c.groupsClaim, c.adminGroups, c.auditorGroups, c.identity, c.desktopClient.clientId]);
       const authChanged = authKeys(next) !== authKeys(config);
       config = next;
@@ -164,6 +192,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log.info({ systems: next.systems.length }, 'configuration reloaded');
     },
     async close() {
+      await sinkChange;
+      await sink?.stop();
       await sweeper.stop();
       await app.close();
       await providers.close();

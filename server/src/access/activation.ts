@@ -280,6 +280,7 @@ export async function applyExtension(ctx: AccessContext, requestId: string): Pro
         reissued = await provider.extend({
           grantId: grant.id, requestId, system, user: personOf(request), startsAt: grant.starts_at, expiresAt, publicKey: request.public_key,
           state: JSON.parse(grant.provider_state ?? '{}') as Record<string, unknown>,
+          current: grant.credential_sealed ? (JSON.parse(ctx.sealer.open(grant.credential_sealed, grant.id)) as Pick<IssuedCredential, 'fields' | 'env'>) : null,
         });
       }
     } catch (error) {

@@ -87,7 +87,8 @@ export async function verifyAudit(db: Kysely<Database>, batch = 1000): Promise<V
 }
 
 const CSV_COLUMNS = ['seq', 'at', 'actor', 'action', 'targetType', 'targetId', 'detail', 'prevHash', 'hash'] as const;
-const csvCell = (value: unknown) => {
+/** One CSV cell: quoted where needed, and never a formula. */
+export const csvCell = (value: unknown) => {
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   // A leading =, +, - or @ would run as a formula in a spreadsheet (CSV injection).
   const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;

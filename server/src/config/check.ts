@@ -5,6 +5,9 @@ import { ConfigError, loadConfigFile, yamlLines } from './load';
 import { onCallSourceProblems } from '../oncall';
 import type { ServerConfig } from './schema';
 
+/** How long check-config waits for one system before saying it did not answer. */
+const PROBE_TIMEOUT_MS = 20_000;
+
 /**
  * A config file checked as the server will use it: the schema, then every system's provider
  * settings (secrets resolved, templates parsed) and every on-call source's secret and rota file,
@@ -29,4 +32,48 @@ export function checkConfigFile(file: string, registry: ProviderRegistry = built
   }
   if (problems.length > 0) throw new ConfigError(file, problems);
   return config;
+}
+
+export interface ProbeReport {
+  /** Systems whose provider reached them, by id. */
+  reached: string[];
+  /** What went wrong for the others, each with its key and line in FILE. */
+  problems: string[];
+}
+
+/**
+ * check-config's last step, after checkConfigFile: every system whose provider can check its
+ * connection (`probe`) is reached as issue and revoke would, all at once, each within a time
+ * limit. Never part of `serve` or a reload: a target that is down must not stop the server
+ * starting (its grants wait and retry instead).
+ */
+export async function probeConfigFile(file: string, config: ServerConfig, registry: ProviderRegistry = builtInProviders(), timeoutMs = PROBE_TIMEOUT_MS): Promise<ProbeReport> {
+  const providers = registry.configure(config.systems);
+  let lineOf: ((path: readonly PropertyKey[]) => number) | undefined;
+  const line = (path: readonly PropertyKey[]) => (lineOf ??= yamlLines(readFileSync(file, 'utf8')))(path);
+  const report: ProbeReport = { reached: [], problems: [] };
+  try {
+    await Promise.all(
+      config.systems.map(async (system, index) => {
+        const provider = providers.get(system.id);
+        if (!provider?.probe) return;
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+        });
+        try {
+          await Promise.race([provider.probe(), late]);
+          report.reached.push(system.id);
+        } catch (error) {
+          const path = ['systems', index, 'provider'];
+          report.problems.push(`systems.${system.id}.provider (line ${line(path)}): ${(error as Error).message}`);
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+  } finally {
+    await Promise.all([...providers.values()].map((p) => p.close?.().catch(() => undefined)));
+  }
+  return report;
 }

@@ -240,6 +240,7 @@ export const ServerConfig = z
     systems: z.array(SystemConfig).default([]),
   })
   .superRefine((config, ctx) => {
+    bundleProblems(config.systems).forEach(({ index, message }) => ctx.addIssue({ code: 'custom', path: ['systems', index, 'provider', 'settings', 'systems'], message }));
     const seen = new Set<string>();
     const sources = Object.keys(config.onCall.sources);
     for (const [i, system] of config.systems.entries()) {
@@ -254,5 +255,53 @@ export const ServerConfig = z
         });
       }
     }
-  });
+  })
+  .transform((config) => ({ ...config, systems: expandBundles(config.systems) }));
 export type ServerConfig = z.output<typeof ServerConfig>;
+
+type SystemInput = z.output<typeof SystemConfig>;
+const BUNDLE = 'bundle';
+const bundleIds = (system: SystemInput): unknown => system.provider.settings.systems;
+
+/**
+ * A bundle (provider `bundle`, settings `systems: [ids]`) names two to ten other systems of
+ * this config, none of them a bundle, each once.
+ */
+function bundleProblems(systems: readonly SystemInput[]): { index: number; message: string }[] {
+  const problems: { index: number; message: string }[] = [];
+  const byId = new Map(systems.map((s) => [s.id, s]));
+  for (const [index, system] of systems.entries()) {
+    if (system.provider.type !== BUNDLE) continue;
+    const ids = bundleIds(system);
+    if (!Array.isArray(ids) || ids.length < 2 || ids.length > 10 || !ids.every((id) => typeof id === 'string')) {
+      problems.push({ index, message: 'a bundle names its systems: two to ten system ids, e.g. [prod-db, bastion]' });
+      continue;
+    }
+    const seen = new Set<string>();
+    for (const id of ids as string[]) {
+      const member = byId.get(id);
+      if (seen.has(id)) problems.push({ index, message: `${id} is named twice` });
+      else if (id === system.id) problems.push({ index, message: 'a bundle cannot hold itself' });
+      else if (!member) problems.push({ index, message: `no system is named "${id}" in this config` });
+      else if (member.provider.type === BUNDLE) problems.push({ index, message: `${id} is itself a bundle; bundles hold systems, not other bundles` });
+      seen.add(id);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Copies each member's id, name and provider into its bundle's settings: the bundle's provider
+ * builds its members from its own settings, so a reload that changes a member changes the
+ * bundle's provider key too, and grants issued under the old settings are revoked by them.
+ */
+function expandBundles<S extends SystemInput>(systems: readonly S[]): S[] {
+  const byId = new Map(systems.map((s) => [s.id, s]));
+  return systems.map((system) => {
+    if (system.provider.type !== BUNDLE) return system;
+    const ids = bundleIds(system);
+    if (!Array.isArray(ids)) return system;
+    const members = ids.flatMap((id) => byId.get(String(id)) ?? []).map((m) => ({ id: m.id, name: m.name, provider: m.provider }));
+    return { ...system, provider: { ...system.provider, settings: { systems: ids, members } } };
+  });
+}

@@ -33,6 +33,7 @@ import { startGrant } from '../access/start';
 import { exportAudit, toAuditEntry } from '../audit/chain';
 import type { Principal } from '../auth/principal';
 import type { AppDeps, StintApp } from './app';
+import { bundleView } from '../providers/bundle';
 import { registerKrlRoute } from '../providers/ssh-krl';
 import { streamEvents } from './sse';
 
@@ -99,6 +100,7 @@ export function registerRoutes(app: StintApp, deps: AppDeps): void {
         maxDurationSeconds: s.durations.max,
         needsPublicKey: ctx.providers.forSystem(s.id)?.needsPublicKey ?? false,
         startWindowSeconds: s.startWindow ?? null,
+        bundle: bundleView(s),
         policy: previewPolicy(s, user),
       }));
     return { systems };

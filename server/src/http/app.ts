@@ -23,6 +23,7 @@ import { AuthError, type Verifier } from '../auth/verifier';
 import type { Principal } from '../auth/principal';
 import type { EventHub } from '../events/hub';
 import { registerRoutes } from './api-routes';
+import { registerInsightsRoutes } from './insights-routes';
 import { storageProblem } from '../store/storage-errors';
 
 declare module 'fastify' {
@@ -173,6 +174,7 @@ export async function buildApp(deps: AppDeps): Promise<StintApp> {
   );
 
   registerRoutes(app, deps);
+  registerInsightsRoutes(app, deps);
   return app;
 }
 

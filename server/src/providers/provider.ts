@@ -22,6 +22,9 @@ export interface IssuedCredential {
   state: Record<string, unknown>;
 }
 
+/** An extension: the grant's new deadline, what revoke keeps, and the credential as it is now (the bundle keeps members' parts that do not change). */
+export type ExtendInput = IssueInput & { state: Record<string, unknown>; current?: Pick<IssuedCredential, 'fields' | 'env'> | null };
+
 export interface RevokeInput {
   grantId: string;
   system: SystemConfig;
@@ -51,7 +54,13 @@ export interface Provider {
    * Moves the credential's own deadline (and may re-issue it). Without it, an extension only
    * moves Stint's deadline: right for providers whose credential has no lifetime of its own.
    */
-  extend?(input: IssueInput & { state: Record<string, unknown> }): Promise<IssuedCredential>;
+  extend?(input: ExtendInput): Promise<IssuedCredential>;
+  /**
+   * Reaches the system as issue and revoke would (the admin logs in, what it needs is there),
+   * for `stint-server check-config`; never at boot or on a reload, which must not depend on the
+   * system being up. Resolves when all is well, rejects with what is wrong.
+   */
+  probe?(): Promise<void>;
   /** Lets go of connections (pools, agents) once the provider is no longer needed. */
   close?(): Promise<void>;
 }

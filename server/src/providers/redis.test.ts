@@ -265,6 +265,20 @@ describe('redis provider against a real Redis', () => {
     expect(refused.message).not.toContain('wrong-admin-pw');
   });
 
+  it('probe logs in as the admin and asks Redis whether it may run what issue and revoke run', async () => {
+    await expect(provider.probe!()).resolves.toBeUndefined();
+    redis.cli(['ACL', 'SETUSER', 'stint_admin', '-client|kill']);
+    try {
+      const error = await failure(provider.probe!());
+      expect(error).toBeInstanceOf(ProviderRefusal);
+      expect(error.message).toBe("redis provider: probe: This user has no permissions to run the 'client|kill' command");
+    } finally {
+      redis.cli(['ACL', 'SETUSER', 'stint_admin', '+client|kill']);
+    }
+    const wrongAdmin = redisProvider(redisSystem({ adminUrl: secretEnv(redis.adminUrl.replace(redis.adminPassword, 'wrong-admin-pw')), keys: ['app:*'] }));
+    await expect(wrongAdmin.probe!()).rejects.toThrow(/^redis provider: probe: connecting as admin: WRONGPASS/);
+  });
+
   it('a revoke while Redis is down fails as retryable, and succeeds once it is back', async () => {
     const input = issueInput(system);
     const issued = await provider.issue(input);
@@ -278,6 +292,7 @@ describe('redis provider against a real Redis', () => {
       expect(error.message).not.toContain(redis.adminPassword);
       expect(Date.now() - started).toBeLessThan(5000);
       await expect(provider.issue(issueInput(system))).rejects.not.toBeInstanceOf(ProviderRefusal);
+      await expect(provider.probe!()).rejects.toThrow(/^redis provider: probe: connecting as admin: connect ECONNREFUSED/);
     } finally {
       await redis.start();
     }

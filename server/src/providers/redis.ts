@@ -283,6 +283,24 @@ export const redisProvider: ProviderFactory = (system: SystemConfig) => {
       open.clear();
     },
 
+    async probe() {
+      await withClient('probe', async (client) => {
+        const admin = String(await step('who am I (allow the admin +acl)', () => client.call('ACL', 'WHOAMI')));
+        // What issue and revoke will run, asked of Redis's own ACL check without running it.
+        const commands = [
+          ['ACL', 'SETUSER', 'stint-probe'],
+          ['ACL', 'DELUSER', 'stint-probe'],
+          ['CLIENT', 'KILL', 'USER', 'stint-probe'],
+          ...(settings.saveAcl === 'auto' ? [['CONFIG', 'GET', 'aclfile']] : []),
+          ...(settings.saveAcl === 'never' ? [] : [['ACL', 'SAVE']]),
+        ];
+        for (const command of commands) {
+          const answer = String(await step('check permissions', () => client.call('ACL', 'DRYRUN', admin, ...command)));
+          if (answer !== 'OK') throw new ProviderRefusal(`redis provider: probe: ${answer}`);
+        }
+      });
+    },
+
     async issue(input: IssueInput) {
       const name = renderUserName(settings.userNameTemplate, { user: input.user.login, grantId: input.grantId, system: input.system.id });
       // 32 random bytes: nothing to guess, and base64url needs no quoting in a URL or a shell.

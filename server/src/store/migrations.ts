@@ -188,6 +188,21 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('grants_ready').on('grants').columns(['state', 'start_by']).execute();
       },
     },
+    '0009_audit_sink_cursor': {
+      // Audit rows streamed to a SIEM (audit/sink.ts) go on after a restart from the last one the
+      // sink accepted, not from memory; the lease keeps replicas from delivering at once.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('audit_sink_cursor')
+          .addColumn('sink', 'text', (c) => c.primaryKey())
+          .addColumn('delivered_seq', bigint, (c) => c.notNull())
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_until', bigint)
+          .addColumn('updated_at', bigint, (c) => c.notNull())
+          .addColumn('last_error', 'text')
+          .execute();
+      },
+    },
   };
 }
 

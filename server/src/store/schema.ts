@@ -107,6 +107,20 @@ export interface AuditTable {
   hash: string;
 }
 
+/** How far each audit sink has been delivered (migration 0009; audit/sink.ts). */
+export interface AuditSinkCursorTable {
+  /** The sink's name in the configuration (auditSink.name). */
+  sink: string;
+  /** The last audit seq the sink accepted; delivery goes on from the next. */
+  delivered_seq: number;
+  /** The replica delivering now, until lease_until: one at a time, in order. */
+  lease_owner: string | null;
+  lease_until: number | null;
+  updated_at: number;
+  /** Why the last attempt failed, for people; null after a success. */
+  last_error: string | null;
+}
+
 export interface IdempotencyTable {
   user_sub: string;
   key: string;
@@ -122,6 +136,7 @@ export interface Database {
   events: EventsTable;
   audit: AuditTable;
   idempotency: IdempotencyTable;
+  audit_sink_cursor: AuditSinkCursorTable;
   /** Always empty (see the 0005 migration and write-probe.ts). */
   write_probe: { filler: string };
 }
