@@ -1,5 +1,6 @@
 import { DurationText, RiskLevel, SystemId } from '@stint/contract';
 import { z } from 'zod';
+import { AuditSinkConfig } from '../audit/sink-config';
 
 /** Provider secrets are named, never written inline: an env var or a file holds the value. */
 export const SecretRef = z.union([
@@ -237,6 +238,8 @@ export const ServerConfig = z
       .default({ headersTimeoutSeconds: 10, requestTimeoutSeconds: 30, keepAliveTimeoutSeconds: 65, unauthenticatedPerMinute: 120 }),
     /** Sources systems' autoApprove.onCall rules name (docs/on-call.md). */
     onCall: OnCallConfig.default({ sources: {}, timeoutMs: 3000, cacheSeconds: 30 }),
+    /** Audit rows streamed to a syslog or HTTP sink as they are written (docs/insights.md). */
+    auditSink: AuditSinkConfig.optional(),
     systems: z.array(SystemConfig).default([]),
   })
   .superRefine((config, ctx) => {
