@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { accessRequest } from '../../test-support/fixtures';
 import { grantedHow, main, program } from './main';
 
-const COMMANDS = ['login', 'logout', 'status', 'ls', 'request', 'requests', 'cancel', 'completion', 'approve', 'deny', 'grants', 'release', 'extend', 'env', 'exec', 'hook', 'prompt', 'agent', 'ui'];
-const DATA = ['status', 'ls', 'request', 'requests', 'cancel', 'approve', 'deny', 'grants', 'extend'];
+const COMMANDS = ['login', 'logout', 'status', 'ls', 'request', 'requests', 'cancel', 'completion', 'approve', 'deny', 'grants', 'release', 'extend', 'env', 'exec', 'hook', 'prompt', 'agent', 'ui', 'start'];
+const DATA = ['status', 'ls', 'request', 'requests', 'cancel', 'approve', 'deny', 'grants', 'extend', 'start'];
 
 describe('stint commands', () => {
   it('has every command, each with help, and --json where the output is data', () => {

@@ -33,6 +33,7 @@ export const REFUSED_CODES = [
   'system_not_configured',
   'idempotency_key_reused',
   'invalid_input',
+  'invalid_period',
 ] as const;
 
 /** What was named does not exist (or is not yours to see). */
