@@ -8,7 +8,7 @@ import type { CoreLog } from '../platform';
 import { publishRevision } from '../runtime/revision';
 import type { RuntimePaths } from '../runtime/paths';
 import type { SshAgent } from '../ssh/agent';
-import type { PendingSshKeys } from '../ssh/pending-keys';
+import { credentialCertificate, type PendingSshKeys } from '../ssh/pending-keys';
 import type { StateHub } from '../state-hub';
 import type { Vault, VaultEntry } from '../vault/vault';
 
@@ -60,7 +60,7 @@ export class GrantSync {
   async #storeOnce(grant: Grant, replace: boolean): Promise<void> {
     const { api, vault, pendingKeys, now } = this.parts;
     const credential = await api().credential(grant.id);
-    const certificate = credential.fields.certificate;
+    const certificate = credentialCertificate(credential.fields);
     const previous = await vault.read(grant.id).catch(() => null);
     // An extension re-issues the certificate for the key already held; a new grant's key is the
     // pending one its certificate certifies.

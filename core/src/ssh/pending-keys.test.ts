@@ -6,7 +6,7 @@ import { MemoryStore } from '../settings/store';
 import { KeyringSecretStore } from '../vault/secret-store';
 import { requireSecretService, secretToolLookup, testService } from '../vault/keyring.fixture';
 import { generateSshKeyPair } from './keys';
-import { PendingSshKeys, publicKeyFingerprint } from './pending-keys';
+import { credentialCertificate, PendingSshKeys, publicKeyFingerprint } from './pending-keys';
 
 const ca = sshpk.parsePrivateKey(generateSshKeyPair('test-ca').privateKey, 'ssh-private');
 
@@ -60,5 +60,13 @@ describe('pending SSH keys', () => {
     expect(secretToolLookup(service, `ssh-key:${waitingPrint}`)).toBe(waiting.privateKey);
     await keys.dropAll();
     expect(secretToolLookup(service, `ssh-key:${waitingPrint}`)).toBeNull();
+  });
+});
+
+describe('the certificate in a credential', () => {
+  it("is an SSH system's `certificate`, or a bundle member's `<member>.certificate`", () => {
+    expect(credentialCertificate({ certificate: 'ssh-ed25519-cert-v01@openssh.com AAAA1', principal: 'alice' })).toBe('ssh-ed25519-cert-v01@openssh.com AAAA1');
+    expect(credentialCertificate({ 'prod-db.role': 'stint_x', 'bastion.certificate': 'ssh-ed25519-cert-v01@openssh.com AAAA2' })).toBe('ssh-ed25519-cert-v01@openssh.com AAAA2');
+    expect(credentialCertificate({ 'prod-db.role': 'stint_x' })).toBeUndefined();
   });
 });

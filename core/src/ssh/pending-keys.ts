@@ -18,6 +18,15 @@ export function publicKeyFingerprint(publicKey: string): string {
   return sshpk.parseKey(publicKey, 'ssh').fingerprint('sha256').toString();
 }
 
+/**
+ * The SSH certificate in a grant's credential fields: `certificate` for an SSH system, and
+ * `<member>.certificate` for a bundle holding one (the bundle prefixes each member's fields).
+ * A bundle's SSH members all certify the one key the request sent, so the first will do.
+ */
+export function credentialCertificate(fields: Readonly<Record<string, string>>): string | undefined {
+  return fields.certificate ?? Object.entries(fields).find(([name]) => name.endsWith('.certificate'))?.[1];
+}
+
 export function certifiedKeyFingerprint(certificate: string): string {
   return sshpk.parseCertificate(Buffer.from(certificate), 'openssh').subjectKey.fingerprint('sha256').toString();
 }

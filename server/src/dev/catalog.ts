@@ -112,6 +112,18 @@ export function devConfig(issuer: string, audience: string, providers: DevProvid
         startWindow: '8h',
       },
       ...sshSystems,
+      {
+        id: 'incident',
+        name: 'Incident response',
+        description: `The production database and ${providers.sshCaKeyFile ? 'the dev SSH host' : 'the staging database'} together: one request, one review, one countdown.`,
+        risk: 'high',
+        provider: { type: 'bundle', settings: { systems: ['prod-db', providers.sshCaKeyFile ? 'dev-ssh' : 'staging-db'] } },
+        durations: { presets: ['30m', '1h'], max: '2h' },
+        requesters: ['engineering', 'sre-leads'],
+        approvers: ['sre-leads'],
+        approvalsRequired: 1,
+        justification: 'required',
+      },
     ],
   });
 }

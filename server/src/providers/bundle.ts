@@ -220,3 +220,10 @@ export function bundleView(system: Pick<SystemConfig, 'provider'>): { id: string
   const members = z.array(Member).safeParse(system.provider.settings.members);
   return members.success ? members.data.map((m) => ({ id: m.id, name: m.name, provider: m.provider.type })) : [];
 }
+
+/** A bundle's members as systems of their own (the bundle's policy, the member's id, name and provider); [] for a single system. */
+export function bundleMemberSystems(system: SystemConfig): SystemConfig[] {
+  if (system.provider.type !== BUNDLE_TYPE) return [];
+  const members = z.array(Member).safeParse(system.provider.settings.members);
+  return members.success ? members.data.map((m) => ({ ...system, id: m.id, name: m.name, provider: m.provider })) : [];
+}

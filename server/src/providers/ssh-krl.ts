@@ -3,6 +3,7 @@ import type { AccessContext } from '../access/context';
 import type { SystemConfig } from '../config/schema';
 import type { StintApp } from '../http/app';
 import type { Database } from '../store/schema';
+import { BUNDLE_TYPE, bundleMemberSystems } from './bundle';
 import { configuredCaPublicKey, parsePublicKey, readSshState, SshWriter } from './ssh';
 
 // OpenSSH key revocation lists (PROTOCOL.krl). Stint writes only certificate sections that
@@ -76,6 +77,13 @@ export function encodeKrl(input: KrlInput): Buffer {
 }
 
 /** End reasons that cut a certificate short; "expired" needs no entry, the certificate lapsed. */
+/** Each member's own provider state in a bundle grant's state, by member id. */
+function bundleParts(state: Record<string, unknown>): [string, Record<string, unknown>][] {
+  const members = state.members;
+  if (!members || typeof members !== 'object') return [];
+  return Object.entries(members as Record<string, unknown>).flatMap(([id, s]) => (s && typeof s === 'object' ? [[id, s as Record<string, unknown>] as [string, Record<string, unknown>]] : []));
+}
+
 const EARLY_END_REASONS = ['released', 'revoked', 'failed'];
 const DEFAULT_CLOCK_SKEW_SECONDS = 60;
 
@@ -104,31 +112,36 @@ function listingGraceMs(systems: Iterable<SystemConfig>): number {
  */
 export async function buildKrl(db: Kysely<Database>, systems: readonly SystemConfig[], now: number): Promise<Buffer> {
   const sshSystems = new Map(systems.filter((s) => s.provider.type === 'ssh').map((s) => [s.id, s]));
+  // A bundle's SSH members certify keys too: its grants list their serials under the member.
+  const sshMembers = new Map(systems.flatMap((s) => bundleMemberSystems(s).filter((m) => m.provider.type === 'ssh').map((m) => [`${s.id}/${m.id}`, m] as const)));
+  const systemIds = [...sshSystems.keys(), ...new Set([...sshMembers.keys()].map((key) => key.split('/')[0]!))];
   const rows = await db
     .selectFrom('grants')
-    .select(['id', 'system_id', 'provider_state'])
-    .where((eb) => eb.or([eb('provider', '=', 'ssh'), ...(sshSystems.size > 0 ? [eb('system_id', 'in', [...sshSystems.keys()])] : [])]))
+    .select(['id', 'system_id', 'provider', 'provider_state'])
+    .where((eb) => eb.or([eb('provider', 'in', ['ssh', BUNDLE_TYPE]), ...(systemIds.length > 0 ? [eb('system_id', 'in', systemIds)] : [])]))
     .where((eb) => eb.or([eb('state', '=', 'revoking'), eb.and([eb('state', '=', 'ended'), eb('end_reason', 'in', EARLY_END_REASONS)])]))
-    .where('expires_at', '>', now - listingGraceMs(sshSystems.values()))
+    .where('expires_at', '>', now - listingGraceMs([...sshSystems.values(), ...sshMembers.values()]))
     .execute();
   const authorities: RevokedCertificates[] = [];
   for (const row of rows) {
     let state: Record<string, unknown>;
     try {
-      state = JSON.parse(row.provider_state ?? '{}') as Record<string, unknown>;
+      state = (JSON.parse(row.provider_state ?? '{}') as Record<string, unknown>) ?? {};
     } catch {
       throw new Error(`grant ${row.id}: provider_state is not JSON; cannot list its certificates`);
     }
-    const { serials = [], caPublicKey } = readSshState(state ?? {});
-    if (serials.length === 0) continue; // issuing failed: no certificate was ever handed out
-    const system = sshSystems.get(row.system_id);
-    const ca = caPublicKey ?? (system ? configuredCaPublicKey(system).line : undefined);
-    if (!ca) throw new Error(`grant ${row.id}: no CA is known for its certificates (system ${row.system_id} is not configured)`);
-    const parsed = serials.map((s) => {
-      if (!/^[0-9]{1,20}$/.test(s)) throw new Error(`grant ${row.id}: serial "${s}" is not a decimal number`);
-      return BigInt(s);
-    });
-    authorities.push({ caPublicKey: ca, serials: parsed });
+    const parts = row.provider === BUNDLE_TYPE ? bundleParts(state).map(([memberId, memberState]) => ({ state: memberState, system: sshMembers.get(`${row.system_id}/${memberId}`) })) : [{ state, system: sshSystems.get(row.system_id) }];
+    for (const part of parts) {
+      const { serials = [], caPublicKey } = readSshState(part.state);
+      if (serials.length === 0) continue; // issuing failed, or not an SSH member: no certificate was ever handed out
+      const ca = caPublicKey ?? (part.system ? configuredCaPublicKey(part.system).line : undefined);
+      if (!ca) throw new Error(`grant ${row.id}: no CA is known for its certificates (system ${row.system_id} is not configured)`);
+      const parsed = serials.map((s) => {
+        if (!/^[0-9]{1,20}$/.test(s)) throw new Error(`grant ${row.id}: serial "${s}" is not a decimal number`);
+        return BigInt(s);
+      });
+      authorities.push({ caPublicKey: ca, serials: parsed });
+    }
   }
   return encodeKrl({ authorities, generatedAt: now, comment: 'stint: ssh certificates of grants ended early' });
 }
