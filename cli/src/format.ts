@@ -29,7 +29,7 @@ export function policyText(system: SystemView): string {
 export const systemsTable = (systems: readonly SystemView[]) =>
   table(
     ['SYSTEM', 'RISK', 'DURATIONS', 'MAX', 'POLICY'],
-    systems.map((s) => [s.id, s.risk, s.durationPresetsSeconds.map(formatDuration).join(','), formatDuration(s.maxDurationSeconds), policyText(s)]),
+    systems.map((s) => [s.id, s.risk, s.durationPresetsSeconds.map(formatDuration).join(','), formatDuration(s.maxDurationSeconds), [...(s.bundle?.length ? [`bundle of ${s.bundle.map((m) => m.id).join(' + ')}`] : []), policyText(s)].filter(Boolean).join('; ')]),
   );
 
 export const requestsTable = (requests: readonly AccessRequest[]) =>

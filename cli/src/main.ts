@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { connectLines, formatDuration, matchId, parseDuration, shortId, visibleText, type AccessRequest, type CoreState, type SystemView } from '@stint/contract';
+import { bundleMembersText, formatDuration, grantConnectLines, waitingSentence, matchId, parseDuration, shortId, visibleText, type AccessRequest, type CoreState, type SystemView } from '@stint/contract';
 import { runtimePaths } from '@stint/node-shared/runtime-folder';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion';
@@ -69,36 +69,56 @@ const startAtOption = (text: string) => {
   return at;
 };
 
-/** An approval waiting to be started, by system, full id or short id (grant or request). */
-function findWaiting(state: CoreState, key: string) {
-  const waiting = state.waiting ?? [];
-  const bySystem = waiting.filter((w) => w.systemId === key);
-  const found = bySystem.length === 1 ? { ok: true as const, item: bySystem[0]! } : matchId(waiting, key, (w) => w.grantId);
-  if (found.ok) return found.item;
-  const byRequest = matchId(waiting, key, (w) => w.requestId);
-  if (byRequest.ok) return byRequest.item;
-  if (found.matches.length === 0) throw new CliError(`Nothing of yours for ${v(key)} waits to be started; see \`stint status\`.`, EXIT.notFound, 'not_waiting');
-  const list = found.matches.map((w) => `  ${shortId(w.grantId)}  ${w.systemId} for ${formatDuration(w.durationSeconds)}`).join('\n');
-  throw new CliError(`${v(key)} matches ${found.matches.length} approvals; give more characters:\n${list}`, EXIT.usage, 'ambiguous_id');
-}
-
 /** What an approved request that waits says: how to start it, or when it starts by itself. */
 export function waitingWords(state: Pick<CoreState, 'waiting'>, request: AccessRequest): string | null {
   const waiting = (state.waiting ?? []).find((w) => w.requestId === request.id);
-  if (!waiting) return null;
-  return waiting.startAt
-    ? `Approved: ${request.systemId} for ${formatDuration(waiting.durationSeconds)} starts by itself at ${waiting.startAt}; nothing is issued before then.`
-    : `Approved: ${request.systemId} for ${formatDuration(waiting.durationSeconds)}, not started. Start it before ${waiting.startBy ?? 'the window closes'}: stint start ${request.systemId}`;
+  return waiting ? waitingSentence(waiting) : null;
 }
 
+/**
+ * One of yours by system id, or by full or short id (each of `ids` tried in turn); none is an
+ * error saying what to do, several are listed to choose from.
+ */
+function findOne<T extends { systemId: string }>(items: readonly T[], key: string, how: { ids: ((item: T) => string)[]; none: () => CliError; line: (item: T) => string; noun: string }): T {
+  const bySystem = items.filter((item) => item.systemId === key);
+  if (bySystem.length === 1) return bySystem[0]!;
+  const [first, ...others] = how.ids.map((id) => matchId(items, key, id));
+  if (first!.ok) return first!.item;
+  for (const other of others) if (other.ok) return other.item;
+  if (first!.matches.length === 0) throw how.none();
+  throw new CliError(`${v(key)} matches ${first!.matches.length} ${how.noun}; give more characters:\n${first!.matches.map((m) => `  ${how.line(m)}`).join('\n')}`, EXIT.usage, 'ambiguous_id');
+}
+
+/** An approval waiting to be started, by system, full id or short id (grant or request). */
+const findWaiting = (state: CoreState, key: string) =>
+  findOne(state.waiting ?? [], key, {
+    ids: [(w) => w.grantId, (w) => w.requestId],
+    none: () => new CliError(`Nothing of yours for ${v(key)} waits to be started; see \`stint status\`.`, EXIT.notFound, 'not_waiting'),
+    line: (w) => `${shortId(w.grantId)}  ${w.systemId} for ${formatDuration(w.durationSeconds)}`,
+    noun: 'approvals',
+  });
+
 /** A grant by system, full id or short id; several matches are listed. */
-function findGrant(state: CoreState, key: string) {
-  const bySystem = state.grants.filter((g) => g.systemId === key);
-  const found = bySystem.length === 1 ? { ok: true as const, item: bySystem[0]! } : matchId(state.grants, key, (g) => g.grantId);
-  if (found.ok) return found.item;
-  if (found.matches.length === 0) throw new CliError(`You have no active grant for ${v(key)}; see \`stint grants\`, or request one: ${requestHint(state.systems, v(key))}`, EXIT.notFound, 'no_grant');
-  const list = found.matches.map((g) => `  ${shortId(g.grantId)}  ${g.systemId} until ${g.expiresAt}`).join('\n');
-  throw new CliError(`${v(key)} matches ${found.matches.length} grants; give more characters:\n${list}`, EXIT.usage, 'ambiguous_id');
+const findGrant = (state: CoreState, key: string) =>
+  findOne(state.grants, key, {
+    ids: [(g) => g.grantId],
+    none: () => new CliError(`You have no active grant for ${v(key)}; see \`stint grants\`, or request one: ${requestHint(state.systems, v(key))}`, EXIT.notFound, 'no_grant'),
+    line: (g) => `${shortId(g.grantId)}  ${g.systemId} until ${g.expiresAt}`,
+    noun: 'grants',
+  });
+
+/** `stint request --bundle <id>`: the id must name a bundle you may request (a system alone is named without --bundle). */
+async function bundleNamed(c: SocketClient, id: string, positional: string | undefined): Promise<string> {
+  if (positional && positional !== id) throw new CliError(`Name either a system (${v(positional)}) or a bundle (--bundle ${v(id)}), not both.`, EXIT.usage, 'usage');
+  const { systems } = await c.call('getState', {});
+  const bundles = systems.filter((s) => s.bundle?.length);
+  const found = systems.find((s) => s.id === id);
+  if (found?.bundle?.length) {
+    console.error(`${found.name} is a bundle: one request for ${bundleMembersText(found.bundle)}.`);
+    return id;
+  }
+  const offered = bundles.length > 0 ? `bundles you may request: ${bundles.map((b) => b.id).join(', ')}` : 'no bundle is offered to you';
+  throw new CliError(found ? `${v(id)} is a single system, not a bundle: stint request ${v(id)} (${offered}).` : `No bundle ${v(id)} (${offered}; stint ls).`, EXIT.notFound, 'not_found');
 }
 
 export function program(): Command {
@@ -184,18 +204,21 @@ export function program(): Command {
     );
 
   cli
-    .command('request <system>')
-    .description('ask for access')
+    .command('request [system]')
+    .description('ask for access to a system, or to a bundle of systems (--bundle)')
     .requiredOption('--for <duration>', 'how long, e.g. 30m or 1h30m', duration)
     .option('--reason <text>', 'what you will do', '')
     .option('--ticket <id>', 'ticket the system asks for')
     .option('--break-glass', 'emergency access (audited, reviewed after the fact)')
+    .option('--bundle <id>', 'a bundle from `stint ls`: several systems, one request, one review, one countdown')
     .option('--at <time>', 'start then, not at approval (a maintenance window, within 7 days): 22:00, +2h, 2026-12-03T22:00', startAtOption)
     .option('--wait', 'wait until it is approved or refused')
     .option('--timeout <duration>', 'how long --wait waits', duration, 15 * 60)
     .option('--json', 'machine-readable output')
-    .action((system: string, o: { for: number; reason: string; ticket?: string; breakGlass?: boolean; at?: string; wait?: boolean; timeout: number; json?: boolean }) =>
+    .action((named: string | undefined, o: { for: number; reason: string; ticket?: string; bundle?: string; breakGlass?: boolean; at?: string; wait?: boolean; timeout: number; json?: boolean }) =>
       withSocket(async (c) => {
+        const system = o.bundle ? await bundleNamed(c, o.bundle, named) : named;
+        if (!system) throw new CliError('Name the system to request (stint ls lists them), or a bundle with --bundle.', EXIT.usage, 'usage');
         let request = await c.call('request', { systemId: system, durationSeconds: o.for, reason: o.reason, ticket: o.ticket, breakGlass: o.breakGlass ?? false, ...(o.at ? { startAt: o.at } : {}) });
         let waits: string | null = null;
         if (o.wait && request.state === 'pending') {
@@ -218,7 +241,7 @@ export function program(): Command {
         const granted = request.state === 'active' || request.state === 'approved';
         const { grants, systems, waiting } = granted && !o.json ? await c.call('getState', {}) : { grants: [], systems: [], waiting: [] };
         const grant = grants.find((g) => g.requestId === request.id);
-        const lines = connectLines(request.systemId, systems.find((s) => s.id === request.systemId)?.provider ?? '', grant?.envNames ?? []);
+        const lines = grantConnectLines(systems.find((s) => s.id === request.systemId), request.systemId, grant?.envNames ?? []);
         waits ??= waitingWords({ waiting }, request);
         print(o.json, request, () =>
           waits

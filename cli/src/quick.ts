@@ -5,7 +5,7 @@
 // the same functions, so both ways behave the same. The replies are checked field by field for
 // what these commands read, instead of with the contract's schemas.
 import { runtimePaths, runtimeProblem, type RuntimePaths } from '@stint/node-shared/runtime-folder';
-import { safeJson, visibleText } from '@stint/contract/plain';
+import { safeJson, visibleText, waitingSentence } from '@stint/contract/plain';
 import type { CoreState, GrantEnv, LocalGrant } from '@stint/contract';
 import { CliError, EXIT, exitFor } from './errors';
 import { grantsTable } from './format';
@@ -131,7 +131,7 @@ export async function statusCommand(json: boolean | undefined): Promise<void> {
         ? `Signed in as ${v(state.auth.user?.name ?? state.auth.user?.sub)} at ${state.serverUrl} (${state.connection}).`
         : `Not signed in${state.auth.status === 'sign-in-needed' ? ' (the session ended)' : ''} to ${state.serverUrl}; run \`stint login\`.${state.auth.message ? ` ${v(state.auth.message)}` : ''}`,
       state.grants.length ? grantsTable(state.grants as LocalGrant[]) : 'No active grants.',
-      ...(Array.isArray(state.waiting) ? state.waiting : []).map((w) => (w.startAt ? `Approved, starts by itself at ${w.startAt}: ${v(w.systemId)}` : `Approved, not started: ${v(w.systemId)} (start before ${w.startBy ?? '?'}: stint start ${v(w.systemId)})`)),
+      ...(Array.isArray(state.waiting) ? state.waiting : []).map((w) => waitingSentence(w, v)),
       state.reviewQueue.length ? `${state.reviewQueue.length} request(s) wait for your review: stint requests` : '',
     ]
       .filter(Boolean)

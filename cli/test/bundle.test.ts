@@ -1,67 +1,77 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+// Bundles from the terminal: `stint ls` says what a bundle holds, `stint request --bundle`
+// asks for one (and refuses a name that is not a bundle, listing those that are), and the
+// granted message gives each member's connect line on the bundle's one `stint exec`.
+import type { CoreState, LocalGrant, SystemView } from '@stint/contract';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeAgent, type FakeAgent } from '../../test-support/fake-agent';
+import { accessRequest, coreState } from '../../test-support/fixtures';
 
-const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const policy: SystemView['policy'] = { approvalsRequired: 1, approverGroups: ['sre-leads'], autoApproveUpToSeconds: null, breakGlassAllowed: false, justification: 'required', ticketPattern: null, pendingTtlSeconds: 3600 };
+const single = (id: string, name: string, provider: string): SystemView => ({ id, name, description: '', risk: 'high', provider, durationPresetsSeconds: [1800], maxDurationSeconds: 7200, needsPublicKey: provider === 'ssh', startWindowSeconds: null, bundle: null, policy });
+const incident: SystemView = {
+  ...single('incident', 'Incident response', 'bundle'),
+  needsPublicKey: true,
+  bundle: [
+    { id: 'prod-db', name: 'Production database', provider: 'postgres' },
+    { id: 'dev-ssh', name: 'Dev SSH host', provider: 'ssh' },
+  ],
+};
+const asked = accessRequest({ id: '0195f0a0-2222-7000-8000-0000b0b0b0b0', systemId: 'incident', state: 'active', durationSeconds: 1800 });
+const grant: LocalGrant = {
+  grantId: '0195f0a0-3333-7000-8000-0000b0b0b0b1',
+  requestId: asked.id,
+  systemId: 'incident',
+  startsAt: '2026-12-03T06:00:00.000Z',
+  expiresAt: '2026-12-03T06:30:00.000Z',
+  state: 'active',
+  envNames: ['DATABASE_URL', 'STINT_SSH_HOST', 'STINT_SSH_USER'],
+  stored: true,
+  inAgent: true,
+};
+const state = (): CoreState => coreState({ systems: [single('prod-db', 'Production database', 'postgres'), incident], grants: [grant] });
 
-/**
- * The bundled `stint` the desktop app ships (cli/build.mjs), laid out as in the app's
- * resources: the bundle, its chunks and its launcher alone in a folder, no node_modules above it.
- */
-describe('the bundled stint command, as shipped', () => {
-  const shipped = mkdtempSync(join(tmpdir(), 'stint-resources-'));
-  beforeAll(() => {
-    execFileSync(process.execPath, [join(CLI, 'build.mjs'), '--outdir', shipped], { stdio: 'inherit' });
-    copyFileSync(join(CLI, 'packaged/stint'), join(shipped, 'stint'));
-  }, 60_000);
+describe('stint and bundles', () => {
+  let agent: FakeAgent;
+  const calls: { method: string; input: any }[] = [];
+  beforeAll(async () => {
+    agent = await startFakeAgent((method, input) => {
+      calls.push({ method, input });
+      if (method === 'getState') return state();
+      if (method === 'request') return asked;
+      return { ok: true };
+    });
+  });
+  afterAll(() => agent?.close());
 
-  const stint = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    spawnSync(join(shipped, 'stint'), args, { cwd: shipped, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...env } });
-
-  it('runs with nothing but Node.js beside it: help, hook, and the exit code for "not running"', () => {
-    const help = stint(['--help']);
-    expect(help.stderr).toBe('');
-    expect(help.status).toBe(0);
-    expect(help.stdout).toMatch(/Exit codes:/);
-    const hook = stint(['hook', 'bash']);
-    expect(hook.status).toBe(0);
-    expect(hook.stdout).toMatch(/__stint_hook/);
-    const none = stint(['env', '--json'], { STINT_RUNTIME_DIR: join(shipped, 'nobody') });
-    expect(none.status).toBe(5);
-    expect(none.stderr).toMatch(/Stint is not running/);
+  it('ls says which entries are bundles and what they hold', async () => {
+    const out = await agent.stint('ls');
+    expect(out.stdout).toMatch(/^incident .*bundle of prod-db \+ dev-ssh; needs 1 approval from sre-leads/m);
+    expect(out.stdout).not.toMatch(/^prod-db .*bundle/m);
   });
 
-  it('runs `stint agent` as one process, from the built JavaScript: no tsx, no child Node', async () => {
-    // Built inside the checkout, as `npm install` does, so the keychain module resolves from node_modules.
-    const built = mkdtempSync(join(CLI, '.dist-test-'));
-    const home = mkdtempSync(join(tmpdir(), 'stint-agent-one-'));
-    try {
-      execFileSync(process.execPath, [join(CLI, 'build.mjs'), '--outdir', built], { stdio: 'inherit' });
-      const env = { ...process.env, NODE_OPTIONS: '', STINT_RUNTIME_DIR: join(home, 'run'), STINT_DATA_DIR: join(home, 'data'), STINT_KEYCHAIN_SERVICE: `stint-test-one-${process.pid}` };
-      const agent = spawn(process.execPath, [join(built, 'stint.mjs'), 'agent'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-      try {
-        let said = '';
-        await new Promise<void>((ready, fail) => {
-          agent.stderr!.on('data', (chunk: Buffer) => {
-            said += chunk;
-            if (said.includes('Stint agent running')) ready();
-          });
-          agent.once('exit', (code) => fail(new Error(`the agent stopped (exit ${code}): ${said}`)));
-        });
-        expect(spawnSync('pgrep', ['-P', String(agent.pid)], { encoding: 'utf8' }).stdout.trim()).toBe('');
-        // And it answers the quick commands, through its socket.
-        const status = spawnSync(process.execPath, [join(built, 'stint.mjs'), 'status', '--json'], { env, encoding: 'utf8' });
-        expect(status.status, status.stderr).toBe(0);
-        expect(JSON.parse(status.stdout).auth.status).toBe('signed-out');
-      } finally {
-        agent.kill();
-      }
-    } finally {
-      rmSync(built, { recursive: true, force: true });
-      rmSync(home, { recursive: true, force: true });
-    }
-  }, 60_000);
+  it('request --bundle asks for the bundle and gives every member its connect line', async () => {
+    const out = await agent.stint('request', '--bundle', 'incident', '--for', '30m', '--reason', 'INC-7');
+    expect(out.status, out.stderr).toBe(0);
+    expect(calls.at(-2)).toMatchObject({ method: 'request', input: { systemId: 'incident', durationSeconds: 1800, reason: 'INC-7' } });
+    expect(out.stderr).toContain('Incident response is a bundle: one request for Production database and Dev SSH host.');
+    expect(out.stdout).toContain('Granted: incident for 30m. Use it:');
+    expect(out.stdout).toContain('  psql "$DATABASE_URL"   (in a shell with the Stint hook)');
+    expect(out.stdout).toContain('  ssh "$STINT_SSH_USER@$STINT_SSH_HOST"   (in a shell with the Stint hook)');
+    expect(out.stdout).toContain('  stint exec incident -- psql');
+  });
+
+  it('refuses --bundle for a single system or an unknown name, before asking anything, and says what to do', async () => {
+    const before = calls.filter((c) => c.method === 'request').length;
+    const one = await agent.stint('request', '--bundle', 'prod-db', '--for', '30m');
+    expect(one.status).toBe(3);
+    expect(one.stderr).toContain('prod-db is a single system, not a bundle: stint request prod-db (bundles you may request: incident).');
+    const none = await agent.stint('request', '--bundle', 'outage', '--for', '30m');
+    expect(none.stderr).toContain('No bundle outage (bundles you may request: incident; stint ls).');
+    const both = await agent.stint('request', 'prod-db', '--bundle', 'incident', '--for', '30m');
+    expect(both.status).toBe(2);
+    const neither = await agent.stint('request', '--for', '30m');
+    expect(neither.status).toBe(2);
+    expect(neither.stderr).toContain('Name the system to request');
+    expect(calls.filter((c) => c.method === 'request').length).toBe(before);
+  });
 });

@@ -34,8 +34,8 @@ describe('stint start, --at, and --wait for an approval that waits', () => {
   it('lists what waits in stint status, with the command that starts it', async () => {
     approved = true;
     const out = await agent.stint('status');
-    expect(out.stdout).toContain('Approved, not started: ops-console (start before 2026-12-02T18:00:00.000Z: stint start ops-console)');
-    expect(out.stdout).toContain('Approved, starts by itself at 2026-12-02T22:00:00.000Z: staging-db');
+    expect(out.stdout).toContain('Approved: ops-console for 30m, not started. Start it before 2026-12-02T18:00:00.000Z: stint start ops-console');
+    expect(out.stdout).toContain('Approved: staging-db for 1h, starts by itself at 2026-12-02T22:00:00.000Z; nothing is issued before then.');
     expect(JSON.parse((await agent.stint('status', '--json')).stdout).waiting).toEqual([ops, tonight]);
   });
 

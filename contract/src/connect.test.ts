@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectLines } from './connect';
+import { bundleMembersText, connectLines, grantConnectLines } from './connect';
 
 describe('connectLines', () => {
   it('gives psql with the URL variable for PostgreSQL, and stint exec for shells without the hook', () => {
@@ -47,5 +47,29 @@ describe('connectLines', () => {
     for (const line of connectLines('shop-db', 'mariadb', ['DATABASE_URL', 'MYSQL_PWD', 'STINT_MARIADB_HOST', 'STINT_MARIADB_PORT', 'STINT_MARIADB_USER'])) {
       expect(line.command).not.toMatch(/mysql:\/\/|DATABASE_URL| -p\b|--password|MYSQL_PWD/);
     }
+  });
+});
+
+describe('a bundle in words', () => {
+  it('names its members as one phrase, and nothing for a single system', () => {
+    expect(bundleMembersText([{ name: 'Production database' }, { name: 'Dev SSH host' }])).toBe('Production database and Dev SSH host');
+    expect(bundleMembersText([{ name: 'A' }, { name: 'B' }, { name: 'C' }])).toBe('A, B, and C');
+    expect(bundleMembersText(null)).toBe('');
+    expect(bundleMembersText([])).toBe('');
+  });
+});
+
+describe("a bundle grant's connect lines", () => {
+  it("gives each member's client, all through the bundle's one `stint exec`, and the generic line once", () => {
+    const incident = { id: 'incident', provider: 'bundle', bundle: [{ provider: 'postgres' }, { provider: 'ssh' }, { provider: 'webhook' }] };
+    const lines = grantConnectLines(incident, 'incident', ['DATABASE_URL', 'STINT_SSH_HOST', 'STINT_SSH_USER', 'ORDERS_TOKEN']);
+    expect(lines.map((l) => l.command)).toEqual([
+      'psql "$DATABASE_URL"',
+      'stint exec incident -- psql',
+      'ssh "$STINT_SSH_USER@$STINT_SSH_HOST"',
+      `stint exec incident -- sh -c 'ssh "$STINT_SSH_USER@$STINT_SSH_HOST"'`,
+      'stint exec incident -- <command>',
+    ]);
+    expect(grantConnectLines({ id: 'prod-db', provider: 'postgres', bundle: null }, 'prod-db', ['DATABASE_URL'])[0]?.command).toBe('psql "$DATABASE_URL"');
   });
 });

@@ -56,3 +56,11 @@ export function bundleConnectLines(bundleId: string, members: readonly { provide
 export function grantConnectLines(system: { id: string; provider: string; bundle?: readonly { provider: string }[] | null | undefined } | undefined, systemId: string, envNames: readonly string[]): ConnectLine[] {
   return system?.bundle?.length ? bundleConnectLines(systemId, system.bundle, envNames) : connectLines(systemId, system?.provider ?? '', envNames);
 }
+
+/**
+ * A bundle's members as one phrase ("Production database and Dev SSH host"), for the catalog,
+ * the approver's card, the tray and `stint ls`; '' for a single system.
+ */
+export function bundleMembersText(bundle: readonly { name: string }[] | null | undefined): string {
+  return bundle?.length ? new Intl.ListFormat('en', { style: 'long', type: 'conjunction' }).format(bundle.map((m) => m.name)) : '';
+}

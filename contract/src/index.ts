@@ -14,3 +14,4 @@ export * from './remembered';
 export * from './loopback';
 export * from './error-codes';
 export * from './insights';
+export * from './waiting-words';

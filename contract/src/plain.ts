@@ -7,3 +7,4 @@ export * from './env-names';
 export * from './connect';
 export * from './loopback';
 export * from './error-codes';
+export * from './waiting-words';

@@ -87,7 +87,7 @@ test('a maintenance window: asked ahead with --at, approved ahead from bob’s c
   await notified(alice, new RegExp(`notice grant-waiting: staging-db grant [0-9a-f-]+ starts at ${startAt.replace(/[.]/g, '\\.')}`));
   // Not before its time, even when asked.
   expect(alice.stint(['start', 'staging-db']).stderr).toContain('starts by itself at');
-  expect(alice.stint(['status']).stdout).toContain(`Approved, starts by itself at ${startAt}: staging-db`);
+  expect(alice.stint(['status']).stdout).toContain(`Approved: staging-db for 15m, starts by itself at ${startAt}`);
   expect(grantOf(alice, request.id)).toBeUndefined();
 
   await notified(alice, new RegExp(`notice grant-active: staging-db grant [0-9a-f-]+ until`), 30_000);

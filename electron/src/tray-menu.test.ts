@@ -135,6 +135,16 @@ describe('buildTrayMenu', () => {
     expect(find(ssh.submenu, '10m').submenu!.map((i) => i.label)).toEqual(['New reason…']);
   });
 
+  it('lists bundles after the single systems, under their own heading, each saying what it holds', () => {
+    const incident = system('incident', [1800], { name: 'Incident response', bundle: [{ id: 'prod-db', name: 'Production database', provider: 'postgres' }, { id: 'dev-ssh', name: 'Dev SSH host', provider: 'ssh' }] });
+    const menu = buildTrayMenu(state({ systems: [incident, system('prod-db')] }), ctx);
+    const request = find(menu, 'Request…').submenu!;
+    expect(labels(request)).toEqual(['prod-db', 'Bundles', 'Incident response (incident): Production database and Dev SSH host']);
+    expect(find(request, 'Bundles').enabled).toBe(false);
+    const thirty = find(find(request, /^Incident response/).submenu, '30m').submenu!;
+    expect(find(thirty, 'New reason…').action).toEqual({ kind: 'request-form', systemId: 'incident', durationSeconds: 1800, reason: '' });
+  });
+
   it('leaves out presets above the system maximum', () => {
     const menu = buildTrayMenu(state({ systems: [system('prod-db', [900, 9 * 3600])] }), ctx);
     expect(find(find(menu, 'Request…').submenu, 'prod-db').submenu!.map((i) => i.label)).toEqual(['15m']);

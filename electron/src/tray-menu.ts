@@ -1,7 +1,7 @@
 // The tray menu as a pure function of core's state and the time (STYLE.md, "Glue takes narrow
 // dependencies"). Items carry action descriptors instead of click closures, so a test can
 // assert exactly what each entry would do; main.ts turns descriptors into clicks.
-import { formatDuration, formatMoment, missingForPolicy, type CoreState, type LocalGrant, type RememberedRequest, type Settings } from '@stint/contract';
+import { bundleMembersText, formatDuration, formatMoment, missingForPolicy, type CoreState, type LocalGrant, type RememberedRequest, type Settings } from '@stint/contract';
 import type { MenuItemConstructorOptions } from 'electron';
 
 /** What a menu entry does when clicked; main.ts maps each kind onto core or a window. */
@@ -176,24 +176,33 @@ export function rememberedReason(state: CoreState, pinned: Settings['pinned'], s
   return latest?.reason ?? null;
 }
 
+/**
+ * Request…: each system → duration → remembered reason or a new one. Bundles follow the single
+ * systems under their own heading, each saying what it holds.
+ */
 function requestSubmenu(state: CoreState, ctx: TrayMenuContext): TrayMenuItem {
   if (state.systems.length === 0) return { label: 'Request…', enabled: false, toolTip: 'No systems are available to you yet.' };
+  const entry = (system: CoreState['systems'][number]): TrayMenuItem => {
+    const reason = rememberedReason(state, ctx.pinned, system.id);
+    const presets = system.durationPresetsSeconds.filter((s) => s <= system.maxDurationSeconds);
+    const name = system.name === system.id ? system.id : `${system.name} (${system.id})`;
+    const members = bundleMembersText(system.bundle);
+    return {
+      label: members ? `${name}: ${members}` : name,
+      submenu: presets.map((seconds) => ({
+        label: formatDuration(seconds),
+        submenu: [
+          ...(reason ? [{ label: `with reason: “${shortReason(reason)}”`, action: { kind: 'request', systemId: system.id, durationSeconds: seconds, reason } } satisfies TrayMenuItem] : []),
+          { label: 'New reason…', action: { kind: 'request-form', systemId: system.id, durationSeconds: seconds, reason: '' } } satisfies TrayMenuItem,
+        ],
+      })),
+    };
+  };
+  const bundles = state.systems.filter((s) => s.bundle?.length);
+  const singles = state.systems.filter((s) => !s.bundle?.length);
   return {
     label: 'Request…',
-    submenu: state.systems.map((system) => {
-      const reason = rememberedReason(state, ctx.pinned, system.id);
-      const presets = system.durationPresetsSeconds.filter((s) => s <= system.maxDurationSeconds);
-      return {
-        label: system.name === system.id ? system.id : `${system.name} (${system.id})`,
-        submenu: presets.map((seconds) => ({
-          label: formatDuration(seconds),
-          submenu: [
-            ...(reason ? [{ label: `with reason: “${shortReason(reason)}”`, action: { kind: 'request', systemId: system.id, durationSeconds: seconds, reason } } satisfies TrayMenuItem] : []),
-            { label: 'New reason…', action: { kind: 'request-form', systemId: system.id, durationSeconds: seconds, reason: '' } } satisfies TrayMenuItem,
-          ],
-        })),
-      };
-    }),
+    submenu: [...singles.map(entry), ...(bundles.length > 0 ? [...(singles.length > 0 ? [separator] : []), { label: 'Bundles', enabled: false }, ...bundles.map(entry)] : [])],
   };
 }
 

@@ -19,6 +19,13 @@ describe('an approver card', () => {
     expect(html).not.toContain('Extension');
   });
 
+  it("names a bundle's systems, so the approver knows everything one approval gives", () => {
+    const incident = { id: 'incident', name: 'Incident response', risk: 'high', durationPresetsSeconds: [1800], bundle: [{ id: 'prod-db', name: 'Production database', provider: 'postgres' }, { id: 'dev-ssh', name: 'Dev SSH host', provider: 'ssh' }] } as SystemView;
+    const html = renderToStaticMarkup(<Approvals state={coreState({ systems: [incident], reviewQueue: [accessRequest({ systemId: 'incident' })] }) as CoreState} bridge={bridge} run={run} />);
+    expect(html).toContain('<strong>Bundle:</strong> approving gives access to Production database and Dev SSH host');
+    expect(card(accessRequest())).not.toContain('Bundle:');
+  });
+
   it('marks an extension as such', () => {
     expect(card(accessRequest({ extendsGrantId: '0195f0a0-0000-7000-8000-0000000000ff' }))).toContain('Extension: more time on a grant that is active now');
   });

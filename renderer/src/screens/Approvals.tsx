@@ -1,4 +1,4 @@
-import { formatDuration, formatMoment, type AccessRequest, type CoreState, type SystemView } from '@stint/contract';
+import { bundleMembersText, formatDuration, formatMoment, type AccessRequest, type CoreState, type SystemView } from '@stint/contract';
 import { useId, useState } from 'react';
 import type { ScreenProps } from '../actions';
 import { DecisionButtons } from '../decision';
@@ -54,6 +54,11 @@ function ReviewCard({ request, system, focused, bridge, run, say }: ScreenProps 
           Ticket <Text value={request.ticket} />
         </p>
       )}
+      {system?.bundle?.length ? (
+        <p>
+          <strong>Bundle:</strong> approving gives access to {bundleMembersText(system.bundle)}
+        </p>
+      ) : null}
       {request.extendsGrantId && <p className="badge">Extension: more time on a grant that is active now</p>}
       {request.breakGlass && <p className="risk risk-critical">Break-glass request</p>}
       {request.startAt ? (

@@ -1,4 +1,4 @@
-import { formatDuration, type CoreState, type Settings, type SystemView } from '@stint/contract';
+import { bundleMembersText, formatDuration, type CoreState, type Settings, type SystemView } from '@stint/contract';
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { ScreenProps } from '../actions';
 import { isAutoApproved, policyText } from '../policy';
@@ -76,6 +76,11 @@ export function Catalog({
               <span className={`risk risk-${system.risk}`}>{system.risk} risk</span>
             </div>
             <p className="muted">{system.description}</p>
+            {system.bundle?.length ? (
+              <p>
+                <strong>Bundle:</strong> one request, one review and one countdown for {bundleMembersText(system.bundle)}, each with its own credential.
+              </p>
+            ) : null}
             <p className="policy">{[...policyText(system.policy), ...(system.startWindowSeconds ? [`you start it within ${formatDuration(system.startWindowSeconds)} of approval`] : [])].join(' · ')}</p>
             <div className="presets" role="group" aria-label={`Request ${system.name} for`}>
               {system.durationPresetsSeconds.map((seconds) => (

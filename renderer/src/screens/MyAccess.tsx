@@ -1,4 +1,4 @@
-import { connectLines, formatDuration, formatMoment, shortenedBecause, TERMINAL_REQUEST_STATES, type AccessRequest, type CoreState, type LocalGrant, type WaitingGrant } from '@stint/contract';
+import { bundleMembersText, formatDuration, grantConnectLines, formatMoment, shortenedBecause, TERMINAL_REQUEST_STATES, type AccessRequest, type CoreState, type LocalGrant, type WaitingGrant } from '@stint/contract';
 import { Text } from '../text';
 import type { ReactNode } from 'react';
 import type { ScreenProps } from '../actions';
@@ -99,13 +99,14 @@ function RequestRow({ focused, children }: { focused: boolean; children: ReactNo
 function GrantCard({ grant, name, now, state, focused, bridge, run }: ScreenProps & { grant: LocalGrant; name: string; now: number; state: CoreState; focused: boolean }) {
   const ref = useScrollIntoView<HTMLLIElement>(focused);
   const extendBy = extensionSeconds(state, grant.systemId);
-  const provider = state.systems.find((s) => s.id === grant.systemId)?.provider ?? '';
-  const lines = grant.state === 'active' ? connectLines(grant.systemId, provider, grant.envNames) : [];
+  const system = state.systems.find((s) => s.id === grant.systemId);
+  const lines = grant.state === 'active' ? grantConnectLines(system, grant.systemId, grant.envNames) : [];
   return (
     <li ref={ref} className={`card grant${focused ? ' focused' : ''}`} aria-label={`${name} grant`} aria-current={focused ? 'true' : undefined}>
       <Countdown startsAt={grant.startsAt} expiresAt={grant.expiresAt} now={now} />
       <div className="grant-body">
         <h3>{name}</h3>
+        {system?.bundle?.length ? <p className="muted">{bundleMembersText(system.bundle)}</p> : null}
         <p className="muted">
           Until {new Date(grant.expiresAt).toLocaleTimeString()}
           {grant.envNames.length > 0 && <> · sets {grant.envNames.join(', ')}</>}
