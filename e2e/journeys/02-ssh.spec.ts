@@ -1,41 +1,11 @@
 // Journey 2: SSH certificates against a real sshd. Alice's app makes a key pair for the request,
 // keeps the private half in her keychain and her ssh-agent; ssh works in the window, not after
 // it, and not a moment after an early release (once the host has fetched the revocation list).
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSsh } from '../../test-support/sshd';
-import { expect, grantFor, keychainLookup, sleepUntil, stintJson, test, until, type Stack } from '../stack';
-import type { Agent } from '../../test-support/agent';
-
-/** ssh as a person runs it: the key comes from their ssh-agent, nothing on disk. */
-function sshWithAgent(stack: Stack, agent: Agent) {
-  return spawnSync(
-    'ssh',
-    ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR',
-      '-p', String(stack.sshd.port), `${stack.sshd.userName}@127.0.0.1`, 'echo "in as $(whoami)"'],
-    { env: { ...process.env, SSH_AUTH_SOCK: agent.env.SSH_AUTH_SOCK }, encoding: 'utf8', timeout: 15_000 },
-  );
-}
-
-/** What the person's ssh-agent holds (ssh-add -l). */
-function agentKeys(agent: Agent): string {
-  return spawnSync('ssh-add', ['-l'], { env: { ...process.env, SSH_AUTH_SOCK: agent.env.SSH_AUTH_SOCK }, encoding: 'utf8' }).stdout;
-}
-
-/**
- * The grant's key and certificate as they are in the keychain, written to a private folder: a
- * copy an attacker might have taken, to show the certificate itself stops working.
- */
-function copyFromKeychain(agent: Agent, grantId: string, dir: string): { keyPath: string; certificatePath: string } {
-  const secret = JSON.parse(keychainLookup(agent, `grant:${grantId}`)!) as { sshPrivateKey: string; sshCertificate: string };
-  const keyPath = join(dir, `${grantId}.key`);
-  const certificatePath = `${keyPath}-cert.pub`;
-  writeFileSync(keyPath, secret.sshPrivateKey.endsWith('\n') ? secret.sshPrivateKey : `${secret.sshPrivateKey}\n`, { mode: 0o600 });
-  writeFileSync(certificatePath, `${secret.sshCertificate}\n`);
-  chmodSync(keyPath, 0o600);
-  return { keyPath, certificatePath };
-}
+import { expect, grantFor, keychainLookup, sleepUntil, stintJson, test, until } from '../stack';
+import { agentKeys, copyFromKeychain, sshWithAgent } from '../ssh';
 
 test('alice: ssh with a certificate works in the window, not after it, and not after release', async ({ stack }) => {
   const { alice } = stack.people;

@@ -101,6 +101,12 @@ describe('a bundle of an SSH host and a Redis cache', () => {
     const get = spawnSync('redis-cli', ['--user', env.STINT_REDIS_USER!, '-h', env.STINT_REDIS_HOST!, '-p', env.STINT_REDIS_PORT!, 'GET', 'app:greeting'], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
     expect(get.stdout.trim()).toBe('hello');
     expect(await krlVerdict(fields['bastion.certificate']!)).toBe('ok');
+    // The audit row says what one approval gave (and its export carries it).
+    const activated = await h.server.store.db.selectFrom('audit').select('detail').where('action', '=', 'grant.activated').where('target_id', '=', grantId).executeTakeFirstOrThrow();
+    expect(JSON.parse(activated.detail).members).toEqual([
+      { id: 'bastion', provider: 'ssh' },
+      { id: 'cache', provider: 'redis' },
+    ]);
 
     const released = await h.api(person, 'POST', `/v1/grants/${grantId}/release`, {});
     expect(released.status, JSON.stringify(released.body)).toBeLessThan(300);

@@ -178,7 +178,7 @@ async function recordIssue(ctx: AccessContext, grant: GrantRow, outcome: IssueOu
         last_error: null,
       };
       requestState = 'active';
-      audit.push({ actor: SYSTEM_ACTOR, action: 'grant.activated', targetType: 'grant', targetId: grant.id, detail: { requestId: grant.request_id, systemId: grant.system_id, grantee: grant.grantee_sub, expiresAt: new Date(grant.expires_at).toISOString(), attempts: grant.issue_attempts + 1 } });
+      audit.push({ actor: SYSTEM_ACTOR, action: 'grant.activated', targetType: 'grant', targetId: grant.id, detail: { ...issued.audit, requestId: grant.request_id, systemId: grant.system_id, grantee: grant.grantee_sub, expiresAt: new Date(grant.expires_at).toISOString(), attempts: grant.issue_attempts + 1 } });
     } else {
       // Whatever the provider half-made is cleaned up by the same revoke path as any ending.
       changes = { end_reason: 'failed', ended_at: now, next_attempt_at: now, last_error: failure, provider_state: '{}', lease_owner: null, lease_until: null };

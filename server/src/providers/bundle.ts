@@ -203,7 +203,7 @@ function merge(parts: readonly { member: BundleMember; credential: IssuedCredent
     state.members[member.id] = credential.state;
     state.envNames[member.id] = Object.keys(credential.env);
   }
-  return { fields, env, state };
+  return { fields, env, state, audit: { members: parts.map(({ member }) => ({ id: member.id, provider: member.provider.type })) } };
 }
 
 /** A member's part of the credential as it is now: its fields (by their prefix) and its variables (by the names kept in state). */

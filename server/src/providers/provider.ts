@@ -20,6 +20,8 @@ export interface IssuedCredential {
   env: Record<string, string>;
   /** What revoke needs later (role name, serial...). Stored in clear: must hold no secret. */
   state: Record<string, unknown>;
+  /** What the grant.activated audit row adds of what was issued (a bundle's members); no secret. */
+  audit?: Record<string, unknown>;
 }
 
 /** An extension: the grant's new deadline, what revoke keeps, and the credential as it is now (the bundle keeps members' parts that do not change). */
