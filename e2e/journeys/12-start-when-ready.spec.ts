@@ -84,13 +84,15 @@ test('a maintenance window: asked ahead with --at, approved ahead from bob’s c
   await snap(bobPage, '12-approve-ahead');
   await review.getByRole('button', { name: /^Approve/ }).click();
 
-  await notified(alice, new RegExp(`notice grant-waiting: staging-db grant [0-9a-f-]+ starts at ${startAt.replace(/[.]/g, '\\.')}`));
+  const waitingLine = await notified(alice, new RegExp(`notice grant-waiting: staging-db grant [0-9a-f-]+ starts at ${startAt.replace(/[.]/g, '\\.')}`));
+  const grantId = /grant ([0-9a-f-]+) starts at/.exec(waitingLine)![1]!;
   // Not before its time, even when asked.
   expect(alice.stint(['start', 'staging-db']).stderr).toContain('starts by itself at');
   expect(alice.stint(['status']).stdout).toContain(`Approved: staging-db for 15m, starts by itself at ${startAt}`);
   expect(grantOf(alice, request.id)).toBeUndefined();
 
-  await notified(alice, new RegExp(`notice grant-active: staging-db grant [0-9a-f-]+ until`), 30_000);
+  // This grant's own notice: the log also holds earlier journeys' staging-db grants.
+  await notified(alice, new RegExp(`notice grant-active: staging-db grant ${grantId} until`), 30_000);
   const grant = grantOf(alice, request.id)!;
   expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(startAt));
   expect(grant.startsAt).toBe(startAt);
