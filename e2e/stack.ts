@@ -178,6 +178,22 @@ export async function axeViolations(page: Page): Promise<string[]> {
   return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
 }
 
+/**
+ * Someone beyond the stack's three, with their own `stint agent` serving the web UI, signed in
+ * through the IdP page by the login script (Dana: admin and auditor, for the Insights screen).
+ * The journey stops it when done.
+ */
+export async function startPersonAgent(stack: Stack, user: string): Promise<Agent> {
+  const home = join(stack.dir, user);
+  mkdirSync(home, { recursive: true });
+  const agent = await startAgent({ serverUrl: stack.server.serverUrl, user, dir: home, web: true });
+  const login = await agent.stintAsync(['login'], { timeoutMs: 60_000 });
+  expect(login.status, login.stderr).toBe(0);
+  const refresh = keychainLookup(agent, 'session:refresh-token');
+  if (refresh) stack.remember(refresh.trim());
+  return agent;
+}
+
 function startSshAgent(socket: string): ChildProcess {
   return stopWithThisProcess(spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' }));
 }

@@ -62,6 +62,14 @@ export const IdParams = z.strictObject({ id: Id });
 export const AuditQuery = z.strictObject({
   after: z.coerce.number().int().nonnegative().default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
+  /**
+   * Only these rows: up to 50 comma-separated sequence numbers, as an insights figure's evidence
+   * carries them (`seqs=12,40,41`). Rows that do not exist are left out, not an error.
+   */
+  seqs: z
+    .string()
+    .regex(/^[1-9]\d{0,14}(,[1-9]\d{0,14}){0,49}$/, 'seqs is up to 50 comma-separated sequence numbers (12,40,41)')
+    .optional(),
 });
 export const AuditExportQuery = z.strictObject({ format: z.enum(['jsonl', 'csv']).default('jsonl') });
 

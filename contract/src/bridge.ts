@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { safeText } from './schemas';
-import { AccessRequest, Grant, Id, Me, ReviewDecision, SystemId, SystemView, Timestamp } from './domain';
+import { AccessRequest, AuditEntry, Grant, Id, Me, ReviewDecision, SystemId, SystemView, Timestamp } from './domain';
+import { INSIGHTS_EVIDENCE_LIMIT, InsightsQuery, InsightsResponse } from './insights';
 
 /** A grant as the desktop holds it: deadline and what is stored, never the secret itself. */
 export const LocalGrant = z.object({
@@ -127,6 +128,19 @@ export const ExtendInput = z.strictObject({
   ticket: safeText({ multiline: false }).min(1).max(200).optional(),
 });
 
+/**
+ * A request in the person's history, with the times of the grant it opened or extended (from
+ * their own grants list): what "time used of time granted" is worked out from. Null while there
+ * is no grant, or when the grant is older than the grants listed.
+ */
+export const HistoryEntry = AccessRequest.extend({
+  grant: Grant.pick({ state: true, startsAt: true, expiresAt: true, endedAt: true, endReason: true }).nullable(),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
+
+/** Audit rows by sequence number: the evidence behind an insights figure. */
+export const AuditRowsInput = z.strictObject({ seqs: z.array(z.number().int().positive()).min(1).max(INSIGHTS_EVIDENCE_LIMIT) });
+
 const call = <I extends z.ZodType, O extends z.ZodType>(input: I, output: O) => ({ input, output });
 const Nothing = z.strictObject({});
 const Done = z.object({ ok: z.literal(true) });
@@ -149,7 +163,11 @@ export const BridgeCalls = {
   /** Starts a waiting grant now: its countdown begins and the credential is fetched. */
   start: call(z.strictObject({ grantId: Id }), AccessRequest),
   extend: call(ExtendInput, AccessRequest),
-  history: call(Nothing, z.array(AccessRequest)),
+  history: call(Nothing, z.array(HistoryEntry)),
+  /** Figures from the audit log for a period (auditors and admins; the server refuses anyone else). */
+  insights: call(InsightsQuery, InsightsResponse),
+  /** The audit rows behind a figure, oldest first (auditors and admins). */
+  auditRows: call(AuditRowsInput, z.object({ entries: z.array(AuditEntry) })),
   getSettings: call(Nothing, Settings),
   updateSettings: call(SettingsPatch, Settings),
 } as const;

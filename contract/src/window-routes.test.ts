@@ -11,6 +11,7 @@ describe('parseRoute', () => {
     expect(parseRoute('#/tray')).toEqual({ view: 'tray' });
     expect(parseRoute('#/reviews')).toEqual({ view: 'reviews' });
     expect(parseRoute('#/settings')).toEqual({ view: 'settings' });
+    expect(parseRoute('#/insights')).toEqual({ view: 'insights' });
     expect(parseRoute('#/access')).toEqual({ view: 'access' });
     expect(parseRoute('#/history')).toEqual({ view: 'history' });
     expect(parseRoute(`#/reviews/${ID}`)).toEqual({ view: 'review', requestId: ID });
@@ -47,6 +48,7 @@ describe('parseRoute', () => {
       { view: 'grant', grantId: ID },
       { view: 'history' },
       { view: 'settings' },
+      { view: 'insights' },
       { view: 'new-request', prefill: { systemId: 'staging-db', durationSeconds: 900, reason: 'fix it & go? 100% #now' } },
       { view: 'new-request', prefill: { systemId: 'staging-db', durationSeconds: null, reason: '' } },
       { view: 'new-request', prefill: { systemId: 'prod-db', durationSeconds: 900, reason: 'on-call', ticket: 'INC-7' } },

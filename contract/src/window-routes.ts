@@ -1,5 +1,5 @@
 // The app window's hash routes: the ones Electron's main opens (tray entries, notification
-// clicks, stint:// deep links) plus `#/access` and `#/history` for the tabs. One format, here,
+// clicks, stint:// deep links) plus `#/access`, `#/history` and `#/insights` for the tabs. One format, here,
 // so main and the renderer cannot drift apart.
 // A hash is untrusted input (any link can carry one), so parseRoute validates everything and
 // falls back to the home route rather than throw. A route only ever SHOWS something: the
@@ -25,6 +25,7 @@ export type Route =
   | { view: 'request'; requestId: string }
   | { view: 'grant'; grantId: string }
   | { view: 'history' }
+  | { view: 'insights' }
   | { view: 'settings' }
   | { view: 'new-request'; prefill: RequestFormPrefill };
 
@@ -47,6 +48,7 @@ const SIMPLE: Record<string, Route> = {
   '/reviews': { view: 'reviews' },
   '/access': { view: 'access' },
   '/history': { view: 'history' },
+  '/insights': { view: 'insights' },
   '/settings': { view: 'settings' },
 };
 
@@ -126,6 +128,7 @@ export function routeHash(route: Route): string {
     case 'reviews':
     case 'access':
     case 'history':
+    case 'insights':
     case 'settings':
       return `#/${route.view}`;
     case 'review':

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AccessRequest, BridgeCalls, CoreState, Grant, GrantEnv, Notice, Settings } from '@stint/contract';
+import type { AccessRequest, AuditEntry, BridgeCalls, CoreState, Grant, GrantEnv, HistoryEntry, InsightsQuery, InsightsResponse, Notice, Settings } from '@stint/contract';
 import type { z } from 'zod';
 import { ApiClient } from './api/client';
 import { EventStream } from './api/events';
@@ -270,8 +270,23 @@ export class StintCore {
     return this.#took(reply.request.state === 'active' ? reply : { request: reply.request }, true);
   }
 
-  history(): Promise<AccessRequest[]> {
-    return this.#api.requests('mine', 200);
+  /** The person's requests, each with the times of its grant (from their grants list, to say how much of it was used). */
+  async history(): Promise<HistoryEntry[]> {
+    const [requests, grants] = await Promise.all([this.#api.requests('mine', 200), this.#api.grants({ limit: 500 })]);
+    const byId = new Map(grants.map((g) => [g.id, g]));
+    return requests.map((request) => {
+      const grant = request.grantId ? byId.get(request.grantId) : undefined;
+      return { ...request, grant: grant ? { state: grant.state, startsAt: grant.startsAt, expiresAt: grant.expiresAt, endedAt: grant.endedAt, endReason: grant.endReason } : null };
+    });
+  }
+
+  /** Auditors and admins only: the server refuses anyone else, and its refusal is passed on as it is. */
+  insights(query: InsightsQuery): Promise<InsightsResponse> {
+    return this.#api.insights(query);
+  }
+
+  auditRows(seqs: readonly number[]): Promise<AuditEntry[]> {
+    return this.#api.auditRows(seqs);
   }
 
   getSettings(): Settings {

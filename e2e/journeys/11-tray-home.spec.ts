@@ -153,7 +153,7 @@ test('bob is notified in a background tab and approves from the popover; alice e
   await snap(alicePage, '11-history');
   const [download] = await Promise.all([alicePage.waitForEvent('download'), alicePage.getByRole('button', { name: 'Export CSV' }).click()]);
   const csv = readFileSync((await download.path())!, 'utf8').split('\r\n');
-  expect(csv[0]).toBe('requested_at,system_id,system,duration_seconds,asked_seconds,state,decided_by,reason,ticket,request_id');
+  expect(csv[0]).toBe('requested_at,system_id,system,duration_seconds,asked_seconds,state,decided_by,reason,ticket,request_id,used_seconds,granted_seconds');
   expect(csv.filter((line) => line.includes(request.id))).toEqual([expect.stringContaining(',staging-db,Staging database,900,,')]);
   expect(csv.slice(1).filter(Boolean).every((line) => line.includes(',staging-db,'))).toBe(true);
 });

@@ -8,13 +8,14 @@ import { useRoute, type Route } from './use-route';
 import { Approvals } from './screens/Approvals';
 import { Catalog } from './screens/Catalog';
 import { History } from './screens/History';
+import { Insights } from './screens/Insights';
 import { MyAccess } from './screens/MyAccess';
 import { Settings } from './screens/Settings';
 import { SignIn } from './screens/SignIn';
 import { Tray } from './screens/Tray';
 import { showWebNotification, tabInBackground, titleFor, useWebNotificationPermission } from './web-notifications';
 
-type Tab = 'catalog' | 'access' | 'approvals' | 'history' | 'settings';
+type Tab = 'catalog' | 'access' | 'approvals' | 'history' | 'insights' | 'settings';
 
 /** The tab a route shows; the hash is the single source of truth for which tab is open. */
 function tabOf(route: Route): Tab {
@@ -28,6 +29,8 @@ function tabOf(route: Route): Tab {
       return 'approvals';
     case 'history':
       return 'history';
+    case 'insights':
+      return 'insights';
     case 'settings':
       return 'settings';
     default:
@@ -40,6 +43,7 @@ const TAB_ROUTES: Record<Tab, Route> = {
   access: { view: 'access' },
   approvals: { view: 'reviews' },
   history: { view: 'history' },
+  insights: { view: 'insights' },
   settings: { view: 'settings' },
 };
 const NOTICE_MS = 8000;
@@ -65,7 +69,11 @@ function addToast(all: Toast[], toast: Toast): Toast[] {
 export function App({ bridge }: { bridge: StintBridge }) {
   const [state, setState] = useState<CoreState | null>(null);
   const { route, hash, navigate } = useRoute();
-  const tab = tabOf(route);
+  // Only auditors and admins have the Insights tab (the server refuses everyone else its
+  // figures anyway); a link to it for anyone else shows the catalog.
+  const mayAudit = state?.auth.status === 'signed-in' && !!state.auth.user && (state.auth.user.isAuditor || state.auth.user.isAdmin);
+  const routed = tabOf(route);
+  const tab: Tab = routed === 'insights' && !mayAudit ? 'catalog' : routed;
   const setTab = (next: Tab) => navigate(TAB_ROUTES[next]);
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [errors, setErrors] = useState<{ id: number; message: string }[]>([]);
@@ -222,6 +230,7 @@ export function App({ bridge }: { bridge: StintBridge }) {
     { id: 'access', label: `My access${state.grants.some((g) => g.state === 'active') ? ` (${state.grants.filter((g) => g.state === 'active').length})` : ''}` },
     { id: 'approvals', label: `Approvals${state.reviewQueue.length ? ` (${state.reviewQueue.length})` : ''}` },
     { id: 'history', label: 'History' },
+    ...(mayAudit ? [{ id: 'insights' as const, label: 'Insights' }] : []),
     { id: 'settings', label: 'Settings' },
   ];
 
@@ -279,6 +288,7 @@ export function App({ bridge }: { bridge: StintBridge }) {
         )}
         {tab === 'approvals' && <Approvals {...props} state={state} focusId={route.view === 'review' ? route.requestId : null} />}
         {tab === 'history' && <History {...props} state={state} />}
+        {tab === 'insights' && <Insights {...props} state={state} />}
         {tab === 'settings' && <Settings {...props} />}
       </main>
       {notices}

@@ -1,5 +1,6 @@
 import {
   ApiError as ApiErrorBody,
+  AuditResponse,
   ClientConfigResponse,
   CredentialResponse,
   GrantResponse,
@@ -7,9 +8,11 @@ import {
   MeResponse,
   RequestResponse,
   RequestsResponse,
+  InsightsResponse,
   SystemsResponse,
   type CreateRequestBody,
   type ExtendBody,
+  type InsightsQuery,
   type ReviewBody,
 } from '@stint/contract';
 import type { z } from 'zod';
@@ -141,9 +144,10 @@ export class ApiClient {
   cancel(id: string) {
     return this.send('POST', `/v1/requests/${encodeURIComponent(id)}/cancel`, RequestResponse);
   }
-  async grants(options: { active?: boolean } = {}) {
+  async grants(options: { active?: boolean; limit?: number } = {}) {
     const active = options.active === undefined ? '' : `&active=${options.active}`;
-    return (await this.send('GET', `/v1/grants?scope=mine${active}`, GrantsResponse, { retry: true })).grants;
+    const limit = options.limit === undefined ? '' : `&limit=${options.limit}`;
+    return (await this.send('GET', `/v1/grants?scope=mine${active}${limit}`, GrantsResponse, { retry: true })).grants;
   }
   async credential(grantId: string) {
     return (await this.send('GET', `/v1/grants/${encodeURIComponent(grantId)}/credential`, CredentialResponse, { retry: true })).credential;
@@ -157,5 +161,15 @@ export class ApiClient {
   }
   extend(grantId: string, body: ExtendBody) {
     return this.send('POST', `/v1/grants/${encodeURIComponent(grantId)}/extend`, RequestResponse, { body });
+  }
+  /** Figures from the audit log; the server answers auditors and admins only (403 not_an_auditor). */
+  insights(query: InsightsQuery) {
+    const params = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+    const search = params.size > 0 ? `?${params}` : '';
+    return this.send('GET', `/v1/insights${search}`, InsightsResponse, { retry: true });
+  }
+  /** The audit rows with these sequence numbers (at most 50), oldest first. */
+  async auditRows(seqs: readonly number[]) {
+    return (await this.send('GET', `/v1/audit?seqs=${seqs.join(',')}`, AuditResponse, { retry: true })).entries;
   }
 }

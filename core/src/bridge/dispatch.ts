@@ -29,6 +29,8 @@ function handlers(core: StintCore, host: HostCalls): Handlers {
     start: ({ grantId }) => core.startGrant(grantId),
     extend: (input) => core.extend(input),
     history: () => core.history(),
+    insights: (query) => core.insights(query),
+    auditRows: async ({ seqs }) => ({ entries: await core.auditRows(seqs) }),
     getSettings: () => core.getSettings(),
     updateSettings: (patch) => core.updateSettings(patch),
     env: ({ systems }) => core.env(systems),

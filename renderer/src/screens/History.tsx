@@ -1,13 +1,13 @@
-import { formatDuration, RequestState, type AccessRequest, type CoreState } from '@stint/contract';
+import { formatDuration, RequestState, type CoreState, type HistoryEntry } from '@stint/contract';
 import { Text } from '../text';
 import { useCallback, useEffect, useId, useMemo, useState } from 'react';
 import type { ScreenProps } from '../actions';
-import { decidedBy, historyCsv } from '../history-export';
+import { decidedBy, historyCsv, timeUsedText } from '../history-export';
 import { StateBadge } from '../state-badge';
 
-/** Your own requests: who decided each, filtered by system, state or words, and exported as CSV. */
+/** Your own requests: who decided each, how much of each ended grant was used, filtered by system, state or words, and exported as CSV. */
 export function History({ bridge, run, state }: ScreenProps & { state: CoreState }) {
-  const [items, setItems] = useState<AccessRequest[] | null>(null);
+  const [items, setItems] = useState<HistoryEntry[] | null>(null);
   const [system, setSystem] = useState('');
   const [status, setStatus] = useState('');
   const [words, setWords] = useState('');
@@ -92,6 +92,7 @@ export function History({ bridge, run, state }: ScreenProps & { state: CoreState
               <th scope="col">Duration</th>
               <th scope="col">State</th>
               <th scope="col">Decided by</th>
+              <th scope="col">Time used</th>
               <th scope="col">Reason</th>
             </tr>
           </thead>
@@ -112,6 +113,7 @@ export function History({ bridge, run, state }: ScreenProps & { state: CoreState
                 <td>
                   <Text value={decidedBy(r)} />
                 </td>
+                <td>{timeUsedText(r)}</td>
                 <td>
                   <Text value={r.reason} />
                   {r.ticket && (

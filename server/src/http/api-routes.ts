@@ -162,7 +162,10 @@ export function registerRoutes(app: StintApp, deps: AppDeps): void {
   };
   app.get('/v1/audit', { schema: { querystring: AuditQuery, response: { 200: AuditResponse, ...errors } } }, async (request) => {
     auditorOnly(who(request));
-    const rows = await ctx.store.db.selectFrom('audit').selectAll().where('seq', '>', request.query.after).orderBy('seq').limit(request.query.limit).execute();
+    const { after, limit, seqs } = request.query;
+    let query = ctx.store.db.selectFrom('audit').selectAll().where('seq', '>', after);
+    if (seqs !== undefined) query = query.where('seq', 'in', seqs.split(',').map(Number));
+    const rows = await query.orderBy('seq').limit(limit).execute();
     return { entries: rows.map(toAuditEntry) };
   });
   app.get('/v1/audit/export', { schema: { querystring: AuditExportQuery } }, async (request, reply) => {
