@@ -119,6 +119,14 @@ export const AccessRequest = z.object({
     .object({ kind: z.literal('on-call'), source: z.string(), schedule: z.string(), shiftStart: Timestamp.nullable(), shiftEnd: Timestamp.nullable() })
     .nullable()
     .optional(),
+  /**
+   * For reviewers: the system approves whoever is on call, and the source was asked but did not
+   * approve this one: not on call, asked for longer than on call covers, or the source failed.
+   */
+  onCallCheck: z
+    .object({ source: z.string(), schedule: z.string(), outcome: z.enum(['not-on-call', 'too-long', 'failed']), words: z.string() })
+    .nullable()
+    .optional(),
   /** For reviewers: how many requests this requester made for this system in the 30 days before this one. */
   recentRequests: z.number().int().nonnegative().optional(),
 });

@@ -126,8 +126,12 @@ async function dev(args: string[]) {
   ensureSecretFile(sshCaKeyFile, () => generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
   // sshd's TrustedUserCAKeys wants the public half as one OpenSSH line.
   writeFileSync(join(dataDir, 'ssh-ca.pub'), `${loadCertificateAuthority(readFileSync(sshCaKeyFile, 'utf8')).key.line} stint-dev-ca\n`);
+  // The dev rota: nobody is on call until someone edits it (docs/on-call.md has the format).
+  const onCallFile = join(dataDir, 'oncall.json');
+  if (!existsSync(onCallFile)) writeFileSync(onCallFile, `${JSON.stringify({ schedules: { primary: [] } }, null, 2)}\n`);
   const demo = devConfig(idp.issuer, DEV_AUDIENCE, {
     sshCaKeyFile,
+    onCallFile,
     ...(process.env.STINT_DEV_POSTGRES_URL ? { postgresUrlEnv: 'STINT_DEV_POSTGRES_URL' } : {}),
     ...(process.env.STINT_DEV_POSTGRES_ROLES ? { postgresRoles: process.env.STINT_DEV_POSTGRES_ROLES.split(',') } : {}),
   });
@@ -144,6 +148,7 @@ Stint dev server is up.
   Database   ${server.store.description}
   Data       ${dataDir}
   SSH CA     ${join(dataDir, 'ssh-ca.pub')} (TrustedUserCAKeys for a test sshd; KRL at ${server.url}/v1/ssh/krl)
+  On call    ${onCallFile} (whoever it lists for schedule "primary" now gets prod-db without review, up to 1h)
   prod-db    ${process.env.STINT_DEV_POSTGRES_URL ? 'real PostgreSQL roles (STINT_DEV_POSTGRES_URL)' : 'demo tokens (set STINT_DEV_POSTGRES_URL=postgres://admin@host/db for real roles)'}
 Demo users (dev only):
 ${idp.users.map((u) => `  ${u.id.padEnd(6)} password ${u.password.padEnd(22)} ${u.role.padEnd(18)} groups: ${u.groups.join(', ')}`).join('\n')}

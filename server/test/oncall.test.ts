@@ -319,6 +319,8 @@ describe.each(ENGINES)('on-call auto-approval on %s', (engine) => {
       expect(created.body.request).toMatchObject({ state: 'pending', approvalsRequired: 1 });
       expect(pagerduty.seen).toHaveLength(0);
       expect((await createdAudit(created.body.request.id)).detail).toMatchObject({ outcome: 'review', onCall: { result: 'too-long', maxDurationSeconds: 3600 } });
+      // The reviewers' card says why the on-call rule did not approve it.
+      expect(created.body.request.onCallCheck).toEqual({ source: 'pagerduty', schedule: 'PSCHED1', outcome: 'too-long', words: 'asked longer than the 1h an on-call approval covers for pagerduty schedule PSCHED1' });
     });
 
     it('asks once for a burst and reuses the answer for 30 s, then asks again', async () => {
@@ -360,6 +362,7 @@ describe.each(ENGINES)('on-call auto-approval on %s', (engine) => {
       const created = await (await engineer('olive@example.com')).ask('gone-db', 900);
       expect(created.body.request.state).toBe('pending');
       expect((await createdAudit(created.body.request.id)).detail.onCall).toEqual({ source: 'gone', schedule: 'PSCHED1', result: 'failed', error: expect.stringMatching(/^cannot reach PagerDuty \(ECONNREFUSED\)$/) });
+      expect(created.body.request.onCallCheck).toMatchObject({ outcome: 'failed', words: 'gone schedule PSCHED1 could not be asked (cannot reach PagerDuty (ECONNREFUSED)), so it was not approved on call' });
     });
 
     it('does not ask for someone already approved by group, and cannot match a requester without email', async () => {
@@ -398,6 +401,7 @@ describe.each(ENGINES)('on-call auto-approval on %s', (engine) => {
       const created = await (await engineer('nina@example.com')).ask('og-db', 900);
       expect(created.body.request.state).toBe('pending');
       expect((await createdAudit(created.body.request.id)).detail.onCall).toEqual({ source: 'opsgenie', schedule, result: 'not-on-call' });
+      expect(created.body.request.onCallCheck).toMatchObject({ outcome: 'not-on-call', words: `not on call now for opsgenie schedule ${schedule}` });
     });
 
     it.each([

@@ -26,6 +26,12 @@ describe('an approver card', () => {
     expect(card(accessRequest())).not.toContain('Bundle:');
   });
 
+  it('says why the on-call rule did not approve it, when the system approves whoever is on call', () => {
+    const check = { source: 'rota', schedule: 'primary', outcome: 'failed' as const, words: 'rota schedule primary could not be asked (the rota file is missing), so it was not approved on call' };
+    expect(card(accessRequest({ onCallCheck: check }))).toContain('On call: rota schedule primary could not be asked (the rota file is missing), so it was not approved on call');
+    expect(card(accessRequest({ onCallCheck: null }))).not.toContain('On call:');
+  });
+
   it('marks an extension as such', () => {
     expect(card(accessRequest({ extendsGrantId: '0195f0a0-0000-7000-8000-0000000000ff' }))).toContain('Extension: more time on a grant that is active now');
   });

@@ -59,6 +59,11 @@ function ReviewCard({ request, system, focused, bridge, run, say }: ScreenProps 
           <strong>Bundle:</strong> approving gives access to {bundleMembersText(system.bundle)}
         </p>
       ) : null}
+      {request.onCallCheck && (
+        <p className="muted">
+          On call: <Text value={request.onCallCheck.words} />
+        </p>
+      )}
       {request.extendsGrantId && <p className="badge">Extension: more time on a grant that is active now</p>}
       {request.breakGlass && <p className="risk risk-critical">Break-glass request</p>}
       {request.startAt ? (

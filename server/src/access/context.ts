@@ -58,6 +58,7 @@ export function toAccessRequest(row: RequestRow, reviews: readonly ReviewRow[]):
     durationSeconds: row.duration_seconds,
     askedSeconds: row.asked_seconds ?? null,
     autoApprovedBy: row.auto_approved_by ? (JSON.parse(row.auto_approved_by) as AccessRequest['autoApprovedBy']) : null,
+    onCallCheck: row.on_call_check ? (JSON.parse(row.on_call_check) as AccessRequest['onCallCheck']) : null,
     reason: row.reason,
     ticket: row.ticket,
     breakGlass: row.break_glass === 1,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { newRowId } from '../store/ids';
 import type { z } from 'zod';
-import type { AccessRequest, CreateRequestBody as CreateRequestSchema, ReviewBody as ReviewSchema } from '@stint/contract';
+import { formatDuration, type AccessRequest, type CreateRequestBody as CreateRequestSchema, type ReviewBody as ReviewSchema } from '@stint/contract';
 import { appendAudit, type AuditRecord } from '../audit/chain';
 import { SYSTEM_ACTOR, type Principal } from '../auth/principal';
 import { appendEvents, type LoggedEvent } from '../events/log';
@@ -24,6 +24,7 @@ import { refuseSecondAccess } from './live-access';
 import { forReviewers, loadGrant, loadRequestView, recentRequestCounts, reviewsFor, stateChangeEffects } from './views';
 import { decideRequest, maySee, onCallRule, reviewRefusal } from './policy';
 import { onCallChecker } from '../oncall';
+import type { OnCallAnswer } from '../oncall/checker';
 import { isPendingExpired, stateAfterReviews } from './request-machine';
 import { moveRequests } from './transitions';
 
@@ -91,6 +92,7 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
     asked_seconds: null,
     start_at: startAt,
     auto_approved_by: onCall?.result === 'on-call' ? JSON.stringify(onCallApproval(onCall)) : null,
+    on_call_check: onCall && onCall.result !== 'on-call' ? JSON.stringify(onCallCheck(onCall)) : null,
     state: approved ? 'approved' : 'pending',
     approvals_required: outcome === 'on-call' ? 0 : decision.approvalsRequired,
     approver_groups: JSON.stringify(system.approvers),
@@ -166,6 +168,19 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
 function onCallApproval(onCall: { source: string; schedule: string; shift: { start: string | null; end: string | null } }): NonNullable<AccessRequest['autoApprovedBy']> {
   const iso = (text: string | null) => (text === null ? null : new Date(text).toISOString());
   return { kind: 'on-call', source: onCall.source, schedule: onCall.schedule, shiftStart: iso(onCall.shift.start), shiftEnd: iso(onCall.shift.end) };
+}
+
+/** What the reviewers' card says of an on-call check that did not approve: which schedule, and why not, in words. */
+function onCallCheck(onCall: Exclude<OnCallAnswer, { result: 'on-call' }>): NonNullable<AccessRequest['onCallCheck']> {
+  const about = `${onCall.source} schedule ${onCall.schedule}`;
+  switch (onCall.result) {
+    case 'not-on-call':
+      return { source: onCall.source, schedule: onCall.schedule, outcome: 'not-on-call', words: `not on call now for ${about}${onCall.why ? ` (${onCall.why})` : ''}` };
+    case 'too-long':
+      return { source: onCall.source, schedule: onCall.schedule, outcome: 'too-long', words: `asked longer than the ${formatDuration(onCall.maxDurationSeconds)} an on-call approval covers for ${about}` };
+    case 'failed':
+      return { source: onCall.source, schedule: onCall.schedule, outcome: 'failed', words: `${about} could not be asked (${onCall.error}), so it was not approved on call` };
+  }
 }
 
 async function replayIdempotent(ctx: AccessContext, user: Principal, key: string, hash: string) {

@@ -12,6 +12,11 @@ export interface DevProviders {
   postgresRoles?: string[];
   /** The dev SSH CA's private key file: adds the `dev-ssh` system, certified by it. */
   sshCaKeyFile?: string;
+  /**
+   * A rota file (docs/on-call.md): whoever it puts on call now for schedule `primary` gets
+   * prod-db for up to 1 h without review. Edit it to try on-call approval.
+   */
+  onCallFile?: string;
 }
 
 /** The demo catalog dev mode serves: one system per kind of policy, so every path can be tried. */
@@ -44,6 +49,8 @@ export function devConfig(issuer: string, audience: string, providers: DevProvid
     auditorGroups: ['auditors'],
     credentialKey: { file: 'credential.key' },
     expiringNotice: '5m',
+    // Read at every request (no cache), so an edit to the rota counts at once.
+    ...(providers.onCallFile ? { onCall: { cacheSeconds: 0, sources: { rota: { type: 'file', path: providers.onCallFile } } } } : {}),
     systems: [
       {
         id: 'demo-sandbox',
@@ -83,6 +90,7 @@ export function devConfig(issuer: string, audience: string, providers: DevProvid
         justification: 'required',
         ticketPattern: '^(OPS|INC)-[0-9]+$',
         breakGlass: { groups: ['sre-leads'] },
+        ...(providers.onCallFile ? { autoApprove: { onCall: { source: 'rota', schedule: 'primary', maxDuration: '1h' } } } : {}),
         pendingTtl: '30m',
       },
       {

@@ -211,6 +211,7 @@ export async function seedStore(store: Pick<Store, 'dialect' | 'db'>): Promise<v
     asked_seconds: null,
     start_at: null,
     auto_approved_by: null,
+    on_call_check: null,
     reason: 'seeded',
     ticket: null,
     break_glass: r.outcome === 'break-glass' ? 1 : 0,

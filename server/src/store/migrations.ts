@@ -203,6 +203,12 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0010_on_call_check': {
+      // What the on-call source said of a request it did not approve, for the reviewers' card.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('requests').addColumn('on_call_check', 'text').execute();
+      },
+    },
   };
 }
 

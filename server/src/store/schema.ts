@@ -21,6 +21,8 @@ export interface RequestsTable {
   start_at: number | null;
   /** Why no one reviewed it, as JSON (AccessRequest.autoApprovedBy; migration 0007); null: reviewed, or approved by group. */
   auto_approved_by: string | null;
+  /** What the on-call source said when it did not approve, as JSON (AccessRequest.onCallCheck; migration 0010); null: not asked, or approved. */
+  on_call_check: string | null;
   reason: string;
   ticket: string | null;
   break_glass: number;
