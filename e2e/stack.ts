@@ -16,6 +16,7 @@ import { stopWithThisProcess } from '../test-support/children';
 import { idpLoginOpener } from '../test-support/browser';
 import { startDevServer, type DevServer } from '../test-support/dev-server';
 import { startPostgresCluster, type PostgresCluster } from '../test-support/postgres';
+import { startRedis, type RedisServer } from '../test-support/redis';
 import { startSshd, type RunningSshd } from '../test-support/sshd';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,7 +26,8 @@ export const SCREENSHOTS = join(REPO, 'e2e/artifacts/screenshots/journeys');
 export type PersonName = 'alice' | 'bob' | 'carol';
 
 /** The demo catalog plus one system whose pending requests expire in seconds (journey 4). */
-const CATALOG = `systems:
+/** The journeys' own systems beside the demo catalog; `adminUrlFile` holds the Redis admin's URL (0600). */
+const catalog = (adminUrlFile: string) => `systems:
   - id: quick-review
     name: Quick review
     description: Pending requests expire after 15 seconds, so expiry can be watched.
@@ -37,6 +39,16 @@ const CATALOG = `systems:
     approvalsRequired: 1
     justification: optional
     pendingTtl: 15s
+  - id: session-cache
+    name: Session cache
+    description: Read-only access to the sessions in Redis, as a user of your own.
+    risk: medium
+    provider: { type: redis, settings: { adminUrl: { file: ${JSON.stringify(adminUrlFile)} }, keys: ['session:*'] } }
+    durations: { presets: [5m, 15m], max: 1h }
+    requesters: [engineering]
+    approvers: [sre-leads]
+    approvalsRequired: 1
+    justification: optional
 `;
 
 export interface Decision {
@@ -51,6 +63,8 @@ export interface Stack {
   cluster: PostgresCluster;
   server: DevServer;
   sshd: RunningSshd;
+  /** The Redis behind session-cache (the redis provider's target). */
+  redis: RedisServer;
   people: Record<PersonName, Agent>;
   sshAgentSockets: Record<PersonName, string>;
   /** Remembers an issued secret, for the scan after the journeys. */
@@ -215,7 +229,11 @@ export const test = base.extend<object, { stack: Stack }>({
     async ({ browser }, use, workerInfo) => {
       const dir = join(run.root(), `stack-${workerInfo.workerIndex}`);
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'catalog.yaml'), CATALOG);
+      const redis = await startRedis();
+      redis.cli(['SET', 'session:42', 'alice@checkout']);
+      const adminUrlFile = join(dir, 'redis-admin-url');
+      writeFileSync(adminUrlFile, `${redis.adminUrl}\n`, { mode: 0o600 });
+      writeFileSync(join(dir, 'catalog.yaml'), catalog(adminUrlFile));
       const cluster = await startPostgresCluster({ name: 'e2e' });
       await preparePostgres(cluster);
       const server = await startDevServer({
@@ -252,6 +270,7 @@ export const test = base.extend<object, { stack: Stack }>({
         cluster,
         server,
         sshd,
+        redis,
         people,
         sshAgentSockets,
         remember(secret) {
@@ -317,6 +336,7 @@ export const test = base.extend<object, { stack: Stack }>({
       await sshd.stop();
       await server.stop();
       await cluster.destroy();
+      await redis.destroy();
     },
     { scope: 'worker', timeout: 120_000 },
   ],

@@ -1,11 +1,26 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCredentialEnvName } from '@stint/contract';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bootEpochSeconds, grantVariables, promptFunction, quote, renderEnv, SHELLS, type Shell } from './shell';
+
+describe('the variables built-in providers set', () => {
+  it("are all exported by the client: a connect line's $STINT_REDIS_USER is never empty", () => {
+    // Read from the providers' source, so a new provider's STINT_ name fails here, not in a
+    // person's shell (the Redis and MariaDB lines once ran with their STINT_ names dropped).
+    const dir = new URL('../../server/src/providers/', import.meta.url).pathname;
+    const names = new Set<string>();
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
+      for (const m of readFileSync(join(dir, file), 'utf8').matchAll(/\b(STINT_[A-Z0-9_]+):/g)) names.add(m[1]!);
+    }
+    expect([...names].sort()).toEqual(expect.arrayContaining(['STINT_MARIADB_USER', 'STINT_REDIS_USER', 'STINT_SSH_USER']));
+    const vars = grantVariables([{ grantId: crypto.randomUUID(), systemId: 'cache', expiresAt: '2026-11-24T11:00:00.000Z', env: Object.fromEntries([...names].map((n) => [n, 'x'])) }]);
+    expect([...names].filter((n) => !vars.has(n))).toEqual([]);
+  });
+});
 
 const run = (shell: Shell, script: string) => spawnSync(shell, shell === 'fish' ? ['--no-config', '-c', script] : ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
 const hostile = `it's "quoted" $HOME \`id\` $(id) \\ back\nnew line ; rm -rf / #`;

@@ -34,8 +34,16 @@ export const REFUSED_ENV_NAMES = [
  */
 export const REFUSED_ENV_PREFIXES = ['LD_', 'DYLD_', 'BASH', 'GIT_', 'XDG_', 'STINT_', '__STINT'] as const;
 
-/** Stint's own names that its SSH provider sets (data, not settings): allowed despite the STINT_ prefix. */
-export const STINT_CREDENTIAL_ENV_NAMES = ['STINT_SSH_HOST', 'STINT_SSH_PORT', 'STINT_SSH_USER'] as const;
+/**
+ * Stint's own names that its providers set (data for the connect lines, not settings): allowed
+ * despite the STINT_ prefix. A built-in provider's STINT_ name missing here would be dropped by
+ * every client, and its connect line would run with it empty (cli/src/shell.test.ts checks).
+ */
+export const STINT_CREDENTIAL_ENV_NAMES = [
+  'STINT_SSH_HOST', 'STINT_SSH_PORT', 'STINT_SSH_USER',
+  'STINT_REDIS_HOST', 'STINT_REDIS_PORT', 'STINT_REDIS_USER', 'STINT_REDIS_TLS',
+  'STINT_MARIADB_HOST', 'STINT_MARIADB_PORT', 'STINT_MARIADB_USER', 'STINT_MARIADB_DATABASE',
+] as const;
 
 /**
  * Upper-case letters, digits and `_`, not starting with a digit, and none of the refused names.
