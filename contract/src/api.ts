@@ -94,6 +94,8 @@ export const ClientConfigResponse = z.object({
   redirectPorts: z.array(z.number().int().min(1).max(65535)).default([]),
   /** The IdP wants a client secret from the app; each person's app keeps it in the OS keychain. */
   clientSecretRequired: z.boolean().default(false),
+  /** The server reads groups from the ID token: the app sends it beside the access token, in X-Stint-Id-Token. */
+  sendIdToken: z.boolean().default(false),
 });
 export type ClientConfigResponse = z.infer<typeof ClientConfigResponse>;
 

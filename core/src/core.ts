@@ -158,6 +158,7 @@ export class StintCore {
       baseUrl: serverUrl,
       accessToken: () => this.#session.accessToken(),
       onUnauthorized: () => this.#session.refresh(),
+      identityHeaders: () => this.#session.identityHeaders(),
       fetch: this.platform.fetch,
     });
   }
@@ -170,6 +171,7 @@ export class StintCore {
       url: `${this.#api.baseUrl}/v1/events`,
       accessToken: () => this.#session.accessToken(),
       onUnauthorized: () => this.#session.refresh(),
+      identityHeaders: () => this.#session.identityHeaders(),
       onEvent: (envelope) => routeEvent(envelope, { state: this.#state, grants: this.#grants, waiting: this.#waiting, upsertMine: (request) => this.#upsertMine(request) }),
       onConnected: () => this.reconcile(),
       onStatus: (connection) => this.#state.patch({ connection }),

@@ -43,6 +43,7 @@ describe.skipIf(unavailable !== null)('the app with a company IdP (glewlwyd) fro
   let port: number;
   let good: Serve;
   let wrongAudience: Serve;
+  let fromIdToken: Serve;
 
   beforeAll(async () => {
     port = await freePort();
@@ -58,11 +59,11 @@ describe.skipIf(unavailable !== null)('the app with a company IdP (glewlwyd) fro
     dir = mkdtempSync(join(tmpdir(), 'stint-core-glewlwyd-'));
     writeFileSync(join(dir, 'credential.key'), Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64'), { mode: 0o600 });
     // The settings docs/identity-providers.md gives for glewlwyd.
-    const config = (audience: string) => `issuer: ${idp.issuer}
+    const config = (audience: string, claimsFrom = 'userinfo') => `issuer: ${idp.issuer}
 audience: ${audience}
 credentialKey: { file: credential.key }
 identity:
-  claimsFrom: userinfo
+  claimsFrom: ${claimsFrom}
 desktopClient:
   clientId: ${CLIENT_ID}
   scopes: [openid, profile, email, groups]
@@ -79,12 +80,17 @@ systems:
     approvalsRequired: 1
     justification: optional
 `;
-    [good, wrongAudience] = await Promise.all([serve(dir, 'good', config(RESOURCE)), serve(dir, 'wrong', config('https://another.example/api'))]);
+    [good, wrongAudience, fromIdToken] = await Promise.all([
+      serve(dir, 'good', config(RESOURCE)),
+      serve(dir, 'wrong', config('https://another.example/api')),
+      serve(dir, 'id-token', config(RESOURCE, 'id_token')),
+    ]);
   }, 90_000);
 
   afterAll(async () => {
     await good?.stop();
     await wrongAudience?.stop();
+    await fromIdToken?.stop();
     await idp?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -176,6 +182,22 @@ systems:
       await again.core.stop();
     }
   }, 90_000);
+
+  it('reads groups from the ID token where the server says so (claimsFrom id_token): the app sends it beside the access token', async () => {
+    const alice = await makeCore({ serverUrl: fromIdToken.url, user: 'alice', opener: browserAs(ALICE) });
+    await alice.core.start();
+    await alice.core.setClientSecret(CLIENT_SECRET);
+    try {
+      await alice.core.signIn();
+      // glewlwyd's access token has groups only as "engineering" in a string the server is not told
+      // to read here; the ID token has them as a list, and it is what the server read.
+      expect(alice.core.getState().auth).toMatchObject({ status: 'signed-in', user: { sub: expect.any(String), groups: ['engineering'] } });
+      const request = await alice.core.request({ systemId: 'staging-db', durationSeconds: 900, reason: 'deploy' });
+      expect(request.state).toBe('pending');
+    } finally {
+      await alice.core.stop();
+    }
+  }, 60_000);
 
   it('can cancel a sign-in waiting on the browser, and shows its address meanwhile', async () => {
     const alice = await makeCore({ serverUrl: good.url, user: 'alice', opener: { open: async () => undefined } });

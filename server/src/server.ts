@@ -56,7 +56,7 @@ export function createLogger(level = process.env.STINT_LOG_LEVEL ?? 'info'): Log
   return pino({
     level,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', '*.password', '*.token', '*.credential', '*.env', '*.fields'],
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-stint-id-token"]', 'headers.authorization', '*.password', '*.token', '*.credential', '*.env', '*.fields'],
       censor: '[redacted]',
     },
   });

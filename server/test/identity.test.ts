@@ -107,6 +107,56 @@ describe('only access tokens are accepted', () => {
   });
 });
 
+describe('an IdP that puts groups in the ID token alone (identity.claimsFrom id_token)', () => {
+  const withIdToken = (h: Harness, access: string, idToken?: string) =>
+    fetch(`${h.server.url}/v1/me`, { headers: { authorization: `Bearer ${access}`, ...(idToken ? { 'x-stint-id-token': idToken } : {}) } }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+  const setup = async () => {
+    const h = await start({ config: (c) => ({ ...c, identity: { ...c.identity, claimsFrom: 'id_token' } }) });
+    // The access token has no groups; the ID token (for the desktop client, with its nonce) has them.
+    const access = await forgeToken(h.idpDataDir, h.idp.issuer, {}, { sub: 'alice' });
+    const desktop = h.config.desktopClient.clientId;
+    const idToken = (claims: Record<string, unknown>, options: Parameters<typeof forgeToken>[3] = {}) =>
+      forgeToken(h.idpDataDir, h.idp.issuer, { nonce: 'n-1', azp: desktop, groups: ['engineering'], preferred_username: 'alice', name: 'Alice Adams', ...claims }, { aud: desktop, typ: null, sub: 'alice', ...options });
+    return { h, access, idToken };
+  };
+
+  it('reads groups, login and name from the ID token sent beside the access token, and tells the app to send it', async () => {
+    const { h, access, idToken } = await setup();
+    const who = await withIdToken(h, access, await idToken({}));
+    expect(who.status).toBe(200);
+    expect(who.body).toMatchObject({ sub: 'alice', login: 'alice', name: 'Alice Adams', groups: ['engineering'] });
+    const config = await fetch(`${h.server.url}/v1/client-config`).then((r) => r.json());
+    expect(config).toMatchObject({ sendIdToken: true });
+  });
+
+  it("refuses a request without it, someone else's, an expired one, or one not issued to the desktop client", async () => {
+    const { h, access, idToken } = await setup();
+    const none = await withIdToken(h, access);
+    expect(none.status).toBe(401);
+    expect(none.body.message).toMatch(/reads your groups from your ID token, and none came with the request/);
+    const bobs = await withIdToken(h, access, await idToken({ groups: ['sre-leads'] }, { sub: 'bob' }));
+    expect(bobs.body.message).toMatch(/about someone other than your access token/);
+    const expired = await withIdToken(h, access, await idToken({}, { exp: Math.floor(Date.now() / 1000) - 3600, iat: Math.floor(Date.now() / 1000) - 7200, nbf: Math.floor(Date.now() / 1000) - 7200 }));
+    expect(expired.status).toBe(401);
+    expect(expired.body.message).toMatch(/ID token has expired.*identity\.claimsFrom to userinfo/);
+    const forApi = await withIdToken(h, access, await idToken({}, { aud: 'stint-api' }));
+    expect(forApi.status).toBe(401);
+    expect(forApi.body.message).toMatch(/ID token was refused/);
+    // A first good pair is not a pass for the access token with another ID token after it.
+    expect((await withIdToken(h, access, await idToken({}))).status).toBe(200);
+    expect((await withIdToken(h, access, await idToken({}, { sub: 'bob' }))).status).toBe(401);
+  });
+
+  it('is not read at all by a server whose claims come from the access token', async () => {
+    const h = await start();
+    const access = await forgeToken(h.idpDataDir, h.idp.issuer, { groups: ['engineering'] }, { sub: 'alice' });
+    const idToken = await forgeToken(h.idpDataDir, h.idp.issuer, { groups: ['stint-admins'], nonce: 'n' }, { aud: h.config.desktopClient.clientId, typ: null, sub: 'alice' });
+    const who = await withIdToken(h, access, idToken);
+    expect(who.body).toMatchObject({ groups: ['engineering'], isAdmin: false });
+    expect(await fetch(`${h.server.url}/v1/client-config`).then((r) => r.json())).toMatchObject({ sendIdToken: false });
+  });
+});
+
 describe('clocks', () => {
   const now = () => Math.floor(Date.now() / 1000);
 

@@ -35,6 +35,8 @@ export interface ApiClientOptions {
   accessToken: () => Promise<string | null>;
   /** Called once on a 401; returns true when a fresh token is now available (refresh worked). */
   onUnauthorized?: () => Promise<boolean>;
+  /** Headers that go with the access token (the ID token, where the server reads claims from it). */
+  identityHeaders?: () => Record<string, string>;
   fetch?: typeof fetch;
   /** Delays between retries of safe calls (and of idempotent creation). */
   retryDelaysMs?: number[];
@@ -75,7 +77,7 @@ export class ApiClient {
           method,
           headers: {
             accept: 'application/json',
-            ...(token ? { authorization: `Bearer ${token}` } : {}),
+            ...(token ? { authorization: `Bearer ${token}`, ...this.options.identityHeaders?.() } : {}),
             ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
             ...init.headers,
           },

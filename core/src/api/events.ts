@@ -7,6 +7,8 @@ export interface EventStreamOptions {
   url: string;
   accessToken: () => Promise<string | null>;
   onUnauthorized: () => Promise<boolean>;
+  /** Headers that go with the access token (the ID token, where the server reads claims from it). */
+  identityHeaders?: () => Record<string, string>;
   onEvent: (envelope: StintEventEnvelope) => void | Promise<void>;
   /** After every (re)connect: the caller re-reads state so nothing missed is lost. */
   onConnected: (resumed: boolean) => void | Promise<void>;
@@ -98,7 +100,7 @@ export class EventStream {
     let response: Response;
     try {
       response = await (this.options.fetch ?? fetch)(this.options.url, {
-        headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...(this.lastEventId ? { 'last-event-id': this.lastEventId } : {}) },
+        headers: { authorization: `Bearer ${token}`, ...this.options.identityHeaders?.(), accept: 'text/event-stream', ...(this.lastEventId ? { 'last-event-id': this.lastEventId } : {}) },
         signal: controller.signal,
       });
     } catch (error) {

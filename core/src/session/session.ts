@@ -38,6 +38,8 @@ const said = (error: unknown): string =>
 
 export class Session {
   #oidc: OidcClient | null = null;
+  /** The server reads groups from the ID token (client-config sendIdToken): send it with every call. */
+  #sendIdToken = false;
   #tokens: Tokens | null = null;
   #refreshing: Promise<boolean> | null = null;
   #refreshMarginMs = REFRESH_MARGIN_MS;
@@ -77,6 +79,7 @@ export class Session {
         );
       }
     }
+    this.#sendIdToken = config.sendIdToken;
     this.#oidc = new OidcClient({
       issuer: config.issuer,
       clientId: config.clientId,
@@ -98,6 +101,15 @@ export class Session {
   /** Another server is another identity provider: forget the one learned so far. */
   forgetIdentityProvider(): void {
     this.#oidc = null;
+  }
+
+  /**
+   * The ID token beside the access token, for a server that reads groups from it (its
+   * client-config says sendIdToken); nothing for every other server, which has no use for it.
+   */
+  identityHeaders(): Record<string, string> {
+    const idToken = this.#sendIdToken ? this.#tokens?.idToken : null;
+    return idToken ? { 'x-stint-id-token': idToken } : {};
   }
 
   async accessToken(): Promise<string | null> {

@@ -159,7 +159,31 @@ export function createVerifier(options: VerifierOptions & { now?: () => number; 
     }
   }
 
-  async function principalFor(token: string): Promise<{ principal: Principal; expiresAt: number }> {
+  /**
+   * The ID token the app sent beside the access token (claimsFrom id_token): the IdP's own
+   * signature, issued to the desktop client, about the same person, and not expired. Its
+   * claims, and when it expires (the pair is remembered no longer than either).
+   */
+  async function idTokenClaims(idToken: string | undefined, sub: string): Promise<{ claims: JWTPayload; expiresAt: number }> {
+    if (!idToken) {
+      throw new AuthError(401, `This server reads your groups from your ID token, and none came with the request. Sign in again; ${ADMIN.toLowerCase()} if it repeats: the app must be one that sends it (X-Stint-Id-Token), or set identity.claimsFrom.`);
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(idToken, keys.getKey, { issuer: options.issuer, audience: options.desktopClientId, clockTolerance: tolerance }));
+    } catch (error) {
+      if (!(error instanceof errors.JOSEError)) throw new AuthError(503, `Stint cannot reach the identity provider to check your ID token (${(error as Error).message}); try again shortly.`);
+      if (error instanceof errors.JWTExpired) {
+        throw new AuthError(401, `Your ID token has expired, and the identity provider sent no new one when Stint refreshed your session. Sign in again; ${ADMIN.toLowerCase()} if it repeats: this IdP does not renew ID tokens, so set identity.claimsFrom to userinfo.`);
+      }
+      throw new AuthError(401, `Your ID token was refused (${error.message}). Sign in again.`);
+    }
+    // Threat: someone else's ID token (their groups) beside your access token.
+    if (payload.sub !== sub) throw new AuthError(401, 'Your ID token is about someone other than your access token. Sign in again.');
+    return { claims: payload, expiresAt: (payload.exp ?? 0) * 1000 };
+  }
+
+  async function principalFor(token: string, idToken?: string): Promise<{ principal: Principal; expiresAt: number }> {
     const isJwt = /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token);
     let sub: string;
     let expiresAt: number;
@@ -179,6 +203,11 @@ export function createVerifier(options: VerifierOptions & { now?: () => number; 
       claims = introspected;
     }
     if (identity.claimsFrom === 'userinfo') claims = await userinfo(token, sub);
+    else if (identity.claimsFrom === 'id_token') {
+      const fromIdToken = await idTokenClaims(idToken, sub);
+      claims = fromIdToken.claims;
+      if (fromIdToken.expiresAt > 0 && (expiresAt <= 0 || fromIdToken.expiresAt < expiresAt)) expiresAt = fromIdToken.expiresAt;
+    }
     else if (identity.claimsFrom === 'introspection' && !introspected) {
       const info = await introspect(token);
       if (info.sub !== sub) throw new AuthError(401, 'The identity provider\'s introspection describes someone other than your token\'s subject. Sign in again.');
@@ -198,10 +227,13 @@ export function createVerifier(options: VerifierOptions & { now?: () => number; 
     return { principal, expiresAt };
   }
 
+  /** What a verified pair is remembered by: the access token, and the ID token where claims come from it. */
+  const cacheKey = (token: string, idToken: string | undefined) => (identity.claimsFrom === 'id_token' ? `${token} ${idToken ?? ''}` : token);
+
   /** The principal of a token verified before and still good, with no work done; else null. */
-  function remembered(header: string | undefined): Principal | null {
+  function remembered(header: string | undefined, idToken?: string): Principal | null {
     const token = bearer(header);
-    const cached = token ? verified.get(token) : undefined;
+    const cached = token ? verified.get(cacheKey(token, idToken)) : undefined;
     // Remembered only while the keys that verified it could still verify it.
     return cached && cached.until > Date.now() && keys.usable() ? cached.principal : null;
   }
@@ -222,15 +254,17 @@ export function createVerifier(options: VerifierOptions & { now?: () => number; 
       };
     },
     remembered,
-    async verify(header: string | undefined): Promise<Principal> {
+    /** `idToken`: the X-Stint-Id-Token header, read only when identity.claimsFrom is id_token. */
+    async verify(header: string | undefined, idToken?: string): Promise<Principal> {
       const token = bearer(header);
       if (!token) throw new AuthError(401, 'Send an access token as "Authorization: Bearer <token>"; sign in to Stint to get one.');
-      const known = remembered(header);
+      const known = remembered(header, idToken);
       if (known) return known;
-      verified.delete(token);
-      const { principal, expiresAt } = await principalFor(token);
+      const key = cacheKey(token, idToken);
+      verified.delete(key);
+      const { principal, expiresAt } = await principalFor(token, idToken);
       if (verified.size >= CACHE_SIZE) verified.delete(verified.keys().next().value!);
-      verified.set(token, { principal, until: expiresAt });
+      verified.set(key, { principal, until: expiresAt });
       return principal;
     },
   };

@@ -156,9 +156,11 @@ export const IdentityConfig = z
   .strictObject({
     /**
      * Where groups, login, name and email come from: the access token's claims, the IdP's
-     * userinfo endpoint (asked with the access token), or RFC 7662 introspection.
+     * userinfo endpoint (asked with the access token), RFC 7662 introspection, or the ID token
+     * the app got at sign-in (sent beside the access token in X-Stint-Id-Token, for IdPs that
+     * put groups there alone; it must be unexpired, so the IdP must issue a new one at refresh).
      */
-    claimsFrom: z.enum(['access_token', 'userinfo', 'introspection']).default('access_token'),
+    claimsFrom: z.enum(['access_token', 'userinfo', 'introspection', 'id_token']).default('access_token'),
     claims: z
       .strictObject({
         /** Defaults to the top-level groupsClaim. */

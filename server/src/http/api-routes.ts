@@ -72,7 +72,7 @@ export function registerRoutes(app: StintApp, deps: AppDeps): void {
   app.get('/v1/openapi.json', { config: pub, schema: { hide: true } }, async () => app.swagger());
 
   app.get('/v1/client-config', { config: pub, schema: { security: [], response: { 200: ClientConfigResponse } } }, async () => {
-    const { issuer, desktopClient } = ctx.config();
+    const { issuer, desktopClient, identity } = ctx.config();
     return {
       issuer,
       clientId: desktopClient.clientId,
@@ -80,6 +80,7 @@ export function registerRoutes(app: StintApp, deps: AppDeps): void {
       authorizationParams: desktopClient.authorizationParams,
       redirectPorts: desktopClient.redirectPorts,
       clientSecretRequired: desktopClient.clientSecretRequired,
+      sendIdToken: identity.claimsFrom === 'id_token',
     };
   });
 

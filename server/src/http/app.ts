@@ -51,6 +51,13 @@ export type StintApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpres
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
+/** The ID token the app sends beside its access token where claims come from it (identity.claimsFrom id_token). */
+export const ID_TOKEN_HEADER = 'x-stint-id-token';
+const idTokenHeader = (headers: Record<string, string | string[] | undefined>): string | undefined => {
+  const value = headers[ID_TOKEN_HEADER];
+  return typeof value === 'string' && /^[\w-]+\.[\w-]+\.[\w-]+$/.test(value) ? value : undefined;
+};
+
 export async function buildApp(deps: AppDeps): Promise<StintApp> {
   const limits = deps.ctx.config().http;
   const app = Fastify({
@@ -82,12 +89,12 @@ export async function buildApp(deps: AppDeps): Promise<StintApp> {
     // broken client behind an office's shared address must not lock everyone else out.
     const wait = failedAuth.retryAfterSeconds(request.ip);
     if (wait !== null) {
-      const known = deps.verifier().remembered(request.headers.authorization);
+      const known = deps.verifier().remembered(request.headers.authorization, idTokenHeader(request.headers));
       if (known) return void (request.principal = known);
       throw new ApiProblem(429, 'rate_limited', `Too many requests without a valid token from this address; retry in ${wait} s.`, { 'retry-after': String(wait) });
     }
     try {
-      request.principal = await deps.verifier().verify(request.headers.authorization);
+      request.principal = await deps.verifier().verify(request.headers.authorization, idTokenHeader(request.headers));
     } catch (error) {
       if (error instanceof AuthError && error.status === 401) failedAuth.hit(request.ip);
       throw error;
