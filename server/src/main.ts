@@ -8,6 +8,7 @@ import { CredentialSealer } from './access/sealer';
 import { exportAudit, verifyAudit } from './audit/chain';
 import { checkConfigFile, probeConfigFile } from './config/check';
 import { ConfigError, loadConfigFile, readSecret } from './config/load';
+import type { ServerConfig } from './config/schema';
 import { InsightsQuery } from '@stint/contract';
 import { PeriodError, systemFacts } from './insights';
 import { runReport } from './insights/report';
@@ -24,7 +25,10 @@ Usage:
       users, and a demo catalog. Set STINT_DATABASE_URL=postgres://... to use PostgreSQL.
       --catalog adds the systems of a YAML file (\`systems:\` only) to the demo catalog.
   stint-server serve --config FILE [--port N] [--host H] [--database URL|PATH]
+                     [--token-file F [--id-token-file F]]
       Production mode. The database defaults to STINT_DATABASE_URL, else ./stint.sqlite.
+      With --token-file (a person's access token), refuses to start unless the identity
+      settings read groups from it (as check-idp shows).
       SIGHUP re-reads FILE; an invalid file is refused and the running config kept.
       Dev mode extras: STINT_DEV_POSTGRES_URL makes prod-db mint real PostgreSQL roles
       (STINT_DEV_POSTGRES_ROLES, default pg_read_all_data); dev-ssh is signed by DIR/ssh-ca.key.
@@ -32,9 +36,10 @@ Usage:
       Checks FILE as serve will use it, then reaches every system whose provider can check
       its connection (redis, mariadb, ldap-group) as its admin account, unless --offline.
       Exit 2 when FILE is not valid, 1 when a system cannot be reached or refuses the admin.
-  stint-server check-idp --config FILE [--token-file F]
+  stint-server check-idp --config FILE [--token-file F] [--id-token-file F]
       Reaches the identity provider as FILE says and, given an access token (a file, or "-"
-      for standard input; never on the command line), shows the person Stint reads from it:
+      for standard input; never on the command line), shows the person Stint reads from it
+      (with identity.claimsFrom id_token, also the ID token the app would send beside it):
       login, name, email, groups, and which settings to change when something is missing.
       Exit 0 when the token gives groups, 1 when it is refused or gives none.
   stint-server dev-token USER [--data-dir DIR]
@@ -72,6 +77,7 @@ function options(args: string[]) {
       database: { type: 'string' },
       format: { type: 'string' },
       'token-file': { type: 'string' },
+      'id-token-file': { type: 'string' },
       offline: { type: 'boolean' },
       since: { type: 'string' },
       until: { type: 'string' },
@@ -161,6 +167,15 @@ async function serve(args: string[]) {
   if (!values.config) throw new UsageError('serve needs --config FILE');
   const file = resolve(values.config);
   const config = checkConfigFile(file);
+  // A first deployment's check: a real person's token must give groups as the identity settings
+  // say, or the server does not start (everyone would see an empty catalog).
+  const tokenFile = values['token-file'];
+  if (tokenFile) {
+    const problems: string[] = [];
+    if (!(await personFromToken(config, tokenFile, values['id-token-file'], () => undefined, (line) => problems.push(line)))) {
+      throw new ConfigError(file, [`the identity settings give no groups for the token in ${tokenFile}: ${problems.join('; ') || 'the token has none where identity.claimsFrom and identity.claims.groups say (stint-server check-idp shows what it gives)'}`]);
+    }
+  }
   const credentialKey = readSecret(config.credentialKey, 'credentialKey');
   const database = values.database ?? process.env.STINT_DATABASE_URL ?? resolve('stint.sqlite');
   const server = await startServer({ config, credentialKey, database, port: port('port', 8787), host: values.host ?? process.env.STINT_HOST ?? '127.0.0.1' });
@@ -189,37 +204,53 @@ async function checkConfig(args: string[]): Promise<number> {
   return 1;
 }
 
+/**
+ * The person Stint reads from a real token as a configuration says: printed line by line, and
+ * whether it gave groups (a person without groups sees no systems).
+ */
+async function personFromToken(config: ServerConfig, tokenFile: string, idTokenFile: string | undefined, say: (line: string) => void, problem: (line: string) => void): Promise<boolean> {
+  const { verifierFor, AuthError } = await import('./auth/verifier');
+  const verifier = verifierFor(config, { devMode: false });
+  const reached = await verifier.warmUp();
+  say(`identity provider ${config.issuer}: ${reached ? 'reached' : 'NOT reached'} (${verifier.state().idp.detail})`);
+  if (!reached) return false;
+  const read = (file: string) => (file === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(file), 'utf8')).trim();
+  const token = read(tokenFile);
+  if (config.identity.claimsFrom === 'id_token' && !idTokenFile) {
+    problem('identity.claimsFrom is id_token: give the ID token the app got at the same sign-in too (--id-token-file F).');
+    return false;
+  }
+  try {
+    const who = await verifier.verify(`Bearer ${token}`, idTokenFile && idTokenFile !== tokenFile ? read(idTokenFile) : undefined);
+    const { mapping } = verifier.state();
+    say(`token accepted (claims from ${config.identity.claimsFrom})`);
+    say(`  sub     ${who.sub}\n  login   ${who.login}${who.login === who.sub ? `   (no "${config.identity.claims.login}" claim: {user} will be the sub; setting identity.claims.login)` : ''}`);
+    say(`  name    ${who.name ?? `(none; setting identity.claims.name)`}\n  email   ${who.email ?? '(none; setting identity.claims.email)'}`);
+    say(`  groups  ${who.groups.length > 0 ? who.groups.join(', ') : `(none) ${mapping.detail}`}`);
+    say(`  admin   ${who.isAdmin ? 'yes' : 'no'}   auditor ${who.isAuditor ? 'yes' : 'no'}`);
+    return who.groups.length > 0;
+  } catch (error) {
+    if (!(error instanceof AuthError)) throw error;
+    problem(`token refused: ${error.message}`);
+    return false;
+  }
+}
+
 /** Checks the IdP settings of a configuration against the IdP itself, and a real token if given. */
 async function checkIdp(args: string[]): Promise<number> {
   const { values } = options(args);
   if (!values.config) throw new UsageError('check-idp needs --config FILE');
   const config = checkConfigFile(resolve(values.config));
-  const { verifierFor, AuthError } = await import('./auth/verifier');
-  const verifier = verifierFor(config, { devMode: false });
-  const reached = await verifier.warmUp();
-  const { idp } = verifier.state();
-  console.log(`identity provider ${config.issuer}: ${reached ? 'reached' : 'NOT reached'} (${idp.detail})`);
-  if (!reached) return 1;
   const tokenFile = values['token-file'];
   if (!tokenFile) {
-    console.log('Give an access token (--token-file F, or - for standard input) to see the person Stint reads from it.');
-    return 0;
+    const { verifierFor } = await import('./auth/verifier');
+    const verifier = verifierFor(config, { devMode: false });
+    const reached = await verifier.warmUp();
+    console.log(`identity provider ${config.issuer}: ${reached ? 'reached' : 'NOT reached'} (${verifier.state().idp.detail})`);
+    if (reached) console.log('Give an access token (--token-file F, or - for standard input) to see the person Stint reads from it.');
+    return reached ? 0 : 1;
   }
-  const token = (tokenFile === '-' ? readFileSync(0, 'utf8') : readFileSync(resolve(tokenFile), 'utf8')).trim();
-  try {
-    const who = await verifier.verify(`Bearer ${token}`);
-    const { mapping } = verifier.state();
-    console.log(`token accepted (claims from ${config.identity.claimsFrom})`);
-    console.log(`  sub     ${who.sub}\n  login   ${who.login}${who.login === who.sub ? `   (no "${config.identity.claims.login}" claim: {user} will be the sub; setting identity.claims.login)` : ''}`);
-    console.log(`  name    ${who.name ?? `(none; setting identity.claims.name)`}\n  email   ${who.email ?? '(none; setting identity.claims.email)'}`);
-    console.log(`  groups  ${who.groups.length > 0 ? who.groups.join(', ') : `(none) ${mapping.detail}`}`);
-    console.log(`  admin   ${who.isAdmin ? 'yes' : 'no'}   auditor ${who.isAuditor ? 'yes' : 'no'}`);
-    return who.groups.length > 0 ? 0 : 1;
-  } catch (error) {
-    if (!(error instanceof AuthError)) throw error;
-    console.error(`token refused: ${error.message}`);
-    return 1;
-  }
+  return (await personFromToken(config, tokenFile, values['id-token-file'], console.log, console.error)) ? 0 : 1;
 }
 
 async function devToken(args: string[]) {

@@ -128,6 +128,23 @@ describe.skipIf(unavailable !== null)('the server trusting glewlwyd, a company I
       expect(bare.stdout).toMatch(/no "preferred_username" claim: \{user\} will be the sub; setting identity\.claims\.login/);
       expect(bare.stdout).toMatch(/name +\(none; setting identity\.claims\.name\)/);
       expect(bare.status).toBe(0); // groups are there (the "a,b" string)
+      // Groups from the ID token: check-idp wants it beside the access token, as the app sends both.
+      write('id_token');
+      const both = await idp.signIn({ ...ALICE, ...CLIENT, scope: SCOPE, resource: RESOURCE });
+      const withoutIdToken = check();
+      expect(withoutIdToken.stderr).toMatch(/give the ID token .*--id-token-file/);
+      expect(withoutIdToken.status).toBe(1);
+      const idTokenFile = join(dir, 'id-token');
+      writeFileSync(idTokenFile, both.id_token!, { mode: 0o600 });
+      const fromIdToken = spawnSync(process.execPath, ['--import', 'tsx', 'server/src/main.ts', 'check-idp', '--config', config, '--token-file', '-', '--id-token-file', idTokenFile], { input: both.access_token, encoding: 'utf8', timeout: 30_000 });
+      expect(fromIdToken.stdout).toMatch(/token accepted \(claims from id_token\)/);
+      expect(fromIdToken.stdout).toMatch(/groups +engineering\n/);
+      expect(fromIdToken.status).toBe(0);
+      // serve --token-file: a mapping that gives nobody groups is a boot error, not an empty catalog for all.
+      writeFileSync(config, `issuer: ${idp.issuer}\naudience: ${RESOURCE}\ncredentialKey: { file: credential.key }\nidentity: { claimsFrom: userinfo, claims: { groups: team } }\ndesktopClient: { clientId: ${CLIENT.clientId}, authorizationParams: { resource: '${RESOURCE}' } }\n`);
+      const boot = spawnSync(process.execPath, ['--import', 'tsx', 'server/src/main.ts', 'serve', '--config', config, '--port', '0', '--database', join(dir, 'boot.sqlite'), '--token-file', '-'], { input: token, encoding: 'utf8', timeout: 30_000 });
+      expect(boot.status).toBe(2);
+      expect(boot.stderr).toMatch(/the identity settings give no groups for the token in -/);
     })();
   }, 60_000);
 });
