@@ -338,6 +338,8 @@ export const mariadbProvider: ProviderFactory = (system: SystemConfig) => {
       if (exists) {
         await step('end connections', async () => {
           const deadline = Date.now() + SESSION_EXIT_WAIT_MS;
+          // A killed thread usually ends within milliseconds: look again soon, then less often.
+          let pauseMs = 2;
           for (;;) {
             const live = await run(conn, 'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?', [found.user]);
             if (live.length === 0) return;
@@ -350,7 +352,8 @@ export const mariadbProvider: ProviderFactory = (system: SystemConfig) => {
             }
             // KILL marks the thread; it is gone once it notices. Wait until it has.
             if (Date.now() > deadline) throw new Error(`${live.length} connection(s) of ${found.user} did not end within ${SESSION_EXIT_WAIT_MS} ms`);
-            await new Promise((resolve) => setTimeout(resolve, 50));
+            await new Promise((resolve) => setTimeout(resolve, pauseMs));
+            pauseMs = Math.min(50, pauseMs * 2);
           }
         });
         await step('drop account', () => run(conn, `DROP USER IF EXISTS ${name}`));
