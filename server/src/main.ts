@@ -54,6 +54,7 @@ Usage:
       with the audit rows behind it. --since is a duration back from --until (default now) or a
       date; --config adds the systems' limits (needed for the "too short" suggestion). HTML and
       CSV go to standard output unless --out; PDF needs --out and Chromium. Progress on stderr.
+      Exit 1 (the report still written) when the audit chain does not verify.
 
 Exit codes: 0 ok, 1 failure (e.g. audit chain broken), 2 bad usage or configuration.`;
 
@@ -301,6 +302,7 @@ async function report(args: string[]) {
   const config = values.config ? loadConfigFile(resolve(values.config)) : null;
   const out = values.out ? resolve(values.out) : null;
   const chunks: (string | Buffer)[] = [];
+  let chainIntact = true;
   try {
     await runReport({
       database: values.database ?? process.env.STINT_DATABASE_URL ?? join(dataDir, 'stint.sqlite'),
@@ -314,6 +316,7 @@ async function report(args: string[]) {
       verify: !values['skip-verify'],
       say: (line) => console.error(`stint-server report: ${line}`),
       write: (data) => (out ? chunks.push(data) : process.stdout.write(data)),
+      onChain: (intact) => (chainIntact = intact),
     });
   } catch (error) {
     if (error instanceof PeriodError) throw new UsageError(error.message);
@@ -323,7 +326,8 @@ async function report(args: string[]) {
     writeFileSync(out, typeof chunks[0] === 'string' ? chunks.join('') : Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c))));
     console.error(`stint-server report: wrote ${out}`);
   }
-  return 0;
+  // A scheduled run must fail loudly when the log was altered; the report itself says so too.
+  return chainIntact ? 0 : 1;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -8,6 +8,7 @@ import { computeInsights } from '../src/insights';
 import { pdfPageCount, renderCsv, renderHtml, renderPdf, runReport } from '../src/insights/report';
 import { seedInput, seedStore, SYSTEMS } from '../src/insights/seed.fixture';
 import { main } from '../src/main';
+import { sql } from 'kysely';
 import { openStore } from '../src/store/database';
 
 /** `stint-server ARGS` from the TypeScript source; its exit code, standard output and error. */
@@ -80,6 +81,26 @@ describe('stint-server report', () => {
     expect(runs[1]!.stderr).toMatch(/from "yesterday" is not a date/);
     expect(runs[2]!.stderr).toMatch(/--format pdf needs --out FILE/);
     expect(runs[3]!.stderr).toMatch(/--system: a system id is lowercase letters/);
+  });
+
+  it('exits 1 when the audit chain does not verify (a scheduled run fails loudly), and still writes the report saying so', async () => {
+    const altered = mkdtempSync(join(tmpdir(), 'stint-report-altered-'));
+    try {
+      const file = join(altered, 'stint.sqlite');
+      const store = await openStore(file);
+      await seedStore(store);
+      // Someone with the file's rights turns the guard off and edits a row.
+      await sql`drop trigger audit_no_update`.execute(store.db);
+      await store.db.updateTable('audit').set({ actor: 'mallory' }).where('seq', '=', 5).execute();
+      await store.close();
+      const out = join(altered, 'report.html');
+      const run = await inProcess(['report', '--database', file, '--since', '2026-11-02', '--until', '2026-11-05', '--out', out]);
+      expect(run.stderr).toMatch(/audit chain BROKEN at row 5/);
+      expect(run.status).toBe(1);
+      expect(readFileSync(out, 'utf8')).toMatch(/BROKEN|does not verify|altered/i);
+    } finally {
+      rmSync(altered, { recursive: true, force: true });
+    }
   });
 
   it('prints a PDF with Chromium, the figures on pages after the summary', async () => {

@@ -268,6 +268,8 @@ export interface ReportOptions {
   /** Progress lines (standard error). */
   say: (line: string) => void;
   write: (data: string | Buffer) => void;
+  /** What the chain check found (verify only): the report is written either way, and says it. */
+  onChain?: (intact: boolean) => void;
 }
 
 /** Reads the store, computes the figures and writes the report; throws PeriodError for a bad period. */
@@ -281,6 +283,7 @@ export async function runReport(options: ReportOptions): Promise<InsightsRespons
       options.say(`verifying the audit chain (${store.description})...`);
       chain = await verifyAudit(store.reader);
       options.say(chain.ok ? `audit chain intact: ${chain.rows} rows` : `audit chain BROKEN at row ${chain.seq}: ${chain.problem}`);
+      options.onChain?.(chain.ok);
     }
     let said = 0;
     const started = performance.now();
