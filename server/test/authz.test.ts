@@ -67,7 +67,7 @@ describe.each(ENGINES)('authentication and authorization on %s', (engine) => {
 
   it('tells desktop apps where to sign in, without a token', async () => {
     const config = await h.api(null, 'GET', '/v1/client-config');
-    expect(config.body).toEqual({ issuer: h.idp.issuer, clientId: 'stint-desktop', scopes: expect.arrayContaining(['openid', 'offline_access']), authorizationParams: {}, redirectPorts: [], clientSecretRequired: false });
+    expect(config.body).toEqual({ issuer: h.idp.issuer, clientId: 'stint-desktop', scopes: expect.arrayContaining(['openid', 'offline_access']), authorizationParams: {}, redirectPorts: [], clientSecretRequired: false, sendIdToken: false });
   });
 
   it('reads identity and groups from the token', async () => {
