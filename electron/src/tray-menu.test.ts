@@ -161,6 +161,23 @@ describe('buildTrayMenu', () => {
     expect(find(entry.submenu, '“INC-42 failover”').enabled).toBe(false);
   });
 
+  it("says what an approval from the menu gives: a bundle's systems, a start time, why on-call did not approve", () => {
+    const incident = system('incident', [1800], { name: 'Incident response', bundle: [{ id: 'prod-db', name: 'Production database', provider: 'postgres' }, { id: 'dev-ssh', name: 'Dev SSH host', provider: 'ssh' }] });
+    const asked = request('incident', {
+      requester: { sub: 'u-bob', name: 'Bob', email: null },
+      startAt: '2026-12-03T22:00:00.000Z',
+      onCallCheck: { source: 'rota', schedule: 'primary', outcome: 'not-on-call', words: 'not on call now for rota schedule primary' },
+    });
+    const entry = find(find(buildTrayMenu(state({ systems: [incident], reviewQueue: [asked] }), ctx), '1 waiting for you').submenu, /^Bob → Incident response/);
+    const notes = entry.submenu!.filter((i) => i.enabled === false).map((i) => i.label);
+    expect(notes).toContain('Bundle: Production database and Dev SSH host');
+    expect(notes.some((l) => /^Starts at .+ \(approve ahead\)$/.test(l ?? ''))).toBe(true);
+    expect(notes).toContain('On call: not on call now for rota schedule primary');
+    // A plain request has none of these.
+    const plain = find(find(buildTrayMenu(state({ reviewQueue: [request('prod-db')] }), ctx), '1 waiting for you').submenu, /prod-db/);
+    expect(plain.submenu!.filter((i) => i.enabled === false)).toHaveLength(1);
+  });
+
   it('has no review entry when nothing waits', () => {
     expect(labels(buildTrayMenu(state(), ctx)).some((l) => l?.includes('waiting'))).toBe(false);
   });

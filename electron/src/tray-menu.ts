@@ -138,9 +138,9 @@ function grantItems(state: CoreState, now: number): TrayMenuItem[] {
   }))];
 }
 
-function shortReason(reason: string): string {
+function shortReason(reason: string, max = LABEL_REASON_CHARS): string {
   const flat = reason.replace(/\s+/g, ' ').trim();
-  return flat.length > LABEL_REASON_CHARS ? `${flat.slice(0, LABEL_REASON_CHARS - 1)}…` : flat;
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 function rememberedLabel(state: CoreState, entry: RememberedRequest): string {
@@ -206,6 +206,16 @@ function requestSubmenu(state: CoreState, ctx: TrayMenuContext): TrayMenuItem {
   };
 }
 
+/** A bundle's systems, a named start time, why an on-call rule did not approve: each a line of its own. */
+function approvalNotes(state: CoreState, request: CoreState['reviewQueue'][number]): string[] {
+  const members = bundleMembersText(state.systems.find((s) => s.id === request.systemId)?.bundle);
+  return [
+    ...(members ? [`Bundle: ${members}`] : []),
+    ...(request.startAt ? [`Starts at ${formatMoment(request.startAt)} (approve ahead)`] : []),
+    ...(request.onCallCheck ? [`On call: ${shortReason(request.onCallCheck.words, 2 * LABEL_REASON_CHARS)}`] : []),
+  ];
+}
+
 function reviewItems(state: CoreState): TrayMenuItem | null {
   const waiting = state.reviewQueue.filter((r) => r.state === 'pending');
   if (waiting.length === 0) return null;
@@ -218,6 +228,8 @@ function reviewItems(state: CoreState): TrayMenuItem | null {
           label: `${who} → ${nameIn(state, request.systemId)} for ${formatDuration(request.durationSeconds)}${request.breakGlass ? ' (break-glass)' : ''}`,
           submenu: [
             { label: request.reason ? `“${shortReason(request.reason)}”` : 'No reason given', enabled: false },
+            // What one click approves, as the approver's card says it.
+            ...approvalNotes(state, request).map((label): TrayMenuItem => ({ label, enabled: false })),
             { label: 'Approve', action: { kind: 'review', requestId: request.id, decision: 'approve' } },
             { label: 'Deny', action: { kind: 'review', requestId: request.id, decision: 'deny' } },
           ],
