@@ -59,7 +59,7 @@ export function bundleProvider(registry: ProviderRegistry): ProviderFactory {
     const parsed = BundleSettings.safeParse(system.provider.settings);
     if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`).join('; '));
     const built: Built[] = parsed.data.members.map((member) => {
-      const memberSystem: SystemConfig = { ...system, id: member.id, name: member.name, provider: member.provider };
+      const memberSystem = asSystem(system, member);
       if (member.provider.type === BUNDLE_TYPE) throw new Error(`systems: ${member.id} is itself a bundle; bundles hold systems, not other bundles`);
       try {
         return { member, system: memberSystem, provider: registry.build(memberSystem) };
@@ -221,9 +221,19 @@ export function bundleView(system: Pick<SystemConfig, 'provider'>): { id: string
   return members.success ? members.data.map((m) => ({ id: m.id, name: m.name, provider: m.provider.type })) : [];
 }
 
-/** A bundle's members as systems of their own (the bundle's policy, the member's id, name and provider); [] for a single system. */
+/** A member as a system of its own: the bundle's policy, the member's id, name and provider. */
+const asSystem = (bundle: SystemConfig, member: BundleMember): SystemConfig => ({ ...bundle, id: member.id, name: member.name, provider: member.provider });
+
+/** A bundle's members as systems of their own; [] for a single system. */
 export function bundleMemberSystems(system: SystemConfig): SystemConfig[] {
   if (system.provider.type !== BUNDLE_TYPE) return [];
   const members = z.array(Member).safeParse(system.provider.settings.members);
-  return members.success ? members.data.map((m) => ({ ...system, id: m.id, name: m.name, provider: m.provider })) : [];
+  return members.success ? members.data.map((m) => asSystem(system, m)) : [];
+}
+
+/** Each member's own provider state in a bundle grant's stored state (BundleState), by member id. */
+export function bundleMemberStates(state: Record<string, unknown>): [string, Record<string, unknown>][] {
+  const members = (state as Partial<BundleState>).members;
+  if (!members || typeof members !== 'object') return [];
+  return Object.entries(members).filter((entry): entry is [string, Record<string, unknown>] => !!entry[1] && typeof entry[1] === 'object');
 }

@@ -3,7 +3,7 @@ import type { AccessContext } from '../access/context';
 import type { SystemConfig } from '../config/schema';
 import type { StintApp } from '../http/app';
 import type { Database } from '../store/schema';
-import { BUNDLE_TYPE, bundleMemberSystems } from './bundle';
+import { BUNDLE_TYPE, bundleMemberStates, bundleMemberSystems } from './bundle';
 import { configuredCaPublicKey, parsePublicKey, readSshState, SshWriter } from './ssh';
 
 // OpenSSH key revocation lists (PROTOCOL.krl). Stint writes only certificate sections that
@@ -77,13 +77,6 @@ export function encodeKrl(input: KrlInput): Buffer {
 }
 
 /** End reasons that cut a certificate short; "expired" needs no entry, the certificate lapsed. */
-/** Each member's own provider state in a bundle grant's state, by member id. */
-function bundleParts(state: Record<string, unknown>): [string, Record<string, unknown>][] {
-  const members = state.members;
-  if (!members || typeof members !== 'object') return [];
-  return Object.entries(members as Record<string, unknown>).flatMap(([id, s]) => (s && typeof s === 'object' ? [[id, s as Record<string, unknown>] as [string, Record<string, unknown>]] : []));
-}
-
 const EARLY_END_REASONS = ['released', 'revoked', 'failed'];
 const DEFAULT_CLOCK_SKEW_SECONDS = 60;
 
@@ -130,7 +123,7 @@ export async function buildKrl(db: Kysely<Database>, systems: readonly SystemCon
     } catch {
       throw new Error(`grant ${row.id}: provider_state is not JSON; cannot list its certificates`);
     }
-    const parts = row.provider === BUNDLE_TYPE ? bundleParts(state).map(([memberId, memberState]) => ({ state: memberState, system: sshMembers.get(`${row.system_id}/${memberId}`) })) : [{ state, system: sshSystems.get(row.system_id) }];
+    const parts = row.provider === BUNDLE_TYPE ? bundleMemberStates(state).map(([memberId, memberState]) => ({ state: memberState, system: sshMembers.get(`${row.system_id}/${memberId}`) })) : [{ state, system: sshSystems.get(row.system_id) }];
     for (const part of parts) {
       const { serials = [], caPublicKey } = readSshState(part.state);
       if (serials.length === 0) continue; // issuing failed, or not an SSH member: no certificate was ever handed out
