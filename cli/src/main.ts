@@ -114,7 +114,7 @@ async function bundleNamed(c: SocketClient, id: string, positional: string | und
   const bundles = systems.filter((s) => s.bundle?.length);
   const found = systems.find((s) => s.id === id);
   if (found?.bundle?.length) {
-    console.error(`${found.name} is a bundle: one request for ${bundleMembersText(found.bundle)}.`);
+    console.error(`${v(found.name)} is a bundle: one request for ${v(bundleMembersText(found.bundle))}.`);
     return id;
   }
   const offered = bundles.length > 0 ? `bundles you may request: ${bundles.map((b) => b.id).join(', ')}` : 'no bundle is offered to you';

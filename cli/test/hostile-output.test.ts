@@ -35,7 +35,24 @@ const state: CoreState = {
   serverUrl: 'http://127.0.0.1:8787',
   auth: { status: 'signed-in', user: { sub: 'bob', name: 'Bob\u001b[31m', email: null, groups: ['sre-leads'], isAdmin: false, isAuditor: false }, message: null },
   connection: 'online',
-  systems: [],
+  systems: [
+    {
+      id: 'incident',
+      name: 'Incident\u001b]8;;http://evil.example\u0007 response\u202e',
+      description: '',
+      risk: 'high',
+      provider: 'bundle',
+      durationPresetsSeconds: [1800],
+      maxDurationSeconds: 7200,
+      needsPublicKey: false,
+      startWindowSeconds: null,
+      bundle: [
+        { id: 'prod-db', name: 'Prod\u001b[2J database', provider: 'postgres' },
+        { id: 'dev-ssh', name: 'Dev\r SSH\u009b', provider: 'ssh' },
+      ],
+      policy: { approvalsRequired: 1, approverGroups: ['sre-leads'], autoApproveUpToSeconds: null, breakGlassAllowed: false, justification: 'required', ticketPattern: null, pendingTtlSeconds: 3600 },
+    },
+  ],
   myRequests: [hostile],
   reviewQueue: [hostile],
   grants: [],
@@ -46,7 +63,7 @@ const state: CoreState = {
 describe('the CLI showing text someone else wrote', () => {
   let agent: FakeAgent;
   beforeAll(async () => {
-    agent = await startFakeAgent((method) => (method === 'getState' ? state : method === 'review' ? { ...hostile, state: 'active' } : null));
+    agent = await startFakeAgent((method) => (method === 'getState' ? state : method === 'review' ? { ...hostile, state: 'active' } : method === 'request' ? hostile : null));
   });
   afterAll(() => agent?.close());
 
@@ -79,5 +96,12 @@ describe('the CLI showing text someone else wrote', () => {
     const approve = await stint('approve', '000000a1');
     expect(approve).not.toMatch(RAW);
     expect(approve).toContain('Approved Mallory\\x1B[2K\\r\\x1B[32mapproved by security');
+  });
+
+  it('`stint request --bundle` names the bundle and its systems with their controls visible', async () => {
+    const result = await agent.stint('request', '--bundle', 'incident', '--for', '30m', '--reason', 'r');
+    expect(result.stderr).not.toMatch(RAW);
+    expect(result.stderr).toContain('Incident\\x1B]8;;http://evil.example\\x07 response\\u202E is a bundle');
+    expect(result.stderr).toContain('Prod\\x1B[2J database and Dev\\r SSH\\x9B');
   });
 });
