@@ -3,6 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { accessRequest } from '../../../test-support/fixtures';
+import { testDatabase } from '../../test/harness';
+import { appendEvents, PG_EVENT_CHANNEL } from '../events/log';
 import { openStore, type Store } from '../store/database';
 import { appendAudit, GENESIS_HASH, hashAuditRow, verifyAudit, type AuditRecord } from './chain';
 
@@ -63,5 +67,75 @@ describe('the audit chain on SQLite, with the head remembered between appends', 
     await append('only');
     const row = await store.db.selectFrom('audit').selectAll().executeTakeFirstOrThrow();
     expect(row).toMatchObject({ seq: 1, prev_hash: GENESIS_HASH });
+  });
+});
+
+describe('the audit chain on PostgreSQL, appended by concurrent transactions', () => {
+  const reviewRequested = { audience: { subs: [], groups: ['sre-leads'], notSubs: [] }, event: { type: 'review.requested' as const, request: accessRequest() } };
+  let store: Store;
+  let drop: () => Promise<void>;
+  let location: string;
+  const actions = async () => (await store.db.selectFrom('audit').select('action').orderBy('seq').execute()).map((r) => r.action);
+
+  beforeEach(async () => {
+    ({ location, drop } = await testDatabase('postgres'));
+    store = await openStore(location);
+  });
+  afterEach(async () => {
+    await store.close();
+    await drop();
+  });
+
+  it('a transaction that waited for the append lock chains to what committed meanwhile (the head is read after the lock)', async () => {
+    const first = await store.db.startTransaction().execute();
+    await appendAudit(store, first, Date.now(), [record('first')]);
+    // The second waits for the lock while the first is still open.
+    let secondDone = false;
+    const second = store.db.transaction().execute(async (trx) => {
+      await appendAudit(store, trx, Date.now(), [record('second')]);
+      secondDone = true;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(secondDone).toBe(false);
+    await first.commit().execute();
+    await second;
+    expect(await actions()).toEqual(['first', 'second']);
+    expect(await verifyAudit(store.db)).toEqual({ ok: true, rows: 2 });
+  });
+
+  it('many transactions at once, each auditing and logging events, keep one chain', async () => {
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.db.transaction().execute(async (trx) => {
+          await appendAudit(store, trx, Date.now(), [record(`a${i}`), record(`b${i}`)]);
+          await appendEvents(store, trx, Date.now(), [reviewRequested]);
+        }),
+      ),
+    );
+    expect(await verifyAudit(store.db)).toEqual({ ok: true, rows: 40 });
+  });
+
+  it('refuses to take the append lock outside a transaction (it would be released at once)', async () => {
+    await expect(appendAudit(store, store.db, Date.now(), [record('loose')])).rejects.toThrow('inside a transaction');
+    expect(await actions()).toEqual([]);
+  });
+
+  it('every replica hears of committed events with the last id in the NOTIFY, and of rolled-back ones never', async () => {
+    const listener = new pg.Client({ connectionString: location });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (n) => heard.push(n.payload ?? ''));
+    await listener.query(`LISTEN ${PG_EVENT_CHANNEL}`);
+    try {
+      const logged = await store.db.transaction().execute((trx) => appendEvents(store, trx, Date.now(), [reviewRequested, reviewRequested, reviewRequested]));
+      await expect(store.db.transaction().execute(async (trx) => {
+        await appendEvents(store, trx, Date.now(), [reviewRequested]);
+        throw new Error('rolled back');
+      })).rejects.toThrow('rolled back');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(heard).toEqual([logged.at(-1)!.envelope.id]);
+    } finally {
+      await listener.end();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AuditEntry } from '@stint/contract';
 import type { Kysely } from 'kysely';
-import { lockAppendLog, type Store } from '../store/database';
+import { appendHead, type Store } from '../store/database';
 import { insertRows } from '../store/insert';
 import type { AuditRow, Database } from '../store/schema';
 
@@ -29,8 +29,7 @@ export function hashAuditRow(row: Omit<AuditRow, 'hash'>): string {
  */
 export async function appendAudit(store: Pick<Store, 'dialect'>, trx: Kysely<Database>, at: number, records: readonly AuditRecord[]): Promise<void> {
   if (records.length === 0) return;
-  await lockAppendLog(store, trx);
-  const head = await trx.selectFrom('audit').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  const head = await appendHead(store, trx);
   let seq = head?.seq ?? 0;
   let prevHash = head?.hash ?? GENESIS_HASH;
   const rows: AuditRow[] = records.map((record) => {

@@ -51,7 +51,12 @@ export class EventHub {
    */
   private async listen(url: string): Promise<void> {
     const client = new pg.Client({ connectionString: url });
-    client.on('notification', () => this.kick());
+    // The payload is the last event id the insert made: one this process already delivered (its
+    // own, handed over in memory) needs no read of the log. Anything else reads it.
+    client.on('notification', ({ payload }) => {
+      if (payload && /^\d+$/.test(payload) && Number(payload) <= this.cursor) return;
+      this.kick();
+    });
     let lost = false;
     const onLost = (why: string) => {
       if (lost) return;

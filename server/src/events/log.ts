@@ -1,5 +1,5 @@
 import type { StintEvent, StintEventEnvelope } from '@stint/contract';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Principal } from '../auth/principal';
 import { lockAppendLog, type Store } from '../store/database';
 import { insertRows } from '../store/insert';
@@ -12,6 +12,7 @@ export interface Audience {
   notSubs: string[];
 }
 
+/** Migration 0011's trigger NOTIFYs on it, with the inserting statement's last event id. */
 export const PG_EVENT_CHANNEL = 'stint_events';
 
 export function isFor(audience: Audience, user: Pick<Principal, 'sub' | 'groups'>): boolean {
@@ -39,8 +40,8 @@ export async function appendEvents(
   const inserted = await insertRows(store, trx, 'events', rows, { returningId: true });
   let firstId = Number(inserted.insertId) - events.length + 1;
   if (store.dialect === 'postgres') {
-    // NOTIFY is transactional: it is delivered only if and when this transaction commits.
-    await sql`select pg_notify(${PG_EVENT_CHANNEL}, '')`.execute(trx);
+    // Every replica hears of them at commit: the insert's trigger NOTIFYs (migration 0011), and
+    // NOTIFY is transactional, delivered only if and when this transaction commits.
     const ids = inserted.ids.sort((a, b) => a - b);
     firstId = ids[0]!;
     // Not one contiguous run (a sequence cache, say): let the hub read them from the log.

@@ -209,6 +209,33 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('requests').addColumn('on_call_check', 'text').execute();
       },
     },
+    '0011_postgres_append': {
+      // PostgreSQL only: fewer round trips while the append lock is held (it serialises every
+      // writing transaction across replicas until its commit, so each one held longer is
+      // throughput lost). The lock and the audit chain's head come back from one call: in a
+      // VOLATILE function each statement takes a fresh snapshot, so the head is read after the
+      // lock, including what committed while this transaction waited for it (a single SQL
+      // statement would read with a snapshot from before the wait). NOTIFY comes from a trigger on
+      // the events insert itself, carrying the statement's last event id, so a replica that has
+      // already delivered it reads nothing. 7411001 is lockAppendLog's key (store/database.ts).
+      async up(db: Kysely<unknown>) {
+        if (dialect !== 'postgres') return;
+        await sql`
+          create function stint_lock_audit_head(out seq bigint, out hash text) returns setof record
+          language plpgsql volatile as $$
+          begin
+            perform pg_advisory_xact_lock(7411001);
+            return query select a.seq, a.hash from audit a order by a.seq desc limit 1;
+          end $$`.execute(db);
+        await sql`
+          create function stint_notify_events() returns trigger language plpgsql as $$
+          begin
+            perform pg_notify('stint_events', (select max(id)::text from appended));
+            return null;
+          end $$`.execute(db);
+        await sql`create trigger events_notify after insert on events referencing new table as appended for each statement execute function stint_notify_events()`.execute(db);
+      },
+    },
   };
 }
 
