@@ -31,6 +31,8 @@ export class ExpiryClock {
   private checking: Promise<void> | null = null;
   private again = false;
   private lastTick = 0;
+  /** When check() last looked at what was due; anything after it has not been looked at. */
+  private lookedAt = -Infinity;
 
   constructor(private readonly options: ExpiryClockOptions) {}
 
@@ -61,10 +63,13 @@ export class ExpiryClock {
     if (this.options.manual) return;
     if (this.timer) clearTimeout(this.timer);
     const now = this.options.now();
-    const next = nextWake(this.options.deadlines(), this.options.reminders(), now);
+    // From the last look, not from now: a deadline that passed while that look's wipes ran (a
+    // keychain delete takes milliseconds) is due at once, not at the next safety tick. What the
+    // last look already handled (a wipe the keychain refused included) waits for the tick.
+    const next = nextWake(this.options.deadlines(), this.options.reminders(), this.lookedAt);
     if (next === null) return;
     // Wake a hair after the moment so "now >= deadline" holds when we look.
-    this.timer = setTimeout(() => void this.check(), Math.min(next - now + 5, 2 ** 31 - 1));
+    this.timer = setTimeout(() => void this.check(), Math.min(Math.max(0, next - now) + 5, 2 ** 31 - 1));
     this.timer.unref();
   }
 
@@ -77,7 +82,8 @@ export class ExpiryClock {
     this.checking = (async () => {
       do {
         this.again = false;
-        const events = dueEvents(this.options.deadlines(), this.options.reminders(), this.options.now(), this.sent);
+        this.lookedAt = this.options.now();
+        const events = dueEvents(this.options.deadlines(), this.options.reminders(), this.lookedAt, this.sent);
         // Deadlines first: a wipe must never wait behind a notification.
         events.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'deadline' ? -1 : 1));
         for (const event of events) {
