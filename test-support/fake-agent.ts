@@ -16,6 +16,8 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export interface FakeAgent {
   /** The runtime folder (STINT_RUNTIME_DIR) whose socket this double answers on. */
   dir: string;
+  /** Every call the CLI made, in order, as the socket received it. */
+  calls: { method: string; input: any }[];
   /** Runs `stint <args>` against this socket; resolves with its exit status and output. */
   stint(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }>;
   close(): void;
@@ -24,6 +26,7 @@ export interface FakeAgent {
 /** `answer(method, input)` gives each call's result (the agent's `ok: true` reply). */
 export async function startFakeAgent(answer: (method: string, input: unknown) => unknown): Promise<FakeAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'stint-fake-agent-'));
+  const calls: FakeAgent['calls'] = [];
   const server = createServer((socket) => {
     let buffer = '';
     socket.on('data', (chunk) => {
@@ -31,6 +34,7 @@ export async function startFakeAgent(answer: (method: string, input: unknown) =>
       for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
         const { id, method, input } = JSON.parse(buffer.slice(0, i)) as { id: number; method: string; input: unknown };
         buffer = buffer.slice(i + 1);
+        calls.push({ method, input });
         socket.write(`${JSON.stringify({ id, ok: true, result: answer(method, input) })}\n`);
       }
     });
@@ -38,6 +42,7 @@ export async function startFakeAgent(answer: (method: string, input: unknown) =>
   await new Promise<void>((r) => server.listen(join(dir, 'stint.sock'), r));
   return {
     dir,
+    calls,
     async stint(...args) {
       try {
         const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', join(REPO, 'cli/src/entry.ts'), ...args], { env: { ...process.env, STINT_RUNTIME_DIR: dir } });

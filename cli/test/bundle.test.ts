@@ -32,10 +32,8 @@ const state = (): CoreState => coreState({ systems: [single('prod-db', 'Producti
 
 describe('stint and bundles', () => {
   let agent: FakeAgent;
-  const calls: { method: string; input: any }[] = [];
   beforeAll(async () => {
-    agent = await startFakeAgent((method, input) => {
-      calls.push({ method, input });
+    agent = await startFakeAgent((method) => {
       if (method === 'getState') return state();
       if (method === 'request') return asked;
       return { ok: true };
@@ -52,7 +50,7 @@ describe('stint and bundles', () => {
   it('request --bundle asks for the bundle and gives every member its connect line', async () => {
     const out = await agent.stint('request', '--bundle', 'incident', '--for', '30m', '--reason', 'INC-7');
     expect(out.status, out.stderr).toBe(0);
-    expect(calls.at(-2)).toMatchObject({ method: 'request', input: { systemId: 'incident', durationSeconds: 1800, reason: 'INC-7' } });
+    expect(agent.calls.at(-2)).toMatchObject({ method: 'request', input: { systemId: 'incident', durationSeconds: 1800, reason: 'INC-7' } });
     expect(out.stderr).toContain('Incident response is a bundle: one request for Production database and Dev SSH host.');
     expect(out.stdout).toContain('Granted: incident for 30m. Use it:');
     expect(out.stdout).toContain('  psql "$DATABASE_URL"   (in a shell with the Stint hook)');
@@ -61,7 +59,7 @@ describe('stint and bundles', () => {
   });
 
   it('refuses --bundle for a single system or an unknown name, before asking anything, and says what to do', async () => {
-    const before = calls.filter((c) => c.method === 'request').length;
+    const before = agent.calls.filter((c) => c.method === 'request').length;
     const one = await agent.stint('request', '--bundle', 'prod-db', '--for', '30m');
     expect(one.status).toBe(3);
     expect(one.stderr).toContain('prod-db is a single system, not a bundle: stint request prod-db (bundles you may request: incident).');
@@ -72,6 +70,6 @@ describe('stint and bundles', () => {
     const neither = await agent.stint('request', '--for', '30m');
     expect(neither.status).toBe(2);
     expect(neither.stderr).toContain('Name the system to request');
-    expect(calls.filter((c) => c.method === 'request').length).toBe(before);
+    expect(agent.calls.filter((c) => c.method === 'request').length).toBe(before);
   });
 });

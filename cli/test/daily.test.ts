@@ -36,10 +36,8 @@ const state = (): CoreState =>
 
 describe('the CLI in a working day', () => {
   let agent: FakeAgent;
-  const calls: { method: string; input: any }[] = [];
   beforeAll(async () => {
     agent = await startFakeAgent((method, input) => {
-      calls.push({ method, input });
       if (method === 'getState') return state();
       if (method === 'cancel') return { ...mine, state: 'cancelled' };
       if (method === 'request') return { ...mine, id: grant.requestId, systemId: 'prod-db', state: 'active', grantId: grant.grantId };
@@ -62,15 +60,15 @@ describe('the CLI in a working day', () => {
   it('withdraws a pending request of yours by its short id', async () => {
     const out = await agent.stint('cancel', '3f2a9c1b');
     expect(out).toMatchObject({ status: 0, stdout: 'Cancelled your request for prod-db.\n' });
-    expect(calls.at(-1)).toEqual({ method: 'cancel', input: { requestId: mine.id } });
+    expect(agent.calls.at(-1)).toEqual({ method: 'cancel', input: { requestId: mine.id } });
     expect((await agent.stint('cancel', 'ffffffff')).status).toBe(3);
   });
 
   it('extends with a ticket when given one, and otherwise lets the grant keep its own', async () => {
     await agent.stint('extend', 'staging-db', '--for', '15m', '--ticket', 'INC-9');
-    expect(calls.at(-1)).toEqual({ method: 'extend', input: { grantId: grant.grantId, durationSeconds: 900, reason: '', ticket: 'INC-9' } });
+    expect(agent.calls.at(-1)).toEqual({ method: 'extend', input: { grantId: grant.grantId, durationSeconds: 900, reason: '', ticket: 'INC-9' } });
     await agent.stint('extend', 'staging-db', '--for', '15m');
-    expect(calls.at(-1)).toEqual({ method: 'extend', input: { grantId: grant.grantId, durationSeconds: 900, reason: '' } });
+    expect(agent.calls.at(-1)).toEqual({ method: 'extend', input: { grantId: grant.grantId, durationSeconds: 900, reason: '' } });
   });
 
   it('says how to use a grant once it is active: the provider\'s client in a hooked shell, stint exec anywhere', async () => {

@@ -19,10 +19,8 @@ const state = (): CoreState =>
 
 describe('stint start, --at, and --wait for an approval that waits', () => {
   let agent: FakeAgent;
-  const calls: { method: string; input: any }[] = [];
   beforeAll(async () => {
-    agent = await startFakeAgent((method, input) => {
-      calls.push({ method, input });
+    agent = await startFakeAgent((method) => {
       if (method === 'getState') return state();
       if (method === 'request') return { ...asked, state: 'pending' };
       if (method === 'start') return { ...asked, state: 'active' };
@@ -43,9 +41,9 @@ describe('stint start, --at, and --wait for an approval that waits', () => {
     approved = true;
     const out = await agent.stint('start', 'ops-console');
     expect(out).toMatchObject({ status: 0, stdout: expect.stringMatching(/^Started ops-console for 30m/) });
-    expect(calls.at(-1)).toEqual({ method: 'start', input: { grantId: ops.grantId } });
+    expect(agent.calls.at(-1)).toEqual({ method: 'start', input: { grantId: ops.grantId } });
     await agent.stint('start', '5eed0002');
-    expect(calls.at(-1)).toEqual({ method: 'start', input: { grantId: tonight.grantId } });
+    expect(agent.calls.at(-1)).toEqual({ method: 'start', input: { grantId: tonight.grantId } });
     const none = await agent.stint('start', 'payments-admin');
     expect(none.status).toBe(3);
     expect(none.stderr).toContain('Nothing of yours for payments-admin waits to be started');
@@ -53,12 +51,12 @@ describe('stint start, --at, and --wait for an approval that waits', () => {
 
   it('sends a named start time as an instant, and refuses one it cannot read before asking anything', async () => {
     await agent.stint('request', 'ops-console', '--for', '30m', '--at', '2026-12-03T22:00:00Z');
-    expect(calls.at(-1)).toMatchObject({ method: 'request', input: { systemId: 'ops-console', durationSeconds: 1800, startAt: '2026-12-03T22:00:00.000Z' } });
-    const before = calls.length;
+    expect(agent.calls.at(-1)).toMatchObject({ method: 'request', input: { systemId: 'ops-console', durationSeconds: 1800, startAt: '2026-12-03T22:00:00.000Z' } });
+    const before = agent.calls.length;
     const bad = await agent.stint('request', 'ops-console', '--for', '30m', '--at', 'tonight');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('write a time like 22:00');
-    expect(calls.length).toBe(before);
+    expect(agent.calls.length).toBe(before);
   });
 
   it('--wait ends at an approval that waits, saying how to start it', async () => {
