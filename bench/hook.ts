@@ -8,6 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hookScript } from '../cli/src/shell';
+import { runtimePaths } from '../core/src/runtime/paths';
+import { publishRevision } from '../core/src/runtime/revision';
 
 const N = 20_000; // stint and bare prompts: cheap, so many
 const M = 200; // direnv spawns a process per prompt
@@ -27,13 +29,16 @@ echo "\${start/./} \${end/./}"`;
 
 export function benchHook() {
   const dir = mkdtempSync(join(tmpdir(), 'stint-hookbench-'));
-  const revision = join(dir, 'revision');
-  writeFileSync(revision, '7\n');
-  const hook = hookScript('bash', { dir, revision }, 'stint');
+  // The folder as the agent leaves it after publishing revision 7: the revision file, the
+  // prompt's deadlines and the marker of revision 7.
+  const paths = runtimePaths({ STINT_RUNTIME_DIR: dir }, 'linux');
+  publishRevision(paths, 7, []);
+  const hook = hookScript('bash', paths, 'stint');
   writeFileSync(join(dir, 'hook.bash'), hook);
   const bare = bashLoop(':', ':', N, dir);
-  // The shell has seen revision 7 already: the state every prompt is in between changes.
-  const stint = bashLoop(`source ${join(dir, 'hook.bash')}; __STINT_SEEN=7`, '__stint_hook', N, dir);
+  // The shell has seen revision 7 already (one prompt ran the hook since): the state every
+  // prompt is in between changes.
+  const stint = bashLoop(`source ${join(dir, 'hook.bash')}; __STINT_SEEN=7; __stint_hook`, '__stint_hook', N, dir);
   const direnvAvailable = spawnSync('direnv', ['version']).status === 0;
   if (!direnvAvailable) throw new Error('direnv is not installed (apt-get install direnv)');
   const direnv = bashLoop('eval "$(direnv hook bash)"', '_direnv_hook', M, dir);

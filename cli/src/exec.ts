@@ -9,7 +9,7 @@ import { constants } from 'node:os';
 export function childEnv(parent: NodeJS.ProcessEnv, grantVars: ReadonlyMap<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(parent)) {
-    if (name.startsWith('STINT_') || name === '__STINT_VARS' || name === '__STINT_SEEN' || grantVars.has(name)) continue;
+    if (name.startsWith('STINT_') || name === '__STINT_VARS' || name === '__STINT_SEEN' || name === '__STINT_MARK' || grantVars.has(name)) continue;
     env[name] = value;
   }
   for (const [name, value] of grantVars) env[name] = value;

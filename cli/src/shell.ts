@@ -143,8 +143,12 @@ end
 }
 
 /**
- * The prompt hook. When nothing changed it runs only builtins (`read` of the revision file
- * and a string compare): no process is spawned at a prompt. When the revision moved, it
+ * The prompt hook. When nothing changed it runs only builtins, and only one of them touches the
+ * disk: a `stat` of the marker the agent keeps beside the revision it published last
+ * (`seen-N`, core/src/runtime/revision.ts); while the marker of the revision this shell saw is
+ * there, nothing changed. Otherwise it reads the revision file (`read`, a string compare): no
+ * process is spawned at a prompt. A revision that is not a plain number gets no marker, so
+ * such a file is read at every prompt, as before markers. When the revision moved, it
  * first checks that the runtime folder and the revision file are the user's own and not
  * symbolic links (builtin tests, no process), then runs `stint env` once and evals the result
  * only if it succeeded; `stint env` checks the folder again, fully (modes, the socket), before it
@@ -161,11 +165,20 @@ export function hookScript(shell: Shell, paths: Pick<RuntimePaths, 'dir' | 'revi
   if (shell === 'fish') {
     return `# stint: export active grants at each prompt (eval with: stint hook fish | source)
 function __stint_hook --on-event fish_prompt
+    # Nothing new: the marker of the revision this shell saw is still there.
+    if set -q __stint_mark; and test -O "$__stint_mark"
+        return
+    end
     set -l gen ''
     if test -f ${file}; and test -O ${file}
         read gen < ${file}
     else if test -e ${file}; or test -L ${file}
         set gen '?untrusted'
+    end
+    if string match -qr '^[0-9]+$' -- "$gen"
+        set -g __stint_mark ${dir}/seen-$gen
+    else
+        set -e __stint_mark
     end
     if test "$gen" != "$__stint_seen"
         set -g __stint_seen $gen
@@ -186,10 +199,14 @@ if (( \${precmd_functions[(Ie)__stint_hook]} == 0 )); then precmd_functions=(__s
       : `if [[ ";\${PROMPT_COMMAND[*]:-};" != *";__stint_hook;"* ]]; then PROMPT_COMMAND="__stint_hook\${PROMPT_COMMAND:+;$PROMPT_COMMAND}"; fi`;
   return `# stint: export active grants at each prompt (eval "$(stint hook ${shell})")
 __stint_hook() {
-  local __stint_status=$? __stint_gen= __stint_out=
+  local __stint_status=$?
+  # Nothing new: the marker of the revision this shell saw is still there (one stat).
+  [[ -O \${__STINT_MARK-} ]] && return $__stint_status
+  local __stint_gen= __stint_out=
   if [[ -f ${file} && -O ${file} ]]; then read -r __stint_gen < ${file}
   elif [[ -e ${file} || -L ${file} ]]; then __stint_gen='?untrusted'
   fi
+  if [[ $__stint_gen =~ ^[0-9]+$ ]]; then __STINT_MARK=${dir}/seen-$__stint_gen; else __STINT_MARK=; fi
   if [[ "$__stint_gen" != "\${__STINT_SEEN-}" ]]; then
     __STINT_SEEN=$__stint_gen
     if [[ -L ${dir} || ( -e ${dir} && ! -O ${dir} ) || -L ${file} || ( -e ${file} && ! -O ${file} ) ]]; then

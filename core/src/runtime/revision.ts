@@ -1,4 +1,5 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RuntimePaths } from './paths';
 
 export interface PromptGrant {
@@ -23,13 +24,28 @@ export function readRevision(paths: Pick<RuntimePaths, 'revision'>): number {
   }
 }
 
+/** The marker a shell that saw revision N looks for at each prompt (see cli/src/shell.ts). */
+export const seenMarker = (revision: number) => `seen-${revision}`;
+
 /**
  * Publishes a new revision for the shell hooks, plus the non-secret deadlines `stint prompt`
  * shows. The revision only ever grows (a restart continues from the file), so a shell that
  * saw N never mistakes a later state for the one it already has.
+ *
+ * Beside it, an empty marker file `seen-N` for the revision just published. A prompt with
+ * nothing new asks only whether the marker of the revision it saw still exists (one `stat`,
+ * no file read, no redirection): the costly part of a prompt hook. So the order matters: the
+ * revision first, then its marker, and only then every other marker goes (this agent's last
+ * one, and any that a stopped agent left), so a shell that finds its marker gone finds the
+ * new revision already there.
  */
 export function publishRevision(paths: RuntimePaths, revision: number, grants: readonly PromptGrant[]): void {
   // One "system expiresAt" pair per line: trivially parsed by a shell's `read` builtin.
   writeAtomic(paths.grants, grants.map((g) => `${g.systemId} ${g.expiresAt}\n`).join(''));
   writeAtomic(paths.revision, `${revision}\n`);
+  const current = seenMarker(revision);
+  writeFileSync(join(paths.dir, current), '', { mode: 0o600 });
+  for (const name of readdirSync(paths.dir)) {
+    if (name !== current && /^seen-\d+$/.test(name)) rmSync(join(paths.dir, name), { force: true });
+  }
 }
