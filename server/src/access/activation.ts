@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { appendAudit, type AuditRecord } from '../audit/chain';
 import { SYSTEM_ACTOR } from '../auth/principal';
-import { appendEvents, type LoggedEvent } from '../events/log';
+import { appendLogs, type LoggedEvent } from '../events/log';
 import { ProviderRefusal, type IssuedCredential } from '../providers/provider';
 import { forUpdate } from '../store/database';
 import { newRowId } from '../store/ids';
@@ -207,8 +207,7 @@ async function recordIssue(ctx: AccessContext, grant: GrantRow, outcome: IssueOu
     if (!moved) throw new Error(`request ${grant.request_id} left "approved" while its grant was issuing`);
     const reviews = known.reviews ?? (await reviewsFor(trx, [request.id]));
     const effects = stateChangeEffects({ ...request, state: requestState, updated_at: now, failure_reason: failure }, reviews, SYSTEM_ACTOR);
-    await appendAudit(ctx.store, trx, now, [...audit, effects.audit]);
-    const events = await appendEvents(ctx.store, trx, now, [
+    const events = await appendLogs(ctx.store, trx, now, [...audit, effects.audit], [
       ...effects.events,
       { audience: requesterAudience(request), event: { type: issued ? 'grant.activated' : 'grant.ended', grant: toGrant(updated) } },
     ]);
@@ -308,8 +307,7 @@ export async function applyExtension(ctx: AccessContext, requestId: string): Pro
       events.push({ audience: requesterAudience(locked), event: { type: 'grant.extended', grant: toGrant({ ...current, ...patch }) } });
       audit.push({ actor: SYSTEM_ACTOR, action: 'grant.extended', targetType: 'grant', targetId: current.id, detail: { requestId, expiresAt: new Date(expiresAt).toISOString() } });
     }
-    await appendAudit(ctx.store, trx, now, audit);
-    return appendEvents(ctx.store, trx, now, events);
+    return appendLogs(ctx.store, trx, now, audit, events);
   });
   ctx.eventsCommitted(logged);
 }

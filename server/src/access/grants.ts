@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import { appendAudit } from '../audit/chain';
 import { SYSTEM_ACTOR, type Principal } from '../auth/principal';
-import { appendEvents, type LoggedEvent } from '../events/log';
+import { appendEvents, appendLogs, type LoggedEvent } from '../events/log';
 import type { Database, GrantRow } from '../store/schema';
 import { ApiProblem, GRANT_VIEW_COLUMNS, notFound, toGrant, type AccessContext } from './context';
 import { createRequest } from './requests';
@@ -29,11 +29,10 @@ async function endGrants(ctx: AccessContext, ids: readonly string[], reason: Gra
     const requests = await moveRequests(trx, { grantIds: rows.map((r) => r.id) }, 'active', reason === 'expired' ? 'expired' : 'revoked', { updated_at: now });
     const reviews = await reviewsFor(trx, requests.map((r) => r.id));
     const effects = requests.map((r) => stateChangeEffects(r, reviews, actor));
-    await appendAudit(ctx.store, trx, now, [
+    events = await appendLogs(ctx.store, trx, now, [
       ...rows.map((g) => ({ actor, action: `grant.${reason}`, targetType: 'grant', targetId: g.id, detail: { systemId: g.system_id, grantee: g.grantee_sub, ...detail } })),
       ...effects.map((e) => e.audit),
-    ]);
-    events = await appendEvents(ctx.store, trx, now, [
+    ], [
       ...rows.map((g) => ({ audience: { subs: [g.grantee_sub], groups: [], notSubs: [] }, event: { type: 'grant.ended' as const, grant: toGrant(g) } })),
       ...effects.flatMap((e) => e.events),
     ]);

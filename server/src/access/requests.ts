@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { formatDuration, type AccessRequest, type CreateRequestBody as CreateRequestSchema, type ReviewBody as ReviewSchema } from '@stint/contract';
 import { appendAudit, type AuditRecord } from '../audit/chain';
 import { SYSTEM_ACTOR, type Principal } from '../auth/principal';
-import { appendEvents, type LoggedEvent } from '../events/log';
+import { appendLogs, type LoggedEvent } from '../events/log';
 import { forUpdate } from '../store/database';
 import { insertRows } from '../store/insert';
 import type { GrantRow, RequestRow, ReviewRow } from '../store/schema';
@@ -141,8 +141,7 @@ export async function createRequest(ctx: AccessContext, user: Principal, input: 
       if (decision.outcome === 'break-glass') {
         audit.push({ actor: user.sub, action: 'request.break_glass', targetType: 'request', targetId: row.id, detail: { systemId: system.id, flaggedForReview: true } });
       }
-      await appendAudit(ctx.store, trx, now, audit);
-      if (forReview) events = await appendEvents(ctx.store, trx, now, [{ audience: reviewerAudience(row), event: { type: 'review.requested', request: forReview } }]);
+      events = await appendLogs(ctx.store, trx, now, audit, forReview ? [{ audience: reviewerAudience(row), event: { type: 'review.requested', request: forReview } }] : []);
       return grant;
     });
   } catch (error) {
@@ -257,10 +256,9 @@ export async function reviewRequest(ctx: AccessContext, reviewer: Principal, req
     const recent = next === 'pending' ? await recentRequestCounts(trx, [requestId]) : undefined;
     const effects = stateChangeEffects(updated, reviews, reviewer.sub, {}, recent);
     if (next !== 'pending') audit.push(effects.audit);
-    await appendAudit(ctx.store, trx, now, audit);
     // The requester hears of every review (a "1 of 2 approvals" shows live in their app), and
     // other reviewers see the request change either way.
-    const events = await appendEvents(ctx.store, trx, now, effects.events);
+    const events = await appendLogs(ctx.store, trx, now, audit, effects.events);
     return { next, row: updated, reviews, view: recent ? forReviewers(effects.view, recent) : effects.view, claimed, events };
   });
   ctx.eventsCommitted(outcome.events);
@@ -310,8 +308,7 @@ export async function cancelRequest(ctx: AccessContext, user: Principal, request
     const [updated] = await moveRequests(trx, { ids: [requestId] }, 'pending', 'cancelled', { updated_at: now });
     if (!updated) throw new ApiProblem(409, 'not_pending', 'This request was decided meanwhile; only a pending request can be cancelled.');
     const effects = stateChangeEffects(updated, await reviewsFor(trx, [requestId]), user.sub);
-    await appendAudit(ctx.store, trx, now, [effects.audit]);
-    return appendEvents(ctx.store, trx, now, effects.events);
+    return appendLogs(ctx.store, trx, now, [effects.audit], effects.events);
   });
   ctx.eventsCommitted(events);
   const request = await loadRequestView(ctx.store.db, requestId);
@@ -328,8 +325,7 @@ export async function expirePendingRequests(ctx: AccessContext, limit = 500): Pr
     const rows = await moveRequests(trx, { ids: due.map((d) => d.id) }, 'pending', 'expired', { updated_at: now });
     const reviews = await reviewsFor(trx, rows.map((r) => r.id));
     const effects = rows.map((row) => stateChangeEffects(row, reviews, SYSTEM_ACTOR, { why: 'pending_ttl' }));
-    await appendAudit(ctx.store, trx, now, effects.map((e) => e.audit));
-    return { count: rows.length, events: await appendEvents(ctx.store, trx, now, effects.flatMap((e) => e.events)) };
+    return { count: rows.length, events: await appendLogs(ctx.store, trx, now, effects.map((e) => e.audit), effects.flatMap((e) => e.events)) };
   });
   if (expired.count > 0) ctx.eventsCommitted(expired.events);
   return expired.count;

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendAudit } from '../audit/chain';
 import { SYSTEM_ACTOR, type Principal } from '../auth/principal';
-import { appendEvents, type LoggedEvent } from '../events/log';
+import { appendLogs, type LoggedEvent } from '../events/log';
 import { forUpdate } from '../store/database';
 import type { GrantEndReason } from '@stint/contract';
 import type { Kysely } from 'kysely';
@@ -23,8 +23,9 @@ export async function announceReady(ctx: AccessContext, grant: GrantRow) {
   const now = ctx.now();
   const events = await ctx.store.db.transaction().execute(async (trx) => {
     const detail = { systemId: grant.system_id, grantee: grant.grantee_sub, ...(grant.start_by === null ? { startAt: new Date(grant.starts_at).toISOString() } : { startBy: new Date(grant.start_by).toISOString() }) };
-    await appendAudit(ctx.store, trx, now, [{ actor: SYSTEM_ACTOR, action: 'grant.ready', targetType: 'grant', targetId: grant.id, detail }]);
-    return appendEvents(ctx.store, trx, now, [{ audience: requesterAudience({ requester_sub: grant.grantee_sub }), event: { type: 'grant.ready', grant: toGrant(grant) } }]);
+    return appendLogs(ctx.store, trx, now, [{ actor: SYSTEM_ACTOR, action: 'grant.ready', targetType: 'grant', targetId: grant.id, detail }], [
+      { audience: requesterAudience({ requester_sub: grant.grantee_sub }), event: { type: 'grant.ready', grant: toGrant(grant) } },
+    ]);
   });
   ctx.eventsCommitted(events);
   return { request: (await loadRequestView(ctx.store.db, grant.request_id))!, grant: toGrant(grant) };
@@ -106,11 +107,10 @@ export async function endReadyGrants(ctx: AccessContext, ids: readonly string[],
     const requests = await moveRequests(trx, { grantIds: rows.map((r) => r.id) }, 'approved', reason === 'unstarted' ? 'expired' : 'revoked', { updated_at: now });
     const reviews = await reviewsFor(trx, requests.map((r) => r.id));
     const effects = requests.map((r) => stateChangeEffects(r, reviews, actor, reason === 'unstarted' ? { why: 'not_started' } : {}));
-    await appendAudit(ctx.store, trx, now, [
+    events = await appendLogs(ctx.store, trx, now, [
       ...rows.map((g) => ({ actor, action: `grant.${reason}`, targetType: 'grant', targetId: g.id, detail: { systemId: g.system_id, grantee: g.grantee_sub, started: false } })),
       ...effects.map((e) => e.audit),
-    ]);
-    events = await appendEvents(ctx.store, trx, now, [
+    ], [
       ...rows.map((g) => ({ audience: requesterAudience({ requester_sub: g.grantee_sub }), event: { type: 'grant.ended' as const, grant: toGrant(g) } })),
       ...effects.flatMap((e) => e.events),
     ]);

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { accessRequest } from '../../../test-support/fixtures';
 import { testDatabase } from '../../test/harness';
-import { appendEvents, PG_EVENT_CHANNEL } from '../events/log';
+import { appendEvents, appendLogs, PG_EVENT_CHANNEL } from '../events/log';
 import { openStore, type Store } from '../store/database';
 import { appendAudit, GENESIS_HASH, hashAuditRow, verifyAudit, type AuditRecord } from './chain';
 
@@ -107,12 +107,18 @@ describe('the audit chain on PostgreSQL, appended by concurrent transactions', (
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         store.db.transaction().execute(async (trx) => {
-          await appendAudit(store, trx, Date.now(), [record(`a${i}`), record(`b${i}`)]);
-          await appendEvents(store, trx, Date.now(), [reviewRequested]);
+          // Half append audit and events in turn, half in one statement (appendLogs).
+          if (i % 2 === 0) {
+            await appendAudit(store, trx, Date.now(), [record(`a${i}`), record(`b${i}`)]);
+            await appendEvents(store, trx, Date.now(), [reviewRequested]);
+          } else {
+            await appendLogs(store, trx, Date.now(), [record(`a${i}`), record(`b${i}`)], [reviewRequested, reviewRequested]);
+          }
         }),
       ),
     );
     expect(await verifyAudit(store.db)).toEqual({ ok: true, rows: 40 });
+    expect(Number((await store.db.selectFrom('events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)).toBe(30);
   });
 
   it('refuses to take the append lock outside a transaction (it would be released at once)', async () => {
@@ -128,12 +134,15 @@ describe('the audit chain on PostgreSQL, appended by concurrent transactions', (
     await listener.query(`LISTEN ${PG_EVENT_CHANNEL}`);
     try {
       const logged = await store.db.transaction().execute((trx) => appendEvents(store, trx, Date.now(), [reviewRequested, reviewRequested, reviewRequested]));
+      const withAudit = await store.db.transaction().execute((trx) => appendLogs(store, trx, Date.now(), [record('reviewed')], [reviewRequested, reviewRequested]));
+      expect(withAudit.map((e) => Number(e.envelope.id))).toEqual([4, 5]);
       await expect(store.db.transaction().execute(async (trx) => {
         await appendEvents(store, trx, Date.now(), [reviewRequested]);
         throw new Error('rolled back');
       })).rejects.toThrow('rolled back');
       await new Promise((r) => setTimeout(r, 300));
-      expect(heard).toEqual([logged.at(-1)!.envelope.id]);
+      expect(heard).toEqual([logged.at(-1)!.envelope.id, withAudit.at(-1)!.envelope.id]);
+      expect(await verifyAudit(store.db)).toEqual({ ok: true, rows: 1 });
     } finally {
       await listener.end();
     }

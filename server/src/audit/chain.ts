@@ -29,10 +29,14 @@ export function hashAuditRow(row: Omit<AuditRow, 'hash'>): string {
  */
 export async function appendAudit(store: Pick<Store, 'dialect'>, trx: Kysely<Database>, at: number, records: readonly AuditRecord[]): Promise<void> {
   if (records.length === 0) return;
-  const head = await appendHead(store, trx);
+  await insertRows(store, trx, 'audit', chainedRows(await appendHead(store, trx), at, records));
+}
+
+/** The rows that extend the chain from `head` (read under the append lock), each hashed. */
+export function chainedRows(head: { seq: number; hash: string } | undefined, at: number, records: readonly AuditRecord[]): AuditRow[] {
   let seq = head?.seq ?? 0;
   let prevHash = head?.hash ?? GENESIS_HASH;
-  const rows: AuditRow[] = records.map((record) => {
+  return records.map((record) => {
     seq += 1;
     const base = {
       seq,
@@ -48,7 +52,6 @@ export async function appendAudit(store: Pick<Store, 'dialect'>, trx: Kysely<Dat
     prevHash = hash;
     return { ...base, hash };
   });
-  await insertRows(store, trx, 'audit', rows);
 }
 
 export function toAuditEntry(row: AuditRow): AuditEntry {
