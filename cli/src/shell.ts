@@ -143,12 +143,14 @@ end
 }
 
 /**
- * The prompt hook. When nothing changed it runs only builtins, and only one of them touches the
- * disk: a `stat` of the marker the agent keeps beside the revision it published last
- * (`seen-N`, core/src/runtime/revision.ts); while the marker of the revision this shell saw is
- * there, nothing changed. Otherwise it reads the revision file (`read`, a string compare): no
- * process is spawned at a prompt. A revision that is not a plain number gets no marker, so
- * such a file is read at every prompt, as before markers. When the revision moved, it
+ * The prompt hook. When nothing changed it runs only builtins, and only two `stat`s touch the
+ * disk: the marker the agent keeps beside the revision it published last (`seen-N`,
+ * core/src/runtime/revision.ts) and the revision file. While the marker of the revision this
+ * shell saw is there and the revision file is not newer than it, nothing changed (a revision
+ * written without its marker going, by a publish cut short or an agent from before markers, is
+ * newer). Otherwise it reads the revision file (`read`, a string compare): no process is
+ * spawned at a prompt. A revision that is not a plain number gets no marker, so such a file is
+ * read at every prompt. Loading the hook forgets the marker a previous load watched. When the revision moved, it
  * first checks that the runtime folder and the revision file are the user's own and not
  * symbolic links (builtin tests, no process), then runs `stint env` once and evals the result
  * only if it succeeded; `stint env` checks the folder again, fully (modes, the socket), before it
@@ -164,9 +166,10 @@ export function hookScript(shell: Shell, paths: Pick<RuntimePaths, 'dir' | 'revi
   const refusal = quote(shell, `stint: refusing Stint's runtime folder ${paths.dir}: it (or its revision file) is not yours, or is a symbolic link. Someone else may have planted it: remove it (rm -r '${paths.dir}'; in a shared /tmp an administrator may have to) and start Stint again.`);
   if (shell === 'fish') {
     return `# stint: export active grants at each prompt (eval with: stint hook fish | source)
+set -e -g __stint_mark
 function __stint_hook --on-event fish_prompt
-    # Nothing new: the marker of the revision this shell saw is still there.
-    if set -q __stint_mark; and test -O "$__stint_mark"
+    # Nothing new: the marker of the revision this shell saw is still there, and no newer.
+    if set -q __stint_mark; and test -O "$__stint_mark"; and not test ${file} -nt "$__stint_mark"
         return
     end
     set -l gen ''
@@ -178,7 +181,7 @@ function __stint_hook --on-event fish_prompt
     if string match -qr '^[0-9]+$' -- "$gen"
         set -g __stint_mark ${dir}/seen-$gen
     else
-        set -e __stint_mark
+        set -e -g __stint_mark
     end
     if test "$gen" != "$__stint_seen"
         set -g __stint_seen $gen
@@ -198,15 +201,16 @@ ${promptFunction('fish')}`;
 if (( \${precmd_functions[(Ie)__stint_hook]} == 0 )); then precmd_functions=(__stint_hook $precmd_functions); fi`
       : `if [[ ";\${PROMPT_COMMAND[*]:-};" != *";__stint_hook;"* ]]; then PROMPT_COMMAND="__stint_hook\${PROMPT_COMMAND:+;$PROMPT_COMMAND}"; fi`;
   return `# stint: export active grants at each prompt (eval "$(stint hook ${shell})")
+__STINT_MARK=
 __stint_hook() {
   local __stint_status=$?
-  # Nothing new: the marker of the revision this shell saw is still there (one stat).
-  [[ -O \${__STINT_MARK-} ]] && return $__stint_status
+  # Nothing new: the marker of the revision this shell saw is still there, and no newer.
+  [[ -O \${__STINT_MARK-} && ! ${file} -nt \${__STINT_MARK-} ]] && return $__stint_status
   local __stint_gen= __stint_out=
   if [[ -f ${file} && -O ${file} ]]; then read -r __stint_gen < ${file}
   elif [[ -e ${file} || -L ${file} ]]; then __stint_gen='?untrusted'
   fi
-  if [[ $__stint_gen =~ ^[0-9]+$ ]]; then __STINT_MARK=${dir}/seen-$__stint_gen; else __STINT_MARK=; fi
+  if [[ -n $__stint_gen && $__stint_gen != *[^0-9]* ]]; then __STINT_MARK=${dir}/seen-$__stint_gen; else __STINT_MARK=; fi
   if [[ "$__stint_gen" != "\${__STINT_SEEN-}" ]]; then
     __STINT_SEEN=$__stint_gen
     if [[ -L ${dir} || ( -e ${dir} && ! -O ${dir} ) || -L ${file} || ( -e ${file} && ! -O ${file} ) ]]; then

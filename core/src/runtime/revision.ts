@@ -33,19 +33,20 @@ export const seenMarker = (revision: number) => `seen-${revision}`;
  * saw N never mistakes a later state for the one it already has.
  *
  * Beside it, an empty marker file `seen-N` for the revision just published. A prompt with
- * nothing new asks only whether the marker of the revision it saw still exists (one `stat`,
- * no file read, no redirection): the costly part of a prompt hook. So the order matters: the
- * revision first, then its marker, and only then every other marker goes (this agent's last
- * one, and any that a stopped agent left), so a shell that finds its marker gone finds the
- * new revision already there.
+ * nothing new asks only whether the marker of the revision it saw still exists and the
+ * revision file is not newer (two `stat`s, no file read, no redirection, which were the
+ * costly part of a prompt hook). So the order matters: the revision first, then every other
+ * marker goes (this agent's last one, and any a stopped agent left), then the new marker, so
+ * a shell that finds its marker gone finds the new revision already there. Cut short anywhere
+ * after the revision, the old marker is gone or older than the revision: shells read it.
  */
 export function publishRevision(paths: RuntimePaths, revision: number, grants: readonly PromptGrant[]): void {
   // One "system expiresAt" pair per line: trivially parsed by a shell's `read` builtin.
   writeAtomic(paths.grants, grants.map((g) => `${g.systemId} ${g.expiresAt}\n`).join(''));
   writeAtomic(paths.revision, `${revision}\n`);
   const current = seenMarker(revision);
-  writeFileSync(join(paths.dir, current), '', { mode: 0o600 });
   for (const name of readdirSync(paths.dir)) {
     if (name !== current && /^seen-\d+$/.test(name)) rmSync(join(paths.dir, name), { force: true });
   }
+  writeFileSync(join(paths.dir, current), '', { mode: 0o600 });
 }
