@@ -117,7 +117,7 @@ async function bundleNamed(c: SocketClient, id: string, positional: string | und
     console.error(`${v(found.name)} is a bundle: one request for ${v(bundleMembersText(found.bundle))}.`);
     return id;
   }
-  const offered = bundles.length > 0 ? `bundles you may request: ${bundles.map((b) => b.id).join(', ')}` : 'no bundle is offered to you';
+  const offered = bundles.length > 0 ? `bundles you may request: ${bundles.map((b) => v(b.id)).join(', ')}` : 'no bundle is offered to you';
   throw new CliError(found ? `${v(id)} is a single system, not a bundle: stint request ${v(id)} (${offered}).` : `No bundle ${v(id)} (${offered}; stint ls).`, EXIT.notFound, 'not_found');
 }
 
