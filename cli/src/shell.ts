@@ -143,12 +143,10 @@ end
 }
 
 /**
- * The prompt hook. When nothing changed it runs only builtins, and only two `stat`s touch the
+ * The prompt hook. When nothing changed it runs only builtins, and only one `stat` touches the
  * disk: the marker the agent keeps beside the revision it published last (`seen-N`,
- * core/src/runtime/revision.ts) and the revision file. While the marker of the revision this
- * shell saw is there and the revision file is not newer than it, nothing changed (a revision
- * written without its marker going, by a publish cut short or an agent from before markers, is
- * newer). Otherwise it reads the revision file (`read`, a string compare): no process is
+ * core/src/runtime/revision.ts, which never lets a marker outlive its revision). While the
+ * marker of the revision this shell saw is there, nothing changed. Otherwise it reads the revision file (`read`, a string compare): no process is
  * spawned at a prompt. A revision that is not a plain number gets no marker, so such a file is
  * read at every prompt. Loading the hook forgets the marker a previous load watched. When the revision moved, it
  * first checks that the runtime folder and the revision file are the user's own and not
@@ -168,8 +166,8 @@ export function hookScript(shell: Shell, paths: Pick<RuntimePaths, 'dir' | 'revi
     return `# stint: export active grants at each prompt (eval with: stint hook fish | source)
 set -e -g __stint_mark
 function __stint_hook --on-event fish_prompt
-    # Nothing new: the marker of the revision this shell saw is still there, and no newer.
-    if set -q __stint_mark; and test -O "$__stint_mark"; and not test ${file} -nt "$__stint_mark"
+    # Nothing new: the marker of the revision this shell saw is still there.
+    if set -q __stint_mark; and test -O "$__stint_mark"
         return
     end
     set -l gen ''
@@ -204,8 +202,8 @@ if (( \${precmd_functions[(Ie)__stint_hook]} == 0 )); then precmd_functions=(__s
 __STINT_MARK=
 __stint_hook() {
   local __stint_status=$?
-  # Nothing new: the marker of the revision this shell saw is still there, and no newer.
-  [[ -O \${__STINT_MARK-} && ! ${file} -nt \${__STINT_MARK-} ]] && return $__stint_status
+  # Nothing new: the marker of the revision this shell saw is still there (one stat).
+  [[ -O \${__STINT_MARK-} ]] && return $__stint_status
   local __stint_gen= __stint_out=
   if [[ -f ${file} && -O ${file} ]]; then read -r __stint_gen < ${file}
   elif [[ -e ${file} || -L ${file} ]]; then __stint_gen='?untrusted'

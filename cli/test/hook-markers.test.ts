@@ -1,7 +1,7 @@
-// The prompt hook's fast path trusts the `seen-N` marker of the revision a shell saw. It must
-// not keep trusting it when the revision moved without the marker going: an agent that stopped
-// halfway through publishing, or one from before markers on the same folder. And a shell that
-// loads the hook again for another folder must not watch the old folder's marker.
+// The prompt hook's fast path trusts the `seen-N` marker of the revision a shell saw (the agent
+// never lets one outlive its revision: core/src/runtime/revision.ts). A prompt with nothing new
+// runs nothing; the prompt after a publish runs `stint env` once; a shell that loads the hook
+// again for another folder does not watch the old folder's marker.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,12 +46,18 @@ describe.each(['bash', 'zsh', 'fish'] as const)('the %s hook and the seen-N mark
     }
   };
 
-  it('notices a revision written while its old marker stayed (a publish cut short, an older agent)', () => {
+  it('runs stint once a publish moved the revision, and not at prompts with nothing new', () => {
     const { paths, hook } = folder('a', 3);
-    // Prompt 1 reads revision 3 and runs stint; prompt 2 has nothing new. Then the revision
-    // moves to 4 with seen-3 left in place, and prompt 3 must run stint again.
+    // What publishRevision does, in its order: markers out, the revision, its marker.
+    const publish = `rm '${paths.dir}/seen-3'; printf '4\\n' > '${paths.revision}.tmp'; mv '${paths.revision}.tmp' '${paths.revision}'; : > '${paths.dir}/seen-4'`;
+    expect(runs(`${load(hook)}; __stint_hook; __stint_hook; ${publish}; __stint_hook; __stint_hook`)).toBe(2);
+  });
+
+  it('reads the revision at every prompt while there is no marker (a stopped agent removed it)', () => {
+    const { paths, hook } = folder('a', 3);
+    rmSync(join(paths.dir, 'seen-3'));
     const moveRevision = `printf '4\\n' > '${paths.revision}.tmp'; mv '${paths.revision}.tmp' '${paths.revision}'`;
-    expect(runs(`${load(hook)}; __stint_hook; __stint_hook; sleep 0.05; ${moveRevision}; __stint_hook; __stint_hook`)).toBe(2);
+    expect(runs(`${load(hook)}; __stint_hook; __stint_hook; ${moveRevision}; __stint_hook`)).toBe(2);
   });
 
   it('watches the new folder after the hook is loaded again for another one', () => {

@@ -8,7 +8,7 @@ import { routeEvent, upsertRequest } from './event-router';
 import { GrantSync } from './grants/grant-sync';
 import { WaitingGrants } from './grants/waiting';
 import { silentLog, type CorePlatform, type CoreLog } from './platform';
-import { readRevision } from './runtime/revision';
+import { readRevision, refreshSeenMarker } from './runtime/revision';
 import { ensurePrivateDir } from './runtime/paths';
 import { Session } from './session/session';
 import { readSettings, updateSettings } from './settings/settings';
@@ -116,14 +116,26 @@ export class StintCore {
     this.#started = true;
     ensurePrivateDir(this.platform.paths.dir);
     const wiped = await this.#grants.wipeOverdue();
+    this.#refreshSeenMarker(true);
     this.#grants.publish(wiped > 0);
     this.clock.start();
     await this.#session.restore();
   }
 
+  /** The shells' seen-N marker, right for a running (or stopped) agent; see refreshSeenMarker. */
+  #refreshSeenMarker(running: boolean): void {
+    try {
+      refreshSeenMarker(this.platform.paths, running);
+    } catch (error) {
+      // Not fatal: without a marker, shells read the revision file at each prompt, as they did before markers.
+      this.#log.warn({ err: (error as Error).message }, 'could not refresh the shells\' revision marker');
+    }
+  }
+
   async stop(): Promise<void> {
     this.#started = false;
     this.clock.stop();
+    this.#refreshSeenMarker(false);
     this.#session.stop();
     await this.#goOffline();
   }

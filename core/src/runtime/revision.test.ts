@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runtimePaths, type RuntimePaths } from './paths';
-import { publishRevision, readRevision } from './revision';
+import { publishRevision, readRevision, refreshSeenMarker } from './revision';
 
 describe('publishRevision', () => {
   let paths: RuntimePaths;
@@ -33,5 +33,17 @@ describe('publishRevision', () => {
     publishRevision(paths, 8, []);
     expect(markers()).toEqual(['seen-8']);
     expect(readdirSync(paths.dir)).toContain('unrelated');
+  });
+
+  it('at start leaves only the marker of the revision in the file; at stop, none', () => {
+    publishRevision(paths, 5, []);
+    writeFileSync(join(paths.dir, 'seen-4'), ''); // a crash left it
+    refreshSeenMarker(paths, true);
+    expect(markers()).toEqual(['seen-5']);
+    refreshSeenMarker(paths, false);
+    expect(markers()).toEqual([]);
+    rmSync(paths.revision);
+    refreshSeenMarker(paths, true);
+    expect(markers()).toEqual([]);
   });
 });

@@ -33,20 +33,36 @@ export const seenMarker = (revision: number) => `seen-${revision}`;
  * saw N never mistakes a later state for the one it already has.
  *
  * Beside it, an empty marker file `seen-N` for the revision just published. A prompt with
- * nothing new asks only whether the marker of the revision it saw still exists and the
- * revision file is not newer (two `stat`s, no file read, no redirection, which were the
- * costly part of a prompt hook). So the order matters: the revision first, then every other
- * marker goes (this agent's last one, and any a stopped agent left), then the new marker, so
- * a shell that finds its marker gone finds the new revision already there. Cut short anywhere
- * after the revision, the old marker is gone or older than the revision: shells read it.
+ * nothing new asks only whether the marker of the revision it saw still exists (one `stat`,
+ * no file read, no redirection, which were the costly part of a prompt hook). So a marker must
+ * never outlive its revision: every marker goes first, then the revision is written, then its
+ * marker. Cut short anywhere, no marker vouches for an old revision, and shells read the file.
  */
 export function publishRevision(paths: RuntimePaths, revision: number, grants: readonly PromptGrant[]): void {
   // One "system expiresAt" pair per line: trivially parsed by a shell's `read` builtin.
   writeAtomic(paths.grants, grants.map((g) => `${g.systemId} ${g.expiresAt}\n`).join(''));
+  removeSeenMarkers(paths);
   writeAtomic(paths.revision, `${revision}\n`);
-  const current = seenMarker(revision);
-  for (const name of readdirSync(paths.dir)) {
-    if (name !== current && /^seen-\d+$/.test(name)) rmSync(join(paths.dir, name), { force: true });
+  writeFileSync(join(paths.dir, seenMarker(revision)), '', { mode: 0o600 });
+}
+
+/**
+ * At start, the marker of the revision in the file, and no other: a crash may have left one
+ * behind. At stop, none: an agent that writes the revision without markers (an older version
+ * run on the same folder) must not find one vouching for a revision it then moves.
+ */
+export function refreshSeenMarker(paths: RuntimePaths, running: boolean): void {
+  removeSeenMarkers(paths);
+  if (!running) return;
+  let text: string;
+  try {
+    text = readFileSync(paths.revision, 'utf8').trim();
+  } catch {
+    return; // no revision yet: shells have nothing to compare, and no marker to find
   }
-  writeFileSync(join(paths.dir, current), '', { mode: 0o600 });
+  if (/^\d+$/.test(text)) writeFileSync(join(paths.dir, seenMarker(Number(text))), '', { mode: 0o600 });
+}
+
+function removeSeenMarkers(paths: RuntimePaths): void {
+  for (const name of readdirSync(paths.dir)) if (/^seen-\d+$/.test(name)) rmSync(join(paths.dir, name), { force: true });
 }
