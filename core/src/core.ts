@@ -135,9 +135,9 @@ export class StintCore {
   async stop(): Promise<void> {
     this.#started = false;
     this.clock.stop();
-    this.#refreshSeenMarker(false);
     this.#session.stop();
     await this.#goOffline();
+    this.#refreshSeenMarker(false);
   }
 
   /**
