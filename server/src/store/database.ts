@@ -190,10 +190,7 @@ const appendLocked = new WeakSet<object>();
  * the outer transaction.
  */
 export async function lockAppendLog(store: Pick<Store, 'dialect'>, trx: Kysely<Schema>): Promise<void> {
-  if (store.dialect !== 'postgres' || appendLocked.has(trx)) return;
-  if (!trx.isTransaction) throw new Error('the append lock is taken inside a transaction (it is released at commit)');
-  await sql`select pg_advisory_xact_lock(${APPEND_LOCK})`.execute(trx);
-  appendLocked.add(trx);
+  if (store.dialect === 'postgres' && !appendLocked.has(trx)) await takeAppendLock(trx, () => sql`select pg_advisory_xact_lock(${APPEND_LOCK})`.execute(trx));
 }
 
 /**
@@ -203,12 +200,18 @@ export async function lockAppendLog(store: Pick<Store, 'dialect'>, trx: Kysely<S
  */
 export async function appendHead(store: Pick<Store, 'dialect'>, trx: Kysely<Schema>): Promise<{ seq: number; hash: string } | undefined> {
   if (store.dialect === 'postgres' && !appendLocked.has(trx)) {
-    if (!trx.isTransaction) throw new Error('the append lock is taken inside a transaction (it is released at commit)');
-    const { rows } = await sql<{ seq: number; hash: string }>`select seq, hash from stint_lock_audit_head()`.execute(trx);
-    appendLocked.add(trx);
+    const { rows } = await takeAppendLock(trx, () => sql<{ seq: number; hash: string }>`select seq, hash from stint_lock_audit_head()`.execute(trx));
     return rows[0];
   }
   return trx.selectFrom('audit').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+}
+
+/** Runs a statement that takes the append lock (PostgreSQL), and remembers the transaction holds it. */
+async function takeAppendLock<T>(trx: Kysely<Schema>, statement: () => Promise<T>): Promise<T> {
+  if (!trx.isTransaction) throw new Error('the append lock is taken inside a transaction (it is released at commit)');
+  const result = await statement();
+  appendLocked.add(trx);
+  return result;
 }
 
 /**
