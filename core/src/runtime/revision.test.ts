@@ -2,7 +2,7 @@
 // the revision it saw is still there (one stat, no file read), so the agent must keep exactly
 // one marker, for the revision it published last, and remove it only after the new revision
 // is readable.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -45,5 +45,17 @@ describe('publishRevision', () => {
     rmSync(paths.revision);
     refreshSeenMarker(paths, true);
     expect(markers()).toEqual([]);
+  });
+
+  it('leaves no half-written file behind when a write fails (a full disk), and the revision and its marker as they were', () => {
+    publishRevision(paths, 3, []);
+    // The grants file cannot be replaced: a folder stands in its place (root ignores modes,
+    // and a full disk needs a mount; the failing write takes the same path).
+    rmSync(paths.grants);
+    mkdirSync(paths.grants);
+    expect(() => publishRevision(paths, 4, [])).toThrow();
+    expect(readdirSync(paths.dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect(readRevision(paths)).toBe(3);
+    expect(markers()).toEqual(['seen-3']);
   });
 });

@@ -8,24 +8,39 @@ export interface PromptGrant {
   expiresAt: number;
 }
 
-/** Replaces a file atomically, so a shell reading it mid-write never sees half a number. */
+/**
+ * Replaces a file atomically, so a shell reading it mid-write never sees half a number. A
+ * write that fails (a full disk) leaves the old file and no temporary one.
+ */
 function writeAtomic(path: string, text: string): void {
   const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, text, { mode: 0o600 });
-  renameSync(temp, path);
-}
-
-export function readRevision(paths: Pick<RuntimePaths, 'revision'>): number {
   try {
-    const value = Number(readFileSync(paths.revision, 'utf8').trim());
-    return Number.isSafeInteger(value) && value >= 0 ? value : 0;
-  } catch {
-    return 0;
+    writeFileSync(temp, text, { mode: 0o600 });
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
   }
 }
 
+export function readRevision(paths: Pick<RuntimePaths, 'revision'>): number {
+  return revisionInFile(paths) ?? 0;
+}
+
+/** The revision the file holds; null when there is no file or it holds no plain number. */
+function revisionInFile(paths: Pick<RuntimePaths, 'revision'>): number | null {
+  let text: string;
+  try {
+    text = readFileSync(paths.revision, 'utf8').trim();
+  } catch {
+    return null;
+  }
+  const value = Number(text);
+  return /^\d+$/.test(text) && Number.isSafeInteger(value) ? value : null;
+}
+
 /** The marker a shell that saw revision N looks for at each prompt (see cli/src/shell.ts). */
-export const seenMarker = (revision: number) => `seen-${revision}`;
+const seenMarker = (revision: number) => `seen-${revision}`;
 
 /**
  * Publishes a new revision for the shell hooks, plus the non-secret deadlines `stint prompt`
@@ -53,14 +68,9 @@ export function publishRevision(paths: RuntimePaths, revision: number, grants: r
  */
 export function refreshSeenMarker(paths: RuntimePaths, running: boolean): void {
   removeSeenMarkers(paths);
-  if (!running) return;
-  let text: string;
-  try {
-    text = readFileSync(paths.revision, 'utf8').trim();
-  } catch {
-    return; // no revision yet: shells have nothing to compare, and no marker to find
-  }
-  if (/^\d+$/.test(text)) writeFileSync(join(paths.dir, seenMarker(Number(text))), '', { mode: 0o600 });
+  // No revision yet: shells have nothing to compare, and no marker to find.
+  const revision = running ? revisionInFile(paths) : null;
+  if (revision !== null) writeFileSync(join(paths.dir, seenMarker(revision)), '', { mode: 0o600 });
 }
 
 function removeSeenMarkers(paths: RuntimePaths): void {
